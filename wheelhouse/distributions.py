@@ -1,0 +1,134 @@
+"""Distribution files as an index lists them, and why a file is passed over."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from wheelhouse.errors import InvalidFilename
+
+__all__ = [
+    "DistFile",
+    "Skip",
+    "SkipReason",
+    "is_distribution_filename",
+    "parse_filename",
+    "parse_upload_time",
+]
+
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+def is_distribution_filename(filename: str) -> bool:
+    """Whether the name ends like a wheel or an sdist."""
+    return filename.endswith(".whl") or filename.endswith(SDIST_SUFFIXES)
+
+
+def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """Name, version and tags (empty for an sdist) of a distribution file name.
+
+    Raises ``ValueError`` for a name that is not a distribution, or that tries to
+    escape its directory.
+    """
+    if "/" in filename or "\\" in filename or ".." in filename or filename.startswith("."):
+        raise ValueError("the name contains a path separator or '..'")
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, tags = parse_wheel_filename(filename)
+        except InvalidWheelFilename as exc:
+            raise ValueError(str(exc)) from None
+        return name, version, tags
+    if filename.endswith(SDIST_SUFFIXES):
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename as exc:
+            raise ValueError(str(exc)) from None
+        return name, version, frozenset()
+    raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
+
+
+def parse_upload_time(text: str) -> datetime:
+    """Parse an ISO 8601 upload time (PEP 700), assuming UTC when no zone is given."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DistFile:
+    """One file of one project, as an index (or the wheelhouse) lists it.
+
+    ``yanked`` is ``None`` when the file is not yanked, else the reason ("" for
+    none given). ``metadata_sha256`` is the digest of the PEP 658 metadata file
+    when the index offers one ("" when offered without a digest), else ``None``.
+    """
+
+    filename: str
+    url: str
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+    sha256: str | None = None
+    requires_python: str | None = None
+    yanked: str | None = None
+    size: int | None = None
+    upload_time: str | None = None
+    metadata_sha256: str | None = None
+
+    @classmethod
+    def create(cls, *, filename: str, url: str, project: str, **details: object) -> DistFile:
+        """Build from an index entry, refusing names that are not ``project``'s."""
+        try:
+            name, version, tags = parse_filename(filename)
+        except ValueError as exc:
+            raise InvalidFilename(filename, project, str(exc)) from None
+        if name != canonicalize_name(project):
+            raise InvalidFilename(filename, project, f"it is a file of {name}")
+        return cls(filename=filename, url=url, project=name, version=version, tags=tags,
+                   **details)  # type: ignore[arg-type]
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def has_metadata_file(self) -> bool:
+        return self.metadata_sha256 is not None
+
+    def uploaded_at(self) -> datetime | None:
+        return parse_upload_time(self.upload_time) if self.upload_time else None
+
+
+class SkipReason(enum.Enum):
+    """Why a file was not a candidate for a target."""
+
+    YANKED = "yanked"
+    PLATFORM = "no compatible tag"
+    REQUIRES_PYTHON = "Requires-Python"
+    EXCLUDE_NEWER = "uploaded after --exclude-newer"
+    SDIST = "sdist only (binary files only)"
+    NO_UPLOAD_TIME = "no upload time"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Skip:
+    """A file passed over, with the reason and its detail."""
+
+    file: DistFile
+    reason: SkipReason
+    detail: str = field(default="")
+
+    def __str__(self) -> str:
+        detail = f" {self.detail}" if self.detail else ""
+        return f"{self.file.filename}: {self.reason.value}{detail}"

@@ -1,0 +1,223 @@
+"""Errors that carry their data and explain themselves.
+
+Every error the tool reports on purpose derives from :class:`WheelhouseError`.
+``str(error)`` is the one-line message; ``error.hint`` says what to do next.
+The CLI prints them as ``error: ...`` and ``hint: ...`` in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BuildFailed",
+    "ConflictCause",
+    "DownloadError",
+    "HashMismatch",
+    "IndexUnreachable",
+    "InvalidFilename",
+    "NoFileForTarget",
+    "NoMatchingTarget",
+    "NoVersionFound",
+    "NotAWheelhouse",
+    "NotInLock",
+    "RequirementFileError",
+    "ResolutionConflict",
+    "WheelhouseBusy",
+    "WheelhouseError",
+]
+
+
+class WheelhouseError(Exception):
+    """Base class of every error the tool explains to its user."""
+
+    hint: str = ""
+
+
+class RequirementFileError(WheelhouseError):
+    """A requirement or constraint line that does not parse."""
+
+    def __init__(self, path: str, lineno: int, line: str, reason: str) -> None:
+        super().__init__(path, lineno, line, reason)
+        self.path, self.lineno, self.line, self.reason = path, lineno, line, reason
+        self.hint = "fix the line; the syntax is pip's requirements file format"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: invalid line {self.line!r}: {self.reason}"
+
+
+def format_chain(chain: Sequence[str]) -> str:
+    """Render who asked for a requirement, nearest requirer last."""
+    return " -> ".join(chain) if chain else "the command line"
+
+
+class NoVersionFound(WheelhouseError):
+    """A project is unknown, or none of its versions satisfies the requirement."""
+
+    def __init__(
+        self, requirement: str, target: str, chain: Sequence[str], tried: Sequence[str]
+    ) -> None:
+        super().__init__(requirement, target, chain, tried)
+        self.requirement, self.target = requirement, target
+        self.chain, self.tried = list(chain), list(tried)
+        self.hint = (
+            "check the name and the version range; was the index reachable and is it the "
+            "right one (--index-url)?"
+        )
+
+    def __str__(self) -> str:
+        tried = "; ".join(self.tried) if self.tried else "the index has no such project"
+        return (
+            f"no version of {self.requirement} for target {self.target} "
+            f"(required by {format_chain(self.chain)}). Tried: {tried}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConflictCause:
+    """One requirement taking part in a conflict, and who asked for it."""
+
+    requirement: str
+    parent: str | None  # "name==version" of the requirer, None for the user's input
+
+
+class ResolutionConflict(WheelhouseError):
+    """The requirements cannot all be satisfied at once."""
+
+    def __init__(self, target: str, causes: Sequence[ConflictCause]) -> None:
+        super().__init__(target, causes)
+        self.target, self.causes = target, list(causes)
+        self.hint = "loosen one of the conflicting requirements or constraints"
+
+    def __str__(self) -> str:
+        lines = [f"cannot resolve for target {self.target}; the conflict is caused by:"]
+        for cause in self.causes:
+            who = cause.parent or "the user's input"
+            lines.append(f"    {who} requires {cause.requirement}")
+        return "\n".join(lines)
+
+
+class NoFileForTarget(WheelhouseError):
+    """A pinned version has no file the target can install."""
+
+    def __init__(self, project: str, version: str, target: str, reasons: Sequence[str]) -> None:
+        super().__init__(project, version, target, reasons)
+        self.project, self.version, self.target = project, version, target
+        self.reasons = list(reasons)
+        only_sdist = any("sdist" in reason for reason in self.reasons)
+        self.hint = (
+            "pass --build to build the sdist into a wheel"
+            if only_sdist
+            else "pin another version, or drop this target (--python/--platform)"
+        )
+
+    def __str__(self) -> str:
+        why = "; ".join(self.reasons) if self.reasons else "no files"
+        return f"no file of {self.project} {self.version} for target {self.target}: {why}"
+
+
+class IndexUnreachable(WheelhouseError):
+    """The index did not answer usefully after the retries."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason)
+        self.url, self.reason = url, reason
+        self.hint = "check the index URL (--index-url) and the network, then run again"
+
+    def __str__(self) -> str:
+        return f"cannot fetch {self.url}: {self.reason}"
+
+
+class DownloadError(IndexUnreachable):
+    """A file could not be downloaded."""
+
+
+class HashMismatch(WheelhouseError):
+    """A downloaded file's digest differs from the one the index announced."""
+
+    def __init__(self, url: str, expected: str, actual: str) -> None:
+        super().__init__(url, expected, actual)
+        self.url, self.expected, self.actual = url, expected, actual
+        self.hint = "the file was discarded; the index or a proxy serves corrupted data"
+
+    def __str__(self) -> str:
+        return f"sha256 of {self.url} is {self.actual}, expected {self.expected}"
+
+
+class InvalidFilename(WheelhouseError):
+    """A file name from an index that is not a distribution of the project asked for."""
+
+    def __init__(self, filename: str, project: str, reason: str) -> None:
+        super().__init__(filename, project, reason)
+        self.filename, self.project, self.reason = filename, project, reason
+        self.hint = "the index serves a file it should not; the file was refused"
+
+    def __str__(self) -> str:
+        return f"refused file {self.filename!r} listed for {self.project}: {self.reason}"
+
+
+class NotAWheelhouse(WheelhouseError):
+    """A directory that is neither empty nor a wheelhouse."""
+
+    def __init__(self, path: str, reason: str = "it is not empty and has no wheelhouse.toml") -> None:
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+        self.hint = "pass -w with an empty or new directory, or an existing wheelhouse"
+
+    def __str__(self) -> str:
+        return f"{self.path} is not a wheelhouse: {self.reason}"
+
+
+class WheelhouseBusy(WheelhouseError):
+    """Another process holds the wheelhouse's lock."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+        self.hint = "wait for the other build to finish, then run again"
+
+    def __str__(self) -> str:
+        return f"{self.path} is being written by another process"
+
+
+class NoMatchingTarget(WheelhouseError):
+    """An interpreter that no target of the wheelhouse serves."""
+
+    def __init__(self, interpreter: str, interpreter_tag: str, targets: Sequence[str]) -> None:
+        super().__init__(interpreter, interpreter_tag, targets)
+        self.interpreter, self.interpreter_tag = interpreter, interpreter_tag
+        self.targets = list(targets)
+        self.hint = "build the wheelhouse for this interpreter (wheelhouse build --python ...)"
+
+    def __str__(self) -> str:
+        have = ", ".join(self.targets) if self.targets else "none"
+        return (
+            f"no target of the wheelhouse matches {self.interpreter} "
+            f"({self.interpreter_tag}); the wheelhouse has: {have}"
+        )
+
+
+class NotInLock(WheelhouseError):
+    """Requirements that name projects the lock does not pin."""
+
+    def __init__(self, names: Sequence[str], lock: str) -> None:
+        super().__init__(names, lock)
+        self.names, self.lock = list(names), lock
+        self.hint = "add them to the wheelhouse's inputs and rebuild it"
+
+    def __str__(self) -> str:
+        return f"not in the wheelhouse ({self.lock}): {', '.join(self.names)}"
+
+
+@dataclass(kw_only=True)
+class BuildFailed(WheelhouseError):
+    """Several independent failures collected while building."""
+
+    errors: list[WheelhouseError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+    def __post_init__(self) -> None:
+        self.hint = self.errors[0].hint if self.errors else ""
