@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from packaging.tags import Tag
+from packaging.tags import Tag, create_compatible_tags_selector
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -18,14 +18,18 @@ from packaging.utils import (
 from packaging.version import Version
 
 from wheelhouse.errors import InvalidFilename
+from wheelhouse.targets import Target
 
 __all__ = [
     "DistFile",
+    "Policy",
+    "Selection",
     "Skip",
     "SkipReason",
     "is_distribution_filename",
     "parse_filename",
     "parse_upload_time",
+    "select_files",
 ]
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
@@ -132,3 +136,57 @@ class Skip:
     def __str__(self) -> str:
         detail = f" {self.detail}" if self.detail else ""
         return f"{self.file.filename}: {self.reason.value}{detail}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Policy:
+    """What a target may take: sdists or not, and files uploaded up to when."""
+
+    allow_sdist: bool = False
+    exclude_newer: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Selection:
+    """A project's files sorted for one target: per version, best file first."""
+
+    by_version: dict[Version, list[DistFile]]
+    skips: list[Skip]
+
+    def versions(self) -> list[Version]:
+        """Versions with a usable file, newest first."""
+        return sorted(self.by_version, reverse=True)
+
+
+def select_files(files: list[DistFile], target: Target, policy: Policy) -> Selection:
+    """Keep the files ``target`` can use, best first per version, and say why others went."""
+    ranked = create_compatible_tags_selector(target.tags)
+    by_version: dict[Version, list[DistFile]] = {}
+    skips: list[Skip] = []
+    for file in files:
+        if skip := _skip(file, target, policy):
+            skips.append(skip)
+        else:
+            by_version.setdefault(file.version, []).append(file)
+    for version, group in by_version.items():
+        wheels = list(ranked((file, file.tags) for file in group if file.is_wheel))
+        by_version[version] = wheels + sorted(
+            (file for file in group if not file.is_wheel), key=lambda f: f.filename
+        )
+    return Selection(by_version=by_version, skips=skips)
+
+
+def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
+    if file.is_wheel and not file.tags & target.tag_set:
+        return Skip(file=file, reason=SkipReason.PLATFORM, detail=f"for {target.name}")
+    if not file.is_wheel and not policy.allow_sdist:
+        return Skip(file=file, reason=SkipReason.SDIST)
+    if not target.allows_python(file.requires_python):
+        return Skip(file=file, reason=SkipReason.REQUIRES_PYTHON, detail=file.requires_python or "")
+    if policy.exclude_newer is not None:
+        uploaded = file.uploaded_at()
+        if uploaded is None:
+            return Skip(file=file, reason=SkipReason.NO_UPLOAD_TIME)
+        if uploaded > policy.exclude_newer:
+            return Skip(file=file, reason=SkipReason.EXCLUDE_NEWER, detail=file.upload_time or "")
+    return None

@@ -1,0 +1,100 @@
+"""Requirement files in pip's syntax, and their errors with file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wheelhouse.errors import RequirementFileError
+from wheelhouse.reqfile import parse_inputs
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_comments_continuations_extras_markers(tmp_path: Path) -> None:
+    req = _write(
+        tmp_path / "req.txt",
+        (
+            "# a comment\n"
+            "alpha[fast] >= 1.0  # trailing comment\n"
+            "beta \\\n"
+            "  ==2.0\n"
+            "\n"
+            'oldpython ; python_version < "3.12"\n'
+            "delta==1.1 --hash=sha256:abc\n"
+        ),
+    )
+    inputs = parse_inputs([], [req], [])
+    texts = [str(item) for item in inputs.requirements]
+    assert texts == [
+        "alpha[fast]>=1.0",
+        "beta==2.0",
+        'oldpython; python_version < "3.12"',
+        "delta==1.1",
+    ]
+    assert inputs.requirements[1].location == f"{req}:3"
+    assert inputs.requirements[0].origin == f"-r {req}"
+
+
+def test_nesting_is_relative_to_the_including_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub" / "more.txt", "gamma\n-c pins.txt\n")
+    _write(tmp_path / "sub" / "pins.txt", "delta==1.0\n")
+    top = _write(tmp_path / "top.txt", "-r sub/more.txt\n--requirement=sub/more.txt\n")
+    inputs = parse_inputs(["alpha"], [top], [])
+    assert [str(item) for item in inputs.requirements] == ["alpha", "gamma", "gamma"]
+    assert [str(item) for item in inputs.constraints] == ["delta==1.0", "delta==1.0"]
+    assert inputs.constraints[0].origin.startswith("-c ")
+
+
+def test_index_options_and_pre(tmp_path: Path) -> None:
+    req = _write(
+        tmp_path / "r.txt",
+        "-i http://a.invalid/simple\n"
+        "--extra-index-url http://b.invalid/simple\n--pre\n--prefer-binary\nx\n",
+    )
+    inputs = parse_inputs([], [req], [])
+    assert inputs.index_url == "http://a.invalid/simple"
+    assert inputs.extra_index_urls == ["http://b.invalid/simple"]
+    assert inputs.pre
+
+
+def test_environment_variables_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PINNED", "1.0")
+    req = _write(tmp_path / "r.txt", "delta==${PINNED}\n")
+    assert str(parse_inputs([], [req], []).requirements[0]) == "delta==1.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "lineno", "reason"),
+    [
+        ("alpha\nbeta>>=1\n", 2, "Expected"),
+        ("alpha\n\n-e ./src\n", 3, "option -e is not supported"),
+        ("pkg @ http://x.invalid/pkg.whl\n", 1, "direct URL"),
+        ("-r\n", 1, "takes one value"),
+        ("--pre yes\n", 1, "takes no value"),
+    ],
+)
+def test_bad_lines_name_file_and_line(tmp_path: Path, text: str, lineno: int, reason: str) -> None:
+    req = _write(tmp_path / "bad.txt", text)
+    with pytest.raises(RequirementFileError) as info:
+        parse_inputs([], [req], [])
+    assert str(info.value).startswith(f"{req}:{lineno}: ")
+    assert reason in str(info.value)
+
+
+def test_missing_and_recursive_files(tmp_path: Path) -> None:
+    with pytest.raises(RequirementFileError, match="cannot read it"):
+        parse_inputs([], [tmp_path / "nope.txt"], [])
+    loop = _write(tmp_path / "loop.txt", "-r loop.txt\n")
+    with pytest.raises(RequirementFileError, match="includes itself"):
+        parse_inputs([], [loop], [])
+
+
+def test_bad_command_line_requirement() -> None:
+    with pytest.raises(RequirementFileError, match="argument 2"):
+        parse_inputs(["ok", "not a requirement!"], [], [])

@@ -1,0 +1,204 @@
+"""The resolver over an in-memory index: backtracking, extras, markers, yanked, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pytest
+
+from wheelhouse.distributions import DistFile, Policy
+from wheelhouse.errors import NoFileForTarget, NoVersionFound, ResolutionConflict
+from wheelhouse.pages import ProjectPage
+from wheelhouse.reqfile import parse_inputs
+from wheelhouse.resolver import Finder, Resolution, resolve
+from wheelhouse.targets import Target
+
+LINUX = Target(python_version=(3, 11), platform="manylinux_2_17_x86_64")
+WINDOWS = Target(python_version=(3, 12), platform="win_amd64")
+
+
+class FakeIndex:
+    """Projects as {name: {version: (requires_dist, filenames, yanked)}}."""
+
+    def __init__(self, projects: dict[str, list[tuple[str, list[str], str, bool]]]) -> None:
+        self.files: dict[str, list[DistFile]] = {}
+        self.deps: dict[str, list[str]] = {}
+        self.metadata_reads: list[str] = []
+        for name, releases in projects.items():
+            for version, requires, tag, yanked in releases:
+                stem = name.replace("-", "_")
+                filename = (
+                    f"{stem}-{version}.tar.gz" if tag == "sdist" else f"{stem}-{version}-{tag}.whl"
+                )
+                file = DistFile.create(
+                    filename=filename,
+                    url=f"http://x.invalid/{filename}",
+                    project=name,
+                    sha256="0" * 64,
+                    yanked="bad" if yanked else None,
+                )
+                self.files.setdefault(name, []).append(file)
+                self.deps[file.url] = requires
+
+    def project_files(self, name: str) -> ProjectPage:
+        return ProjectPage(files=tuple(self.files.get(name, [])))
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        list(names)
+
+    def metadata(self, file: DistFile) -> bytes:
+        self.metadata_reads.append(file.filename)
+        lines = [f"Metadata-Version: 2.1\nName: {file.project}\nVersion: {file.version}"]
+        lines += [f"Requires-Dist: {dep}" for dep in self.deps[file.url]]
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+ANY = "py3-none-any"
+
+
+def _release(
+    version: str, *requires: str, tag: str = ANY, yanked: bool = False
+) -> tuple[str, list[str], str, bool]:
+    return (version, list(requires), tag, yanked)
+
+
+INDEX = {
+    "alpha": [
+        _release("1.0", "beta>=1.0"),
+        _release("1.1", "beta>=1.0", 'speedy; extra == "fast"'),
+    ],
+    "beta": [_release("1.0", "gamma"), _release("2.0", "gamma")],
+    "gamma": [_release("1.0", "delta<2")],
+    "delta": [_release("1.0"), _release("1.1", yanked=True), _release("2.0")],
+    "speedy": [_release("1.0")],
+    "bt-top": [_release("1.0", "bt-left", "bt-right")],
+    "bt-left": [_release("1.0", "bt-shared<2"), _release("2.0", "bt-shared>=2")],
+    "bt-right": [_release("1.0", "bt-shared<2")],
+    "bt-shared": [_release("1.0"), _release("2.0")],
+    "clash-a": [_release("1.0", "clash-base==1.0")],
+    "clash-b": [_release("1.0", "clash-base==2.0")],
+    "clash-base": [_release("1.0"), _release("2.0")],
+    "cycle-a": [_release("1.0", "cycle-b")],
+    "cycle-b": [_release("1.0", "cycle-a")],
+    "markerpkg": [
+        _release(
+            "1.0",
+            'winonly; sys_platform == "win32"',
+            'fullver; python_full_version < "3.11.3"',
+            'oldpython; python_version < "3.12"',
+        )
+    ],
+    "winonly": [_release("1.0")],
+    "fullver": [_release("1.0")],
+    "oldpython": [_release("1.0")],
+    "sdistonly": [_release("1.0", tag="sdist")],
+    "native": [
+        _release("1.0", tag="cp311-cp311-manylinux_2_17_x86_64"),
+        _release("1.0", tag="cp312-cp312-win_amd64"),
+        _release("2.0", tag="cp313-cp313-win_amd64"),
+    ],
+}
+
+
+def _resolve(
+    *requirements: str,
+    target: Target = LINUX,
+    index: FakeIndex | None = None,
+    constraints: Sequence[str] = (),
+) -> Resolution:
+    inputs = parse_inputs(list(requirements), [], [])
+    inputs.constraints = parse_inputs(list(constraints), [], []).constraints or [
+        item for item in parse_inputs(list(constraints), [], []).requirements
+    ]
+    return resolve(Finder(index or FakeIndex(INDEX), Policy()), target, inputs)
+
+
+def _pins(resolution: Resolution) -> dict[str, str]:
+    return {name: str(pin.version) for name, pin in resolution.pins.items()}
+
+
+def test_deep_tree_newest_versions_and_yanked_skipped() -> None:
+    resolution = _resolve("alpha")
+    assert _pins(resolution) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+    assert resolution.pins["beta"].via == ("alpha",)
+    assert resolution.pins["alpha"].via == ("the command line",)
+
+
+def test_yanked_taken_only_when_pinned_exactly() -> None:
+    assert _pins(_resolve("delta==1.1"))["delta"] == "1.1"
+    assert _pins(_resolve("delta<2"))["delta"] == "1.0"
+
+
+def test_extras_pull_their_dependencies() -> None:
+    assert "speedy" in _pins(_resolve("alpha[fast]"))
+    assert "speedy" not in _pins(_resolve("alpha"))
+
+
+def test_backtracking_finds_the_older_left() -> None:
+    assert _pins(_resolve("bt-top"))["bt-left"] == "1.0"
+
+
+def test_constraints_limit_versions_and_show_in_via() -> None:
+    resolution = _resolve("alpha", constraints=["beta<2"])
+    assert _pins(resolution)["beta"] == "1.0"
+    assert "-c" not in " ".join(resolution.pins["alpha"].via)
+
+
+def test_cycle_resolves() -> None:
+    assert _pins(_resolve("cycle-a")) == {"cycle-a": "1.0", "cycle-b": "1.0"}
+
+
+def test_markers_per_target() -> None:
+    linux = _resolve("markerpkg")
+    assert set(_pins(linux)) == {"markerpkg", "fullver", "oldpython"}
+    assert str(linux.pins["fullver"].marker) == 'python_full_version < "3.11.3"'
+    assert linux.pins["oldpython"].marker is None
+    windows = _resolve("markerpkg", target=WINDOWS)
+    assert set(_pins(windows)) == {"markerpkg", "winonly"}
+
+
+def test_platform_files_chosen_per_target() -> None:
+    assert (
+        _resolve("native", target=LINUX)
+        .pins["native"]
+        .files[0]
+        .filename.endswith("cp311-cp311-manylinux_2_17_x86_64.whl")
+    )
+    assert (
+        _resolve("native", target=WINDOWS)
+        .pins["native"]
+        .files[0]
+        .filename.endswith("cp312-cp312-win_amd64.whl")
+    )
+
+
+def test_conflict_names_each_requirer() -> None:
+    with pytest.raises(ResolutionConflict) as info:
+        _resolve("clash-a", "clash-b")
+    text = str(info.value)
+    assert "clash-a==1.0 requires clash-base==1.0" in text
+    assert "clash-b==1.0 requires clash-base==2.0" in text
+
+
+def test_unknown_project_and_unsatisfiable_version() -> None:
+    with pytest.raises(NoVersionFound, match="no version of nosuchthing"):
+        _resolve("nosuchthing")
+    with pytest.raises(NoVersionFound) as info:
+        _resolve("delta>=3")
+    assert "Tried: 2.0" in str(info.value)
+
+
+def test_sdist_only_names_project_version_target_and_option() -> None:
+    with pytest.raises(NoFileForTarget) as info:
+        _resolve("sdistonly")
+    assert str(info.value).startswith("no file of sdistonly 1.0 for target cp311-manylinux")
+    assert "--build" in info.value.hint
+
+
+def test_metadata_read_once_per_file_across_targets() -> None:
+    index = FakeIndex(INDEX)
+    finder = Finder(index, Policy())
+    inputs = parse_inputs(["alpha"], [], [])
+    resolve(finder, LINUX, inputs)
+    resolve(finder, WINDOWS, inputs)
+    assert sorted(index.metadata_reads) == sorted(set(index.metadata_reads))

@@ -1,0 +1,241 @@
+"""``wheelhouse build``: resolve every target, download once, then write locks, index, manifest.
+
+Nothing final is written until every target resolved and every file arrived,
+so a failed or interrupted build leaves the previous locks, index and manifest
+as they were.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from packaging.tags import sys_tags
+
+from wheelhouse import __version__
+from wheelhouse.distributions import DistFile, Policy
+from wheelhouse.errors import BuildFailed, InvalidFilename, WheelhouseError
+from wheelhouse.indexer import index_directory
+from wheelhouse.locks import Lock, Pin
+from wheelhouse.reqfile import Inputs, parse_inputs
+from wheelhouse.resolver import Finder, Index, Resolution, resolve
+from wheelhouse.store import FORMAT, Wheelhouse
+from wheelhouse.targets import Target, parse_platform
+
+__all__ = ["BuildReporter", "BuildRequest", "BuildResult", "build", "make_targets"]
+
+_VERSION = re.compile(r"^(?:cp|python)?(\d)\.?(\d+)$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildRequest:
+    """Everything ``build`` was asked for, as given on the command line."""
+
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[Path, ...] = ()
+    constraint_files: tuple[Path, ...] = ()
+    pythons: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    index_url: str = ""
+    extra_index_urls: tuple[str, ...] = ()
+    exclude_newer: datetime | None = None
+    jobs: int = 8
+    allow_sdist: bool = False
+
+
+class Downloader(Protocol):
+    def download(self, file: DistFile, dest: Path,
+                 progress: Callable[[int], None] | None = None) -> str: ...
+
+
+class BuildIndex(Index, Downloader, Protocol):
+    """The index client as the build uses it."""
+
+
+class BuildReporter:
+    """Progress hooks; the CLI overrides them to drive progress bars."""
+
+    def resolving(self, target: Target) -> None:
+        """A target's resolution starts."""
+
+    def resolved(self, resolution: Resolution) -> None:
+        """A target is resolved."""
+
+    def downloading(self, files: Sequence[DistFile]) -> None:
+        """These files are about to be downloaded."""
+
+    def progress(self, file: DistFile, nbytes: int) -> None:
+        """``nbytes`` more bytes of ``file`` arrived."""
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    targets: list[Target]
+    locks: list[Lock]
+    downloaded: list[DistFile] = field(default_factory=list)
+    reused: list[DistFile] = field(default_factory=list)
+    refused: list[InvalidFilename] = field(default_factory=list)
+
+
+def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Target]:
+    """Every ``--python`` × ``--platform`` pair; defaults are the running interpreter's."""
+    chosen: list[Target] = []
+    for python in pythons or [f"{sys.version_info[0]}.{sys.version_info[1]}"]:
+        version, full, own_platform = _python(python)
+        for platform in platforms or [own_platform]:
+            parse_platform(platform)  # reject an unknown tag before any work
+            target = Target(python_version=version, platform=platform,
+                            python_full_version=full)
+            if target.name not in {known.name for known in chosen}:
+                chosen.append(target)
+    return chosen
+
+
+def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
+    """Version, exact version (for a real interpreter) and native platform of ``--python``."""
+    if match := _VERSION.match(python):
+        return (int(match[1]), int(match[2])), None, _running_platform()
+    from wheelhouse.interpreters import probe  # only a path needs a subprocess
+
+    path = Path(python) if Path(python).exists() else Path(shutil.which(python) or python)
+    info = probe(path)
+    return info.version, info.full_version, info.tags[0].platform
+
+
+def _running_platform() -> str:
+    return next(iter(sys_tags())).platform
+
+
+def build(wheelhouse: Wheelhouse, request: BuildRequest, inputs: Inputs, index: BuildIndex,
+          reporter: BuildReporter | None = None) -> BuildResult:
+    """Resolve, download and freeze; write locks, index and manifest last."""
+    reporter = reporter or BuildReporter()
+    targets = make_targets(request.pythons, request.platforms)
+    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    finder = Finder(index, policy)
+    with wheelhouse.exclusive():
+        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter)
+        recorded = wheelhouse.read_manifest().get("files", {})
+        files = _unique_files(resolutions)
+        missing = [file for file in files if not wheelhouse.has_file(file, recorded)]
+        _download_all(wheelhouse, index, missing, request.jobs, reporter)
+        locks = [_lock(resolution) for resolution in resolutions]
+        index_directory(wheelhouse.root, {file.filename: file for file in files})
+        wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
+        wheelhouse.write_manifest(_manifest(request, inputs, targets, files))
+    reused = [file for file in files if file not in missing]
+    refused = sorted(finder.refused.values(), key=str)
+    return BuildResult(targets=targets, locks=locks, downloaded=missing, reused=reused,
+                       refused=refused)
+
+
+def read_inputs(request: BuildRequest) -> Inputs:
+    """Parse the requirement and constraint inputs (raises on a bad line)."""
+    return parse_inputs(list(request.requirements), list(request.requirement_files),
+                        list(request.constraint_files))
+
+
+def _resolve_all(finder: Finder, targets: list[Target], inputs: Inputs, jobs: int,
+                 reporter: BuildReporter) -> list[Resolution]:
+    def one(target: Target) -> Resolution:
+        reporter.resolving(target)
+        resolution = resolve(finder, target, inputs)
+        reporter.resolved(resolution)
+        return resolution
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(targets)))) as pool:
+        futures = [pool.submit(one, target) for target in targets]
+    errors = [error for future in futures if isinstance(error := future.exception(),
+                                                         WheelhouseError)]
+    for future in futures:
+        if (error := future.exception()) is not None and not isinstance(error, WheelhouseError):
+            raise error
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise BuildFailed(errors=errors)
+    return [future.result() for future in futures]
+
+
+def _unique_files(resolutions: Iterable[Resolution]) -> list[DistFile]:
+    files: dict[str, DistFile] = {}
+    for resolution in resolutions:
+        for pin in resolution.pins.values():
+            for file in pin.files:
+                files.setdefault(file.filename, file)
+    return [files[name] for name in sorted(files)]
+
+
+def _download_all(wheelhouse: Wheelhouse, index: Downloader, files: Sequence[DistFile],
+                  jobs: int, reporter: BuildReporter) -> None:
+    if not files:
+        return
+    reporter.downloading(files)
+
+    def one(file: DistFile) -> None:
+        index.download(file, wheelhouse.path(file.filename),
+                       lambda nbytes: reporter.progress(file, nbytes))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(one, file) for file in files]:
+            future.result()
+
+
+def _lock(resolution: Resolution) -> Lock:
+    pins = tuple(
+        Pin(name=pin.name, version=pin.version, files=pin.files, via=pin.via,
+            dependencies=pin.dependencies, marker=pin.marker,
+            requires_python=pin.files[0].requires_python if pin.files else None)
+        for pin in resolution.pins.values()
+    )
+    return Lock(target=resolution.target, pins=pins)
+
+
+def _manifest(request: BuildRequest, inputs: Inputs, targets: Sequence[Target],
+              files: Sequence[DistFile]) -> dict[str, Any]:
+    """What a later refresh needs to re-run the build, and where each file came from."""
+    options: dict[str, Any] = {"only-binary": not request.allow_sdist}
+    if request.exclude_newer:
+        options["exclude-newer"] = request.exclude_newer.isoformat()
+    return {
+        "wheelhouse": {
+            "format": FORMAT,
+            "tool-version": __version__,
+            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        },
+        "inputs": {
+            "requirements": list(request.requirements),
+            "requirement-files": [str(path) for path in request.requirement_files],
+            "constraint-files": [str(path) for path in request.constraint_files],
+            "resolved-requirements": [str(item) for item in inputs.requirements],
+            "resolved-constraints": [str(item) for item in inputs.constraints],
+        },
+        "index": {"url": request.index_url, "extra-urls": list(request.extra_index_urls)},
+        "options": options,
+        "targets": [_target_entry(target) for target in targets],
+        "files": {file.filename: _file_entry(file) for file in files},
+    }
+
+
+def _target_entry(target: Target) -> dict[str, str]:
+    major, minor = target.python_version
+    entry = {"name": target.name, "python": f"{major}.{minor}", "platform": target.platform}
+    if target.python_full_version:
+        entry["python-full-version"] = target.python_full_version
+    return entry
+
+
+def _file_entry(file: DistFile) -> Mapping[str, Any]:
+    entry: dict[str, Any] = {"project": file.project, "version": str(file.version),
+                             "url": file.url}
+    optional = {"sha256": file.sha256, "size": file.size, "upload-time": file.upload_time,
+                "requires-python": file.requires_python, "yanked": file.yanked}
+    entry.update({key: value for key, value in optional.items() if value is not None})
+    return entry

@@ -1,0 +1,381 @@
+"""Resolve requirements for one target: the only user of resolvelib.
+
+Requirements and candidates own the matching; the provider is a thin adapter.
+Metadata is read lazily, only for candidates the resolver visits, through a
+:class:`Finder` shared by every target so each page and metadata file is
+fetched once per run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from packaging.markers import Marker
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
+from resolvelib.resolvers import ResolutionTooDeep
+
+from wheelhouse.distributions import DistFile, Policy, Selection, select_files
+from wheelhouse.errors import (
+    ConflictCause,
+    InvalidFilename,
+    NoFileForTarget,
+    NoVersionFound,
+    ResolutionConflict,
+    WheelhouseError,
+)
+from wheelhouse.pages import ProjectPage
+from wheelhouse.reqfile import InputRequirement, Inputs
+from wheelhouse.targets import Target, Truth
+
+__all__ = ["Finder", "Index", "Resolution", "ResolvedPin", "resolve"]
+
+ROOT = "the user's input"
+
+
+class Index(Protocol):
+    """What the resolver needs from an index client."""
+
+    def project_files(self, name: str) -> ProjectPage: ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+    def metadata(self, file: DistFile) -> bytes: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dependency:
+    """A Requires-Dist entry as it applies to one target."""
+
+    requirement: Requirement
+    marker: Marker | None  # kept only when true for some, not all, of the target
+
+
+class Finder:
+    """Candidates and dependencies, cached for every target of one run."""
+
+    def __init__(self, index: Index, policy: Policy) -> None:
+        self.index, self.policy = index, policy
+        self._selections: dict[tuple[str, str], Selection] = {}
+        self._metadata: dict[str, tuple[list[Requirement], str | None]] = {}
+        self._lock = threading.Lock()
+        self.refused: dict[str, InvalidFilename] = {}
+
+    def selection(self, name: NormalizedName, target: Target) -> Selection:
+        key = (name, target.name)
+        if key not in self._selections:
+            page = self.index.project_files(name)
+            self.refused.update((error.filename, error) for error in page.refused)
+            self._selections[key] = select_files(list(page.files), target, self.policy)
+        return self._selections[key]
+
+    def requires(self, file: DistFile) -> list[Requirement]:
+        """The file's Requires-Dist entries, read once per file."""
+        with self._lock:
+            cached = self._metadata.get(file.url)
+        if cached is None:
+            raw, _ = parse_email(self.index.metadata(file))
+            cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
+            with self._lock:
+                self._metadata[file.url] = cached
+        return cached[0]
+
+
+def _requirements(lines: Iterable[str]) -> list[Requirement]:
+    parsed: list[Requirement] = []
+    for line in lines:
+        try:
+            parsed.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # pip also passes over a dependency it cannot parse, with a warning
+    return parsed
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Req:
+    """A requirement as the resolver sees it: a base name plus extras."""
+
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    parent: Candidate | None
+    origin: str
+    marker: Marker | None = None
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras}{self.specifier}"
+
+    def allows_yanked(self) -> bool:
+        return any(spec.operator in ("==", "===") and "*" not in spec.version
+                   for spec in self.specifier)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Candidate:
+    """One version of one project (with extras, as a separate identifier)."""
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[str]
+    files: tuple[DistFile, ...]
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedPin:
+    """A resolved project for one target, with the edges that brought it in."""
+
+    name: NormalizedName
+    version: Version
+    files: tuple[DistFile, ...]
+    via: tuple[str, ...]
+    dependencies: tuple[NormalizedName, ...]
+    marker: Marker | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resolution:
+    target: Target
+    pins: dict[NormalizedName, ResolvedPin] = field(default_factory=dict)
+
+
+class Provider(AbstractProvider):  # type: ignore[type-arg]
+    """Adapts requirements and candidates of one target to resolvelib."""
+
+    def __init__(self, finder: Finder, target: Target, inputs: Inputs) -> None:
+        self.finder, self.target, self.pre = finder, target, inputs.pre
+        self.constraints: dict[str, list[InputRequirement]] = {}
+        for item in inputs.constraints:
+            if target.evaluate(item.requirement.marker) is not Truth.NEVER:
+                key = canonicalize_name(item.requirement.name)
+                self.constraints.setdefault(key, []).append(item)
+        self.edges: dict[str, list[Req]] = {}
+        self._dependencies: dict[tuple[str, Version], list[Req]] = {}
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(self, identifier: str, resolutions: Mapping[str, Any],
+                       candidates: Mapping[str, Iterator[Candidate]],
+                       information: Mapping[str, Iterator[Any]],
+                       backtrack_causes: Sequence[Any]) -> Any:
+        infos = list(information[identifier])
+        pinned = any(info.requirement.allows_yanked() for info in infos)
+        direct = any(info.parent is None for info in infos)
+        causes = {cause.requirement.name for cause in backtrack_causes}
+        return (identifier.split("[")[0] not in causes, not pinned, not direct, identifier)
+
+    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
+                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+        reqs = list(requirements[identifier])
+        name = reqs[0].name if reqs else canonicalize_name(identifier.split("[")[0])
+        extras = reqs[0].extras if reqs else frozenset()
+        if extras:
+            reqs += list(requirements.get(name, iter(())))
+        specifiers = [req.specifier for req in reqs]
+        specifiers += [c.requirement.specifier for c in self.constraints.get(name, [])]
+        allow_yanked = any(req.allows_yanked() for req in reqs)
+        bad = {candidate.version for candidate in incompatibilities[identifier]}
+        selection = self.finder.selection(name, self.target)
+        return [
+            Candidate(name=name, version=version, extras=extras, files=tuple(files))
+            for version, files in self._usable(selection, specifiers, allow_yanked)
+            if version not in bad
+        ]
+
+    def _usable(self, selection: Selection, specifiers: list[SpecifierSet],
+                allow_yanked: bool) -> Iterator[tuple[Version, list[DistFile]]]:
+        versions = selection.versions()
+        pre = self.pre or any(spec.prereleases for spec in specifiers)
+        if not pre and not any(not v.is_prerelease for v in versions):
+            pre = True  # like pip: only prereleases exist, so take them
+        for version in versions:
+            if version.is_prerelease and not pre:
+                continue
+            if not all(spec.contains(version, prereleases=True) for spec in specifiers):
+                continue
+            files = [f for f in selection.by_version[version] if allow_yanked or f.yanked is None]
+            if files:
+                yield version, files
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.name != candidate.name:
+            return False
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        key = (candidate.identifier, candidate.version)
+        if key not in self._dependencies:
+            self._dependencies[key] = list(self._compute_dependencies(candidate))
+            self.finder.index.prefetch(dep.name for dep in self._dependencies[key])
+        return self._dependencies[key]
+
+    def _compute_dependencies(self, candidate: Candidate) -> Iterator[Req]:
+        if candidate.extras:
+            base = SpecifierSet(f"=={candidate.version}")
+            yield Req(name=candidate.name, extras=frozenset(), specifier=base,
+                      parent=candidate, origin=candidate.name)
+        for requirement in self.finder.requires(candidate.files[0]):
+            truth = self.target.evaluate(requirement.marker, candidate.extras)
+            if truth is Truth.NEVER:
+                continue
+            if candidate.extras and self.target.evaluate(requirement.marker) is not Truth.NEVER:
+                continue  # a dependency of the base candidate, not of the extra
+            marker = requirement.marker if truth is Truth.SOMETIMES else None
+            if marker is not None and "extra" in str(marker):
+                marker = None  # an extra cannot be expressed in a lock; install it always
+            yield _req(requirement, candidate, candidate.name, marker)
+
+
+def _req(requirement: Requirement, parent: Candidate | None, origin: str,
+         marker: Marker | None) -> Req:
+    return Req(
+        name=canonicalize_name(requirement.name),
+        extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
+        specifier=requirement.specifier,
+        parent=parent,
+        origin=origin,
+        marker=marker,
+    )
+
+
+def resolve(finder: Finder, target: Target, inputs: Inputs,
+            reporter: BaseReporter | None = None) -> Resolution:
+    """Resolve ``inputs`` for ``target``; raise an explained error when impossible."""
+    provider = Provider(finder, target, inputs)
+    roots = _root_requirements(target, inputs)
+    finder.index.prefetch(req.name for req in roots)
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
+    try:
+        result = resolver.resolve(roots, max_rounds=20000)
+    except ResolutionImpossible as exc:
+        raise _explain(exc, provider, target) from None
+    except ResolutionTooDeep:
+        raise ResolutionConflict(target.name, []) from None
+    return _resolution(target, result.mapping, provider, roots, inputs)
+
+
+def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
+    roots: list[Req] = []
+    for item in inputs.requirements:
+        truth = target.evaluate(item.requirement.marker)
+        if truth is not Truth.NEVER:
+            marker = item.requirement.marker if truth is Truth.SOMETIMES else None
+            roots.append(_req(item.requirement, None, item.origin, marker))
+    return roots
+
+
+def _explain(exc: ResolutionImpossible[Req, Candidate], provider: Provider,
+             target: Target) -> WheelhouseError:
+    causes = [info for info in exc.causes if info.requirement is not None]
+    names = {info.requirement.name for info in causes}
+    if len(names) == 1:
+        requirement = causes[0].requirement
+        selection = provider.finder.selection(requirement.name, target)
+        parent = causes[0].parent
+        if not _conflicting_parents(causes):
+            return _missing(requirement, parent, selection, target)
+    return ResolutionConflict(target.name, [
+        ConflictCause(requirement=str(info.requirement),
+                      parent=info.parent.pin if info.parent else None)
+        for info in causes
+    ])
+
+
+def _conflicting_parents(causes: Sequence[Any]) -> bool:
+    return len({str(info.requirement.specifier) for info in causes}) > 1
+
+
+def _missing(requirement: Req, parent: Candidate | None, selection: Selection,
+             target: Target) -> WheelhouseError:
+    chain = [parent.pin] if parent else []
+    fitting = sorted(
+        {skip.file.version for skip in selection.skips
+         if requirement.specifier.contains(skip.file.version, prereleases=True)},
+        reverse=True,
+    )
+    if fitting and not selection.by_version:
+        version = fitting[0]
+        reasons = sorted({str(skip) for skip in selection.skips if skip.file.version == version})
+        return NoFileForTarget(requirement.name, str(version), target.name, reasons)
+    tried = [f"{version}" for version in selection.versions()]
+    tried += sorted({str(skip) for skip in selection.skips})[:10]
+    return NoVersionFound(str(requirement), target.name, chain, tried)
+
+
+def _resolution(target: Target, mapping: Mapping[str, Candidate], provider: Provider,
+                roots: list[Req], inputs: Inputs) -> Resolution:
+    incoming: dict[NormalizedName, list[tuple[NormalizedName | None, Marker | None, str]]] = {}
+    for req in roots:
+        incoming.setdefault(req.name, []).append((None, req.marker, req.origin))
+    children: dict[NormalizedName, set[NormalizedName]] = {}
+    for candidate in mapping.values():
+        for dep in provider.get_dependencies(candidate):
+            if dep.name != candidate.name:
+                incoming.setdefault(dep.name, []).append((candidate.name, dep.marker, dep.origin))
+                children.setdefault(candidate.name, set()).add(dep.name)
+    markers = _pin_markers(incoming)
+    constrained = {name: [c.origin for c in items] for name, items in provider.constraints.items()}
+    pins = {}
+    for identifier, candidate in mapping.items():
+        if candidate.extras:
+            continue
+        name = candidate.name
+        via = sorted({origin for _, _, origin in incoming.get(name, [])} - {name})
+        via += sorted(set(constrained.get(name, [])))
+        pins[name] = ResolvedPin(
+            name=name, version=candidate.version, files=candidate.files[:1],
+            via=tuple(via), dependencies=tuple(sorted(children.get(name, set()) - {name})),
+            marker=markers.get(name),
+        )
+    return Resolution(target=target, pins=pins)
+
+
+def _pin_markers(
+    incoming: Mapping[NormalizedName, list[tuple[NormalizedName | None, Marker | None, str]]],
+) -> dict[NormalizedName, Marker | None]:
+    """A pin's marker: when, over the target's interpreters, some path requires it."""
+    memo: dict[NormalizedName, str | None] = {}
+
+    def condition(name: NormalizedName, visiting: frozenset[NormalizedName]) -> str | None:
+        if name in memo:
+            return memo[name]
+        terms: set[str] = set()
+        for parent, marker, _origin in incoming.get(name, []):
+            if parent in visiting:
+                continue
+            above = condition(parent, visiting | {name}) if parent is not None else None
+            parts = [f"({text})" for text in (above, str(marker) if marker else None) if text]
+            if not parts:
+                memo[name] = None
+                return None
+            terms.add(" and ".join(parts))
+        result = " or ".join(sorted(terms)) if terms else None
+        memo[name] = result
+        return result
+
+    return {name: Marker(text) if (text := condition(name, frozenset())) else None
+            for name in incoming}

@@ -1,0 +1,179 @@
+"""The wheelhouse directory: the only module that knows the on-disk layout.
+
+Every file is written atomically (a temporary name in the same directory, then
+``os.replace``), and only when its bytes change. A build holds an exclusive
+lock on the directory so two builds never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from wheelhouse.distributions import DistFile
+from wheelhouse.errors import NotAWheelhouse, WheelhouseBusy
+from wheelhouse.locks import Lock, pylock_dict, render_constraints, render_requirements
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["MANIFEST", "Wheelhouse", "atomic_write", "sha256_of"]
+
+MANIFEST = "wheelhouse.toml"
+LOCK_FILE = ".wheelhouse.lock"
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return True
+
+
+def _lines(lines: Iterable[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class Wheelhouse:
+    """A wheelhouse directory: distribution files, locks, index and manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.locks_dir = root / "locks"
+        self.constraints_dir = root / "constraints"
+        self.manifest_path = root / MANIFEST
+
+    @classmethod
+    def open(cls, root: Path) -> Wheelhouse:
+        """An existing wheelhouse, for reading."""
+        if not (root / MANIFEST).is_file():
+            reason = "it does not exist" if not root.exists() else f"it has no {MANIFEST}"
+            raise NotAWheelhouse(str(root), reason)
+        return cls(root)
+
+    @classmethod
+    def for_writing(cls, root: Path) -> Wheelhouse:
+        """A wheelhouse to (re)build: new, empty, or one that already is a wheelhouse."""
+        if root.exists() and not root.is_dir():
+            raise NotAWheelhouse(str(root), "it is not a directory")
+        if root.is_dir() and not (root / MANIFEST).is_file() and any(root.iterdir()):
+            raise NotAWheelhouse(str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        wheelhouse = cls(root)
+        if not wheelhouse.manifest_path.is_file():
+            # Claim the directory at once, so that a build that fails half-way
+            # leaves a wheelhouse the next build may reuse, not a stranger's folder.
+            wheelhouse.write_manifest({"wheelhouse": {"format": FORMAT}})
+        return wheelhouse
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the directory's write lock; fail at once if another process holds it."""
+        import fcntl
+
+        with (self.root / LOCK_FILE).open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WheelhouseBusy(str(self.root)) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def path(self, filename: str) -> Path:
+        return self.root / filename
+
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            return {}
+        return tomllib.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        atomic_write(self.manifest_path, tomli_w.dumps(manifest).encode("utf-8"))
+
+    def has_file(self, file: DistFile, recorded: Mapping[str, Any]) -> bool:
+        """Whether ``file`` is already here, trusting the manifest's size and hash."""
+        path = self.path(file.filename)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        entry = recorded.get(file.filename, {})
+        if file.sha256 and entry.get("sha256") == file.sha256 and entry.get("size") == size:
+            return True
+        return file.sha256 is not None and sha256_of(path) == file.sha256
+
+    def write_locks(self, locks: Iterable[Lock], *, created_by: str) -> list[Path]:
+        """Write every target's locks; remove locks of targets no longer built."""
+        written: list[Path] = []
+        names: set[str] = set()
+        for lock in locks:
+            name = lock.target.name
+            names.add(name)
+            pylock = tomli_w.dumps(pylock_dict(lock, created_by=created_by)).encode("utf-8")
+            outputs = {
+                self.locks_dir / f"{name}.txt": _lines(render_requirements(lock)),
+                self.locks_dir / f"pylock.{name}.toml": pylock,
+                self.constraints_dir / f"{name}.txt": _lines(render_constraints(lock)),
+            }
+            written += [path for path, data in outputs.items() if atomic_write(path, data)]
+        self._remove_stale_locks(names)
+        return written
+
+    def _remove_stale_locks(self, keep: set[str]) -> None:
+        for name in self.lock_targets():
+            if name not in keep:
+                for path in (self.locks_dir / f"{name}.txt",
+                             self.locks_dir / f"pylock.{name}.toml",
+                             self.constraints_dir / f"{name}.txt"):
+                    path.unlink(missing_ok=True)
+
+    def lock_targets(self) -> list[str]:
+        """Names of the targets that have a lock."""
+        if not self.locks_dir.is_dir():
+            return []
+        return sorted(
+            path.stem for path in self.locks_dir.glob("*.txt") if not path.name.startswith(".")
+        )
+
+    def lock_path(self, target: str) -> Path:
+        return self.locks_dir / f"{target}.txt"
+
+    def pylock_path(self, target: str) -> Path:
+        return self.locks_dir / f"pylock.{target}.toml"
+
+    def constraints_path(self, target: str) -> Path:
+        return self.constraints_dir / f"{target}.txt"
