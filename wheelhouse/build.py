@@ -21,9 +21,10 @@ from packaging.tags import sys_tags
 
 from wheelhouse import __version__
 from wheelhouse.distributions import DistFile, Policy
-from wheelhouse.errors import BuildFailed, InvalidFilename, WheelhouseError
+from wheelhouse.errors import BuildFailed, InterpreterNotFound, InvalidFilename, WheelhouseError
 from wheelhouse.indexer import index_directory
 from wheelhouse.locks import Lock, Pin
+from wheelhouse.pages import ProjectPage
 from wheelhouse.reqfile import Inputs, parse_inputs
 from wheelhouse.resolver import Finder, Index, Resolution, resolve
 from wheelhouse.store import FORMAT, Wheelhouse
@@ -102,10 +103,12 @@ def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
     """Version, exact version (for a real interpreter) and native platform of ``--python``."""
     if match := _VERSION.match(python):
         return (int(match[1]), int(match[2])), None, _running_platform()
+    found = python if Path(python).exists() else shutil.which(python)
+    if not found:
+        raise InterpreterNotFound(python, "no such file or command")
     from wheelhouse.interpreters import probe  # only a path needs a subprocess
 
-    path = Path(python) if Path(python).exists() else Path(shutil.which(python) or python)
-    info = probe(path)
+    info = probe(Path(found))
     return info.version, info.full_version, info.tags[0].platform
 
 
@@ -119,10 +122,10 @@ def build(wheelhouse: Wheelhouse, request: BuildRequest, inputs: Inputs, index: 
     reporter = reporter or BuildReporter()
     targets = make_targets(request.pythons, request.platforms)
     policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
-    finder = Finder(index, policy)
     with wheelhouse.exclusive():
-        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter)
         recorded = wheelhouse.read_manifest().get("files", {})
+        finder = Finder(LocalMetadataFirst(index, wheelhouse, recorded), policy)
+        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter)
         files = _unique_files(resolutions)
         missing = [file for file in files if not wheelhouse.has_file(file, recorded)]
         _download_all(wheelhouse, index, missing, request.jobs, reporter)
@@ -134,6 +137,27 @@ def build(wheelhouse: Wheelhouse, request: BuildRequest, inputs: Inputs, index: 
     refused = sorted(finder.refused.values(), key=str)
     return BuildResult(targets=targets, locks=locks, downloaded=missing, reused=reused,
                        refused=refused)
+
+
+class LocalMetadataFirst:
+    """An index whose metadata comes from the wheelhouse when it holds the same file."""
+
+    def __init__(self, index: Index, wheelhouse: Wheelhouse,
+                 recorded: Mapping[str, Any]) -> None:
+        self.index, self.wheelhouse, self.recorded = index, wheelhouse, recorded
+
+    def project_files(self, name: str) -> ProjectPage:
+        return self.index.project_files(name)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        self.index.prefetch(names)
+
+    def metadata(self, file: DistFile) -> bytes:
+        known = self.recorded.get(file.filename, {}).get("sha256")
+        local = self.wheelhouse.path(f"{file.filename}.metadata")
+        if file.sha256 and known == file.sha256 and local.is_file():
+            return local.read_bytes()
+        return self.index.metadata(file)
 
 
 def read_inputs(request: BuildRequest) -> Inputs:

@@ -22,6 +22,7 @@ from wheelhouse.distributions import DistFile
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.resolver import Resolution
 from wheelhouse.store import Wheelhouse
+from wheelhouse.targets import parse_platform
 
 __all__ = ["main"]
 
@@ -141,6 +142,16 @@ class TimestampType(click.ParamType):
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def _check_platforms(ctx: click.Context, param: click.Parameter,
+                     value: tuple[str, ...]) -> tuple[str, ...]:
+    for platform in value:
+        try:
+            parse_platform(platform)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
 BUILD_EPILOG = """\b
 Examples:
   wheelhouse build -r requirements.txt
@@ -156,7 +167,7 @@ Examples:
 @constraint_files_option
 @click.option("--python", "pythons", multiple=True, metavar="VER|PATH",
               help="Target Python: a version (3.12) or an interpreter. Repeatable.")
-@click.option("--platform", "platforms", multiple=True, metavar="TAG",
+@click.option("--platform", "platforms", multiple=True, metavar="TAG", callback=_check_platforms,
               help="Target platform tag (manylinux_2_28_x86_64, win_amd64, ...). Repeatable.")
 @index_options
 @wheelhouse_option

@@ -27,6 +27,7 @@ from wheelhouse.errors import (
     ConflictCause,
     InvalidFilename,
     NoFileForTarget,
+    NoUploadTimes,
     NoVersionFound,
     ResolutionConflict,
     WheelhouseError,
@@ -73,6 +74,10 @@ class Finder:
         if key not in self._selections:
             page = self.index.project_files(name)
             self.refused.update((error.filename, error) for error in page.refused)
+            if self.policy.exclude_newer and page.files and not any(
+                file.upload_time for file in page.files
+            ):
+                raise NoUploadTimes(name)
             self._selections[key] = select_files(list(page.files), target, self.policy)
         return self._selections[key]
 

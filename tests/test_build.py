@@ -1,0 +1,227 @@
+"""`wheelhouse build` against the fixture index, with pip as the oracle."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import find_python, installed, make_venv, run, run_pip, run_uv
+from indexserver import IndexServer
+
+from wheelhouse.cli import cli
+from wheelhouse.locks import parse_requirements_lock
+
+LINUX = "manylinux_2_28_x86_64"
+HERE = Path(sys.executable)
+
+
+def build(wheelhouse: Path, server: IndexServer, *args: str) -> Result:
+    """Run `wheelhouse build` in-process against ``server``."""
+    runner = CliRunner()
+    return runner.invoke(
+        cli, ["build", "-w", str(wheelhouse), "--index-url", server.url, "-q", *args]
+    )
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def pins(wheelhouse: Path, target: str) -> dict[str, str]:
+    text = (wheelhouse / "locks" / f"{target}.txt").read_text()
+    return {entry.name: entry.version for entry in parse_requirements_lock(text)}
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != ".wheelhouse.lock"
+    }
+
+
+def pip_install_lock(wheelhouse: Path, target: str, python: Path, tmp_path: Path) -> Path:
+    venv = make_venv(tmp_path, python, name=f"venv-{target}")
+    run_pip(
+        "install", "--no-index", "--find-links", str(wheelhouse), "--require-hashes",
+        "-r", str(wheelhouse / "locks" / f"{target}.txt"), python=venv,
+    )
+    return venv
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One multi-target wheelhouse shared by the read-only tests of this module."""
+    root = tmp_path_factory.mktemp("multi") / "wh"
+    with IndexServer() as server:
+        ok(build(root, server, "alpha[fast]", "markerpkg", "native", "stable", "modern",
+                 "requires-odd", "bt-top", "--python", "3.11", "--python", "3.12",
+                 "--platform", LINUX, "--platform", "win_amd64"))
+        assert server.count("/files/", method="GET") > 0
+    return root
+
+
+def test_every_target_gets_a_lock_pylock_and_constraints(multi: Path) -> None:
+    for python in ("cp311", "cp312"):
+        for platform in (LINUX, "win_amd64"):
+            target = f"{python}-{platform}"
+            assert (multi / "locks" / f"{target}.txt").is_file()
+            assert (multi / "locks" / f"pylock.{target}.toml").is_file()
+            assert (multi / "constraints" / f"{target}.txt").is_file()
+    assert (multi / "wheelhouse.toml").is_file()
+    assert (multi / "simple" / "index.html").is_file()
+
+
+def test_pins_follow_each_targets_python_and_markers(multi: Path) -> None:
+    linux311 = pins(multi, f"cp311-{LINUX}")
+    win312 = pins(multi, "cp312-win_amd64")
+    assert linux311["modern"] == "1.0" and win312["modern"] == "2.0"
+    assert "linuxonly" in linux311 and "winonly" not in linux311
+    assert "winonly" in win312 and "linuxonly" not in win312
+    assert "oldpython" in linux311 and "oldpython" not in win312  # python_version < 3.12
+    assert linux311["bt-left"] == "1.0"  # backtracked
+    assert linux311["delta"] == "1.0"  # not the yanked 1.1
+    assert linux311["speedy"] == "1.0"  # the extra
+    assert "zope-name-mixed" in linux311  # asked for as ZOPE_name.mixed
+
+
+def test_full_version_marker_is_kept_in_the_lock(multi: Path) -> None:
+    text = (multi / "locks" / f"cp311-{LINUX}.txt").read_text()
+    assert 'fullver==1.0 ; python_full_version < "3.11.3"' in text
+    assert "fullver" not in pins(multi, f"cp312-{LINUX}")
+
+
+def test_hashes_are_exactly_the_targets_files(multi: Path) -> None:
+    text = (multi / "locks" / f"cp312-{LINUX}.txt").read_text()
+    entry = next(e for e in parse_requirements_lock(text) if e.name == "native")
+    wheel = multi / "native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert entry.hashes == (hashlib.sha256(wheel.read_bytes()).hexdigest(),)
+    assert not (multi / "native-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+                ).exists()
+
+
+def test_shared_file_stored_once_and_metadata_beside_wheels(multi: Path) -> None:
+    wheels = sorted(path.name for path in multi.glob("*.whl"))
+    assert wheels.count("alpha-1.1-py3-none-any.whl") == 1
+    for wheel in wheels:
+        assert (multi / f"{wheel}.metadata").is_file()
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12"])
+def test_pip_installs_each_lock_offline(multi: Path, tmp_path: Path, version: str) -> None:
+    python = find_python(version)
+    venv = pip_install_lock(multi, f"cp{version.replace('.', '')}-{LINUX}", python, tmp_path)
+    got = installed(venv)
+    assert got["alpha"] == "1.1"
+    assert got["modern"] == ("1.0" if version == "3.11" else "2.0")
+    platform = run([str(venv), "-c", "import native; print(native.PLATFORM)"]).stdout
+    expected = "manylinux_2_17" if version == "3.11" else "manylinux_2_28"
+    assert expected in platform
+
+
+def test_uv_installs_the_pylock_offline(multi: Path, tmp_path: Path) -> None:
+    python = find_python("3.12")
+    venv = make_venv(tmp_path, python)
+    run_uv("pip", "install", "--python", str(venv), "--offline", "--no-index",
+           "-r", str(multi / "locks" / f"pylock.cp312-{LINUX}.toml"))
+    assert installed(venv)["modern"] == "2.0"
+
+
+def test_rebuild_is_byte_identical_and_downloads_nothing(
+    multi: Path, tmp_path: Path, index_server: IndexServer
+) -> None:
+    copy = tmp_path / "again"
+    copy.mkdir()
+    for path in multi.rglob("*"):
+        if path.is_file():
+            target = copy / path.relative_to(multi)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    before = tree_digest(copy)
+    ok(build(copy, index_server, "alpha[fast]", "markerpkg", "native", "stable", "modern",
+             "requires-odd", "bt-top", "--python", "3.11", "--python", "3.12",
+             "--platform", LINUX, "--platform", "win_amd64"))
+    after = tree_digest(copy)
+    changed = {name for name in before.keys() | after.keys()
+               if before.get(name) != after.get(name)}
+    assert changed == {"wheelhouse.toml"}  # only the manifest carries a timestamp
+    fetched = [r.path.rsplit("/", 1)[1] for r in index_server.log if r.path.startswith("/files/")]
+    # Only the metadata of a version visited while backtracking, which no lock keeps.
+    assert fetched == ["bt_left-2.0-py3-none-any.whl.metadata"]
+
+
+def test_constraints_and_requirement_files(tmp_path: Path, index_server: IndexServer) -> None:
+    (tmp_path / "req.txt").write_text("alpha\n-c pins.txt\n")
+    (tmp_path / "pins.txt").write_text("beta<2\n")
+    ok(build(tmp_path / "wh", index_server, "-r", str(tmp_path / "req.txt"),
+             "--python", "3.11", "--platform", LINUX))
+    lock = (tmp_path / "wh" / "locks" / f"cp311-{LINUX}.txt").read_text()
+    assert pins(tmp_path / "wh", f"cp311-{LINUX}")["beta"] == "1.0"
+    assert f"-c {tmp_path / 'pins.txt'}" in lock
+
+
+def test_exclude_newer_takes_the_older_release(tmp_path: Path, index_server: IndexServer) -> None:
+    evolving = [e for e in index_server.entries("evolving")]
+    old = min(evolving, key=lambda e: e.uploaded).uploaded
+    ok(build(tmp_path / "wh", index_server, "evolving", "--python", "3.12", "--platform", LINUX,
+             "--exclude-newer", old.isoformat()))
+    assert pins(tmp_path / "wh", f"cp312-{LINUX}")["evolving"] == "1.0"
+
+
+def test_default_target_is_the_running_interpreter(tmp_path: Path,
+                                                   index_server: IndexServer) -> None:
+    ok(build(tmp_path / "wh", index_server, "evolving"))
+    tag = f"cp{sys.version_info[0]}{sys.version_info[1]}-"
+    (lock,) = (tmp_path / "wh" / "locks").glob("*.txt")
+    assert lock.name.startswith(tag)
+    venv = make_venv(tmp_path)
+    run_pip("install", "--no-index", "--find-links", str(tmp_path / "wh"), "--require-hashes",
+            "-r", str(lock), python=venv)
+    assert installed(venv)["evolving"] == "1.1"
+
+
+def test_interpreter_path_as_target(tmp_path: Path, index_server: IndexServer) -> None:
+    python = find_python("3.12")
+    ok(build(tmp_path / "wh", index_server, "markerpkg", "--python", str(python)))
+    (lock,) = (tmp_path / "wh" / "locks").glob("cp312-*.txt")
+    assert "fullver" not in lock.read_text()  # the real interpreter's full version is known
+
+
+def test_html_only_index_without_metadata_files(tmp_path: Path,
+                                                index_server: IndexServer) -> None:
+    index_server.configure(html_only=True, no_metadata=True)
+    ok(build(tmp_path / "wh", index_server, "alpha", "--python", "3.11", "--platform", LINUX))
+    assert pins(tmp_path / "wh", f"cp311-{LINUX}")["delta"] == "1.0"
+    whole_wheel_gets = [
+        r for r in index_server.log
+        if r.path.startswith("/files/") and r.method == "GET" and not r.range
+    ]
+    assert len(whole_wheel_gets) == 4  # only the downloads; metadata came by ranges
+
+
+def test_one_page_request_per_project_across_targets(tmp_path: Path,
+                                                     index_server: IndexServer) -> None:
+    ok(build(tmp_path / "wh", index_server, "alpha", "--python", "3.11", "--python", "3.12",
+             "--platform", LINUX, "--platform", "win_amd64"))
+    for project in ("alpha", "beta", "gamma", "delta"):
+        assert index_server.count(f"/simple/{project}/", method="GET") == 1
+
+
+def test_manifest_records_inputs_and_origins(multi: Path) -> None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    manifest = tomllib.loads((multi / "wheelhouse.toml").read_text())
+    assert manifest["inputs"]["requirements"][0] == "alpha[fast]"
+    assert {t["name"] for t in manifest["targets"]} == {
+        f"cp311-{LINUX}", f"cp312-{LINUX}", "cp311-win_amd64", "cp312-win_amd64"}
+    entry = manifest["files"]["alpha-1.1-py3-none-any.whl"]
+    assert entry["url"].startswith("http://127.0.0.1:")
+    assert len(entry["sha256"]) == 64
+    assert os.sep not in manifest["files"]  # flat names only
