@@ -1,0 +1,692 @@
+"""The index client against an in-process fake index (``httpx.MockTransport``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import random
+import re
+import ssl
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from indexserver import IndexServer
+from pip._internal.models.index import PyPI
+
+from wheelhouse.client import (
+    CERT_VARIABLES,
+    IndexClient,
+    default_index_url,
+    index_url_from,
+    ssl_context,
+)
+from wheelhouse.distributions import DistFile
+from wheelhouse.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.pages import ACCEPT
+
+INDEX = "https://index.example.invalid/simple"
+EXTRA = "https://extra.example.invalid/simple"
+FILES = "https://files.example.invalid"
+JSON = "application/vnd.pypi.simple.v1+json"
+METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: other>=2\n"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class FakeIndex:
+    """Canned answers by URL; every request is logged, and unknown URLs get a 404."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.log: list[httpx.Request] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.log.append(request)
+        handler = self.routes.get(str(request.url).split("#")[0])
+        return handler(request) if handler else httpx.Response(404)
+
+    def hits(self, url: str) -> list[httpx.Request]:
+        return [request for request in self.log if str(request.url) == url]
+
+
+@pytest.fixture
+def fake() -> FakeIndex:
+    return FakeIndex()
+
+
+@pytest.fixture
+def client(fake: FakeIndex) -> Iterator[IndexClient]:
+    with IndexClient([INDEX], transport=httpx.MockTransport(fake), retries=2, backoff=0) as client:
+        yield client
+
+
+def json_answer(*files: dict[str, object]) -> Handler:
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": list(files)})
+    return lambda request: httpx.Response(200, headers={"Content-Type": JSON}, content=body)
+
+
+def html_answer(*hrefs: str) -> Handler:
+    body = "".join(f'<a href="{href}">{href}</a>' for href in hrefs)
+    return lambda request: httpx.Response(200, headers={"Content-Type": "text/html"}, content=body)
+
+
+def sequence(*answers: Handler | Exception) -> Handler:
+    """Answer with each handler (or raise each error) in turn, repeating the last."""
+    queue = list(answers)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(request)
+
+    return handle
+
+
+def slowly(handler: Handler) -> Handler:
+    """The same answer, late enough for concurrent callers to overlap."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.1)
+        return handler(request)
+
+    return handle
+
+
+def status(code: int) -> Handler:
+    return lambda request: httpx.Response(code)
+
+
+def make_wheel(*, metadata_first: bool = True) -> bytes:
+    """A wheel whose METADATA sits before (or after) 200 kB of incompressible data."""
+    buffer = io.BytesIO()
+    members = [("demo-1.0.dist-info/METADATA", METADATA)]
+    filler = [("demo/blob.bin", random.Random(0).randbytes(200_000))]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members + filler if metadata_first else filler + members:
+            archive.writestr(name, data)
+        archive.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+        archive.writestr("vendored/other-2.0.dist-info/METADATA", "Name: other\n")
+    return buffer.getvalue()
+
+
+def serve_ranges(body: bytes) -> Handler:
+    """Answer single byte ranges (``-N`` or ``A-B``) with 206, a plain GET with 200."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("range", ""))
+        if not match:
+            return httpx.Response(200, content=body)
+        first = int(match[1]) if match[1] else max(0, len(body) - int(match[2]))
+        last = int(match[2]) if match[1] and match[2] else len(body) - 1
+        headers = {"Content-Range": f"bytes {first}-{last}/{len(body)}"}
+        return httpx.Response(206, headers=headers, content=body[first : last + 1])
+
+    return handle
+
+
+def wheel_file(**details: object) -> DistFile:
+    name = "demo-1.0-py3-none-any.whl"
+    return DistFile.create(filename=name, url=f"{FILES}/{name}", project="demo", **details)
+
+
+# Project pages
+
+
+def test_json_page_is_asked_for_and_parsed(fake: FakeIndex, client: IndexClient) -> None:
+    fake.routes[f"{INDEX}/demo/"] = json_answer(
+        {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}}
+    )
+    page = client.project_files("Demo")
+    assert [(file.url, file.sha256) for file in page.files] == [
+        (f"{INDEX}/demo/demo-1.0.tar.gz", "ab" * 32)
+    ]
+    accept = fake.log[0].headers["accept"]
+    assert accept.startswith(JSON) and "text/html;q=0.01" in accept
+
+
+def test_html_answer_is_parsed_as_html(fake: FakeIndex, client: IndexClient) -> None:
+    fake.routes[f"{INDEX}/demo/"] = html_answer(f"{FILES}/demo-1.0.tar.gz", "other-1.0.tar.gz")
+    page = client.project_files("demo")
+    assert [file.filename for file in page.files] == ["demo-1.0.tar.gz"]
+    assert [error.filename for error in page.refused] == ["other-1.0.tar.gz"]
+
+
+def test_redirect_is_followed_and_links_resolve_against_the_final_url(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    moved = "https://mirror.example.invalid/pages/demo/"
+    fake.routes[f"{INDEX}/demo/"] = lambda request: httpx.Response(301, headers={"Location": moved})
+    fake.routes[moved] = html_answer("demo-1.0.tar.gz")
+    [file] = client.project_files("demo").files
+    assert file.url == moved + "demo-1.0.tar.gz"
+
+
+def test_unknown_project_is_an_empty_page(fake: FakeIndex, client: IndexClient) -> None:
+    page = client.project_files("nothing-here")
+    assert not page.files and not page.refused
+    assert len(fake.log) == 1
+
+
+def test_forbidden_page_fails_without_retrying(fake: FakeIndex, client: IndexClient) -> None:
+    fake.routes[f"{INDEX}/demo/"] = status(403)
+    with pytest.raises(IndexUnreachable, match="HTTP 403"):
+        client.project_files("demo")
+    assert len(fake.log) == 1
+
+
+def test_unexpected_content_type_names_the_page(fake: FakeIndex, client: IndexClient) -> None:
+    fake.routes[f"{INDEX}/demo/"] = lambda request: httpx.Response(200, json={})
+    with pytest.raises(IndexUnreachable, match=f"{INDEX}/demo/.*content type"):
+        client.project_files("demo")
+
+
+def test_server_errors_and_broken_connections_are_retried(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    url = f"{INDEX}/demo/"
+    fake.routes[url] = sequence(
+        status(503), httpx.ConnectError("refused"), html_answer("demo-1.0.zip")
+    )
+    assert len(client.project_files("demo").files) == 1
+    assert len(fake.hits(url)) == 3
+
+
+def test_truncated_page_is_retried(fake: FakeIndex, client: IndexClient) -> None:
+    url = f"{INDEX}/demo/"
+    short = httpx.Response(200, headers={"Content-Type": "text/html", "Content-Length": "999"})
+    fake.routes[url] = sequence(lambda request: short, html_answer("demo-1.0.zip"))
+    assert len(client.project_files("demo").files) == 1
+    assert len(fake.hits(url)) == 2
+
+
+def test_retries_exhausted_name_the_url(fake: FakeIndex, client: IndexClient) -> None:
+    url = f"{INDEX}/demo/"
+    fake.routes[url] = sequence(httpx.ReadTimeout("slow"), status(500))
+    with pytest.raises(IndexUnreachable) as caught:
+        client.project_files("demo")
+    assert caught.value.url == url and url in str(caught.value)
+    assert "HTTP 500 (tried 3 times)" in str(caught.value)
+    assert len(fake.hits(url)) == 3
+
+
+def test_failure_is_remembered_not_refetched(fake: FakeIndex, client: IndexClient) -> None:
+    fake.routes[f"{INDEX}/demo/"] = status(502)
+    for _ in range(2):
+        with pytest.raises(IndexUnreachable):
+            client.project_files("demo")
+    assert len(fake.log) == 3
+
+
+def test_backoff_grows_exponentially(fake: FakeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    fake.routes[f"{INDEX}/demo/"] = status(500)
+    transport = httpx.MockTransport(fake)
+    client = IndexClient([INDEX], transport=transport, retries=3, backoff=0.5)
+    with client, pytest.raises(IndexUnreachable):
+        client.project_files("demo")
+    assert pauses == [0.5, 1.0, 2.0]
+
+
+def test_one_request_per_project_even_with_eight_threads(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    fake.routes[f"{INDEX}/demo/"] = slowly(html_answer("demo-1.0.zip"))
+    barrier = threading.Barrier(8)
+    results: list[object] = []
+
+    def ask() -> None:
+        barrier.wait()
+        results.append(client.project_files(["demo", "DEMO", "De_Mo"][len(results) % 3]))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and all(result == results[0] for result in results)
+    assert len(fake.log) == 1
+
+
+def test_extra_indexes_are_merged_main_first(fake: FakeIndex) -> None:
+    fake.routes[f"{INDEX}/demo/"] = html_answer(f"{FILES}/main/demo-1.0.zip")
+    fake.routes[f"{EXTRA}/demo/"] = html_answer(
+        f"{FILES}/extra/demo-1.0.zip", f"{FILES}/extra/demo-2.0.zip"
+    )
+    transport = httpx.MockTransport(fake)
+    with IndexClient([INDEX, EXTRA + "/"], transport=transport, backoff=0) as client:
+        page = client.project_files("demo")
+    assert [file.url for file in page.files] == [
+        f"{FILES}/main/demo-1.0.zip",
+        f"{FILES}/extra/demo-2.0.zip",
+    ]
+
+
+def test_prefetch_fetches_in_the_background_once(fake: FakeIndex, client: IndexClient) -> None:
+    for name in ("alpha", "beta", "gamma"):
+        fake.routes[f"{INDEX}/{name}/"] = html_answer(f"{name}-1.0.zip")
+    client.prefetch(["alpha", "Beta", "gamma", "alpha"])
+    client.prefetch(["beta"])
+    assert [len(client.project_files(name).files) for name in ("gamma", "beta", "alpha")] == [1] * 3
+    assert sorted(str(request.url) for request in fake.log) == [
+        f"{INDEX}/{name}/" for name in ("alpha", "beta", "gamma")
+    ]
+
+
+# Metadata
+
+
+def test_metadata_from_the_pep658_file(fake: FakeIndex, client: IndexClient) -> None:
+    file = wheel_file(metadata_sha256=hashlib.sha256(METADATA).hexdigest())
+    fake.routes[file.url + ".metadata"] = lambda request: httpx.Response(200, content=METADATA)
+    assert client.metadata(file) == METADATA
+    assert client.metadata(file) == METADATA
+    assert [str(request.url) for request in fake.log] == [file.url + ".metadata"]
+
+
+@pytest.mark.parametrize(
+    "metadata_answer", [status(404), status(410), lambda r: httpx.Response(200, content=b"x")]
+)
+def test_metadata_file_missing_or_corrupt_falls_back_to_the_wheel(
+    fake: FakeIndex, client: IndexClient, metadata_answer: Handler
+) -> None:
+    file = wheel_file(metadata_sha256=hashlib.sha256(METADATA).hexdigest())
+    fake.routes[file.url + ".metadata"] = metadata_answer
+    fake.routes[file.url] = serve_ranges(make_wheel())
+    assert client.metadata(file) == METADATA
+
+
+def test_metadata_by_ranges_never_fetches_the_whole_wheel(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    body = make_wheel(metadata_first=True)
+    file = wheel_file()
+    fake.routes[file.url] = serve_ranges(body)
+    assert client.metadata(file) == METADATA
+    ranges = [request.headers.get("range") for request in fake.hits(file.url)]
+    assert None not in ranges
+    assert ranges[0] == "bytes=-65536" and len(ranges) == 2
+    assert all(request.headers["accept-encoding"] == "identity" for request in fake.log)
+
+
+def test_metadata_in_the_tail_costs_one_request(fake: FakeIndex, client: IndexClient) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = serve_ranges(make_wheel(metadata_first=False))
+    assert client.metadata(file) == METADATA
+    assert [request.headers.get("range") for request in fake.log] == ["bytes=-65536"]
+
+
+def test_metadata_of_a_small_wheel(fake: FakeIndex, client: IndexClient) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/METADATA", METADATA)
+    file = wheel_file()
+    fake.routes[file.url] = serve_ranges(buffer.getvalue())
+    assert client.metadata(file) == METADATA
+    assert len(fake.log) == 1
+
+
+def test_metadata_reads_the_whole_wheel_when_ranges_are_ignored(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    file = wheel_file()
+    body = make_wheel()
+    fake.routes[file.url] = lambda request: httpx.Response(200, content=body)
+    assert client.metadata(file) == METADATA
+    assert len(fake.log) == 1
+
+
+def test_metadata_is_fetched_once_across_threads(fake: FakeIndex, client: IndexClient) -> None:
+    file = wheel_file(metadata_sha256="")
+    fake.routes[file.url + ".metadata"] = slowly(
+        lambda request: httpx.Response(200, content=METADATA)
+    )
+    threads = [threading.Thread(target=client.metadata, args=(file,)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fake.log) == 1
+
+
+def test_metadata_of_a_broken_wheel_names_it(fake: FakeIndex, client: IndexClient) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = serve_ranges(b"not a zip at all")
+    with pytest.raises(DownloadError, match=f"{file.url}.*metadata"):
+        client.metadata(file)
+
+
+def test_metadata_of_a_missing_wheel_names_it(client: IndexClient) -> None:
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        client.metadata(wheel_file())
+
+
+def test_metadata_of_an_sdist_is_refused(client: IndexClient) -> None:
+    sdist = DistFile.create(
+        filename="demo-1.0.tar.gz", url=f"{FILES}/demo-1.0.tar.gz", project="demo"
+    )
+    with pytest.raises(ValueError, match="not a wheel"):
+        client.metadata(sdist)
+
+
+# Downloads
+
+
+def content(body: bytes) -> Handler:
+    return lambda request: httpx.Response(200, content=body)
+
+
+def truncated(body: bytes) -> Handler:
+    headers = {"Content-Length": str(len(body) + 10)}
+    return lambda request: httpx.Response(200, headers=headers, content=body)
+
+
+def test_download_verifies_and_moves_into_place(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    body = b"wheel bytes" * 1000
+    digest = hashlib.sha256(body).hexdigest()
+    file = wheel_file(sha256=digest)
+    fake.routes[file.url] = content(body)
+    seen: list[int] = []
+    dest = tmp_path / file.filename
+    assert client.download(file, dest, seen.append) == digest
+    assert dest.read_bytes() == body and sum(seen) == len(body)
+    assert [path.name for path in tmp_path.iterdir()] == [file.filename]
+
+
+def test_download_with_a_wrong_hash_leaves_no_file(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    file = wheel_file(sha256="00" * 32)
+    fake.routes[file.url] = content(b"tampered")
+    with pytest.raises(HashMismatch) as caught:
+        client.download(file, tmp_path / file.filename)
+    assert caught.value.actual == hashlib.sha256(b"tampered").hexdigest()
+    assert list(tmp_path.iterdir()) == []
+    assert len(fake.log) == 1
+
+
+def test_truncated_download_is_retried(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    body = b"complete"
+    file = wheel_file(sha256=hashlib.sha256(body).hexdigest())
+    fake.routes[file.url] = sequence(truncated(body[:3]), content(body))
+    seen: list[int] = []
+    client.download(file, tmp_path / file.filename, seen.append)
+    assert (tmp_path / file.filename).read_bytes() == body
+    assert seen == [3, -3, len(body)]
+    assert len(fake.log) == 2
+
+
+def test_always_truncated_download_fails_and_leaves_no_file(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = truncated(b"abc")
+    with pytest.raises(DownloadError, match="truncated body: 3 of 13 bytes"):
+        client.download(file, tmp_path / file.filename)
+    assert list(tmp_path.iterdir()) == []
+    assert len(fake.log) == 3
+
+
+def test_missing_file_fails_at_once(fake: FakeIndex, client: IndexClient, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        client.download(wheel_file(), tmp_path / "demo-1.0-py3-none-any.whl")
+    assert list(tmp_path.iterdir()) == [] and len(fake.log) == 1
+
+
+def test_interrupted_download_leaves_no_file(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = content(b"x" * 10)
+
+    def interrupt(size: int) -> None:
+        if size > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        client.download(file, tmp_path / file.filename, interrupt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_replaces_an_existing_file(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    file = wheel_file()
+    dest = tmp_path / file.filename
+    dest.write_bytes(b"old")
+    fake.routes[file.url] = content(b"new")
+    client.download(file, dest)
+    assert dest.read_bytes() == b"new"
+
+
+# Index URL and TLS settings
+
+
+def test_default_index_url_is_pips() -> None:
+    assert default_index_url() == PyPI.simple_url
+    assert default_index_url().startswith("https://")
+
+
+def test_index_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert index_url_from(None) == default_index_url()
+    monkeypatch.setenv("PIP_INDEX_URL", "https://pip.example.invalid/simple")
+    assert index_url_from(None) == "https://pip.example.invalid/simple"
+    monkeypatch.setenv("WHEELHOUSE_INDEX_URL", "https://wh.example.invalid/simple")
+    assert index_url_from(None) == "https://wh.example.invalid/simple"
+    assert (
+        index_url_from("https://cli.example.invalid/simple") == "https://cli.example.invalid/simple"
+    )
+
+
+@pytest.fixture
+def no_cert_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in CERT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.usefixtures("no_cert_variables")
+def test_tls_uses_the_system_store_by_default() -> None:
+    context = ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+@pytest.mark.usefixtures("no_cert_variables")
+def test_tls_uses_a_bundle_named_by_a_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
+    with pytest.raises(FileNotFoundError):
+        ssl_context()
+    monkeypatch.setenv("PIP_CERT", str(tmp_path))  # a directory of hashed certificates
+    assert ssl_context().verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.usefixtures("no_cert_variables")
+def test_unreadable_bundle_is_reported_by_the_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(IndexUnreachable, match="REQUESTS_CA_BUNDLE"):
+        IndexClient([INDEX])
+
+
+# Against the fixture index server
+
+
+@pytest.fixture
+def served(index_server: IndexServer) -> Iterator[IndexClient]:
+    with IndexClient([index_server.url], retries=2, backoff=0, timeout=5) as client:
+        yield client
+
+
+def test_served_pages_match_the_listing(index_server: IndexServer, served: IndexClient) -> None:
+    page = served.project_files("ZOPE_name.mixed")
+    assert [file.filename for file in page.files] == ["zope_name_mixed-1.0-py3-none-any.whl"]
+    [file] = page.files
+    entry = index_server.entry(file.filename)
+    assert (file.sha256, file.size, file.upload_time) == (
+        entry.sha256,
+        entry.size,
+        entry.upload_time,
+    )
+    assert file.metadata_sha256 == entry.metadata_sha256
+    assert index_server.requests("/simple/")[0].accept == ACCEPT
+
+
+def test_served_html_gives_the_same_files_as_json(index_server: IndexServer) -> None:
+    pages = []
+    for html_only in (False, True):
+        index_server.configure(html_only=html_only)
+        with IndexClient([index_server.url], backoff=0) as client:
+            pages.append(client.project_files("delta"))
+    json_page, html_page = pages
+    assert [file.upload_time for file in html_page.files] == [None] * 3
+    strip = [dataclasses.replace(file, upload_time=None, size=None) for file in json_page.files]
+    assert strip == list(html_page.files)
+    assert {file.yanked for file in html_page.files} == {None, "broken build"}
+
+
+def test_served_bad_names_are_refused(served: IndexClient) -> None:
+    page = served.project_files("badfiles")
+    assert [file.filename for file in page.files] == ["badfiles-1.0-py3-none-any.whl"]
+    assert sorted(error.filename for error in page.refused) == [
+        "../escape-1.0.tar.gz",
+        "other-1.0-py3-none-any.whl",
+        "sub\\escape-1.0-py3-none-any.whl",
+    ]
+
+
+def test_served_unknown_project_is_empty(served: IndexClient) -> None:
+    assert served.project_files("no-such-project").files == ()
+
+
+def test_served_pages_once_across_threads_and_prefetch(
+    index_server: IndexServer, served: IndexClient
+) -> None:
+    served.prefetch(["alpha", "beta", "gamma"])
+    threads = [
+        threading.Thread(target=served.project_files, args=(name,))
+        for name in ("alpha", "beta", "gamma", "Alpha", "BETA") * 3
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(request.path for request in index_server.log) == [
+        "/simple/alpha/",
+        "/simple/beta/",
+        "/simple/gamma/",
+    ]
+
+
+def test_served_5xx_is_retried(index_server: IndexServer, served: IndexClient) -> None:
+    index_server.configure(fail_5xx=2)
+    assert len(served.project_files("alpha").files) == 2
+    assert index_server.count("/simple/alpha/") == 3
+
+
+def test_served_5xx_exhausts_the_retries(index_server: IndexServer, served: IndexClient) -> None:
+    index_server.configure(fail_5xx_per_path=5)
+    with pytest.raises(IndexUnreachable, match=re.escape(f"{index_server.url}alpha/")):
+        served.project_files("alpha")
+    assert index_server.count("/simple/alpha/") == 3
+
+
+def test_served_slow_index_times_out(index_server: IndexServer) -> None:
+    index_server.configure(slow=0.5)
+    client = IndexClient([index_server.url], retries=1, backoff=0, timeout=0.1)
+    with client, pytest.raises(IndexUnreachable, match="tried 2 times"):
+        client.project_files("alpha")
+
+
+def served_wheel(client: IndexClient, name: str = "alpha") -> DistFile:
+    return next(file for file in client.project_files(name).files if file.is_wheel)
+
+
+def test_served_metadata_from_the_pep658_file(
+    index_server: IndexServer, served: IndexClient
+) -> None:
+    file = served_wheel(served)
+    assert served.metadata(file) == index_server.metadata(index_server.entry(file.filename))
+    assert [request.path for request in index_server.requests("/files/")] == [
+        f"/files/{file.filename}.metadata"
+    ]
+
+
+def test_served_metadata_by_ranges(index_server: IndexServer, served: IndexClient) -> None:
+    index_server.configure(no_metadata=True)
+    file = served_wheel(served)
+    assert served.metadata(file) == index_server.metadata(index_server.entry(file.filename))
+    [request] = index_server.requests("/files/")
+    assert (request.range, request.status) == ("bytes=-65536", 206)
+
+
+def test_served_metadata_without_ranges(index_server: IndexServer, served: IndexClient) -> None:
+    index_server.configure(no_metadata=True, no_range=True)
+    file = served_wheel(served)
+    assert served.metadata(file) == index_server.metadata(index_server.entry(file.filename))
+    [request] = index_server.requests("/files/")
+    assert request.status == 200
+
+
+def test_served_metadata_of_a_big_wheel_reads_a_fraction(
+    mutable_index_server: IndexServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "demo-1.0-py3-none-any.whl"
+    path.write_bytes(make_wheel(metadata_first=True))
+    mutable_index_server.add_file(path)
+    mutable_index_server.configure(no_metadata=True)
+    with IndexClient([mutable_index_server.url], backoff=0) as client:
+        assert client.metadata(served_wheel(client, "demo")) == METADATA
+    requests = mutable_index_server.requests("/files/")
+    assert all(request.range for request in requests) and len(requests) == 2
+    assert sum(request.sent for request in requests) < path.stat().st_size / 2
+
+
+def test_served_download(index_server: IndexServer, served: IndexClient, tmp_path: Path) -> None:
+    file = served_wheel(served)
+    dest = tmp_path / file.filename
+    assert served.download(file, dest) == index_server.entry(file.filename).sha256
+    assert dest.read_bytes() == index_server.entry(file.filename).path.read_bytes()
+
+
+def test_served_wrong_hash_is_discarded(
+    index_server: IndexServer, served: IndexClient, tmp_path: Path
+) -> None:
+    index_server.configure(wrong_hash=True)
+    file = served_wheel(served)
+    with pytest.raises(HashMismatch, match=re.escape(file.url)):
+        served.download(file, tmp_path / file.filename)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_served_truncated_download_fails_after_retries(
+    index_server: IndexServer, served: IndexClient, tmp_path: Path
+) -> None:
+    file = served_wheel(served)
+    index_server.configure(truncate=True)
+    with pytest.raises(DownloadError, match="tried 3 times"):
+        served.download(file, tmp_path / file.filename)
+    assert list(tmp_path.iterdir()) == []
+    assert index_server.count(f"/files/{file.filename}") == 3
+
+
+def test_prefetch_after_close_is_refused(client: IndexClient) -> None:
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.prefetch(["demo"])

@@ -1,0 +1,216 @@
+"""Index pages: PEP 691 JSON and PEP 503 HTML parse to the same files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from packaging.version import Version
+
+from wheelhouse.distributions import DistFile
+from wheelhouse.pages import ProjectPage, merge_pages, parse_page
+
+PAGE = "https://index.example.invalid/simple/demo/"
+JSON = "application/vnd.pypi.simple.v1+json"
+DIGEST = "ab" * 32
+META_DIGEST = "cd" * 32
+
+
+def json_page(*files: dict[str, object], version: str = "1.1") -> bytes:
+    document = {"meta": {"api-version": version}, "name": "demo", "files": list(files)}
+    return json.dumps(document).encode()
+
+
+def html_page(*anchors: str, head: str = "") -> bytes:
+    links = "\n".join(anchors)
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{links}</body></html>".encode()
+
+
+def by_name(page: ProjectPage) -> dict[str, DistFile]:
+    return {file.filename: file for file in page.files}
+
+
+def test_json_page_fields() -> None:
+    content = json_page(
+        {
+            "filename": "demo-1.0-py3-none-any.whl",
+            "url": "../../files/demo-1.0-py3-none-any.whl#sha256=ignored",
+            "hashes": {"sha256": DIGEST.upper(), "md5": "00"},
+            "requires-python": ">=3.9",
+            "yanked": "broken build",
+            "core-metadata": {"sha256": META_DIGEST},
+            "size": 1234,
+            "upload-time": "2024-01-02T03:04:05.000000Z",
+        },
+        {"filename": "demo-0.9.tar.gz", "url": "https://files.example.invalid/demo-0.9.tar.gz"},
+    )
+    files = by_name(parse_page(content, JSON, PAGE, "demo"))
+    wheel = files["demo-1.0-py3-none-any.whl"]
+    assert wheel.url == "https://index.example.invalid/files/demo-1.0-py3-none-any.whl"
+    assert (wheel.version, wheel.sha256, wheel.requires_python) == (Version("1.0"), DIGEST, ">=3.9")
+    assert (wheel.yanked, wheel.size, wheel.metadata_sha256) == ("broken build", 1234, META_DIGEST)
+    assert wheel.upload_time == "2024-01-02T03:04:05.000000Z"
+    sdist = files["demo-0.9.tar.gz"]
+    assert sdist.url == "https://files.example.invalid/demo-0.9.tar.gz"
+    assert (sdist.sha256, sdist.yanked, sdist.metadata_sha256, sdist.size) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    ("fields", "yanked", "metadata"),
+    [
+        ({"yanked": True, "core-metadata": True}, "", ""),
+        ({"yanked": False, "core-metadata": False, "dist-info-metadata": True}, None, None),
+        ({"dist-info-metadata": {"sha256": META_DIGEST}}, None, META_DIGEST),
+        ({"core-metadata": {"md5": "00"}}, None, ""),
+        ({"core-metadata": True, "dist-info-metadata": {"sha256": META_DIGEST}}, None, ""),
+    ],
+)
+def test_json_yanked_and_metadata_forms(
+    fields: dict[str, object], yanked: str | None, metadata: str | None
+) -> None:
+    entry = {"filename": "demo-1.0-py3-none-any.whl", "url": "demo-1.0-py3-none-any.whl", **fields}
+    [file] = parse_page(json_page(entry), JSON, PAGE, "demo").files
+    assert (file.yanked, file.metadata_sha256) == (yanked, metadata)
+
+
+def test_json_other_major_version_is_refused() -> None:
+    with pytest.raises(ValueError, match="API version"):
+        parse_page(json_page(version="2.0"), JSON, PAGE, "demo")
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[]", b'{"files": {}}'])
+def test_malformed_json_raises(content: bytes) -> None:
+    with pytest.raises(ValueError, match="malformed"):
+        parse_page(content, JSON, PAGE, "demo")
+
+
+def test_html_page_fields() -> None:
+    content = html_page(
+        f'<a href="../../files/demo-1.0-py3-none-any.whl#sha256={DIGEST}"'
+        ' data-requires-python="&gt;=3.9,&lt;4" data-yanked="" '
+        f'data-core-metadata="sha256={META_DIGEST}" data-dist-info-metadata="true">w</a>',
+        '<a href="demo-0.9.tar.gz#md5=00" data-yanked="bad &amp; old">s</a>',
+        '<a href="demo-0.8.zip" data-dist-info-metadata="true">z</a>',
+    )
+    files = by_name(parse_page(content, "text/html; charset=utf-8", PAGE, "demo"))
+    wheel = files["demo-1.0-py3-none-any.whl"]
+    assert wheel.url == "https://index.example.invalid/files/demo-1.0-py3-none-any.whl"
+    assert (wheel.sha256, wheel.requires_python, wheel.yanked) == (DIGEST, ">=3.9,<4", "")
+    assert wheel.metadata_sha256 == META_DIGEST
+    sdist = files["demo-0.9.tar.gz"]
+    assert (sdist.sha256, sdist.yanked, sdist.metadata_sha256) == (None, "bad & old", None)
+    assert sdist.url == PAGE + "demo-0.9.tar.gz"
+    assert files["demo-0.8.zip"].metadata_sha256 == ""
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        ('data-core-metadata="true"', ""),
+        ('data-core-metadata="false" data-dist-info-metadata="true"', None),
+        (f'data-dist-info-metadata="sha256={META_DIGEST}"', META_DIGEST),
+        ("", None),
+    ],
+)
+def test_html_metadata_attributes(attributes: str, expected: str | None) -> None:
+    content = html_page(f'<a href="demo-1.0-py3-none-any.whl" {attributes}>w</a>')
+    [file] = parse_page(content, "application/vnd.pypi.simple.v1+html", PAGE, "demo").files
+    assert file.metadata_sha256 == expected
+
+
+def test_html_base_href_is_honoured() -> None:
+    content = html_page(
+        '<a href="demo-1.0.tar.gz">s</a>',
+        head='<base href="/mirror/files/"><base href="https://ignored.example.invalid/">',
+    )
+    [file] = parse_page(content, "text/html", PAGE, "demo").files
+    assert file.url == "https://index.example.invalid/mirror/files/demo-1.0.tar.gz"
+
+
+def test_html_other_repository_version_is_refused() -> None:
+    content = html_page(head='<meta name="pypi:repository-version" content="2.0">')
+    with pytest.raises(ValueError, match="API version"):
+        parse_page(content, "text/html", PAGE, "demo")
+
+
+def test_html_in_another_charset() -> None:
+    content = '<a href="demo-1.0.tar.gz" data-yanked="caf\xe9">s</a>'.encode("latin-1")
+    [file] = parse_page(content, "text/html; charset=ISO-8859-1", PAGE, "demo").files
+    assert file.yanked == "caf\xe9"
+
+
+def test_unexpected_content_type_raises() -> None:
+    with pytest.raises(ValueError, match="content type"):
+        parse_page(b"{}", "application/json", PAGE, "demo")
+
+
+def test_names_spelled_differently_are_the_same_project() -> None:
+    content = html_page(
+        '<a href="Foo.Bar-1.0.tar.gz">a</a>',
+        '<a href="foo_bar-1.0-py3-none-any.whl">b</a>',
+        '<a href="FOO-BAR-2.0.zip">c</a>',
+    )
+    page = parse_page(content, "text/html", PAGE, "foo-bar")
+    assert len(page.files) == 3 and not page.refused
+    assert {file.project for file in page.files} == {"foo-bar"}
+
+
+def test_files_of_other_projects_and_escaping_names_are_refused() -> None:
+    content = html_page(
+        '<a href="other-1.0.tar.gz">other project</a>',
+        '<a href="..%2Fdemo-1.0.tar.gz">encoded separator</a>',
+        '<a href="demo-1.0-py3-none-any.whl%5C..%5Cx">backslash</a>',
+        '<a href="demo-1.0.tar.gz">good</a>',
+    )
+    page = parse_page(content, "text/html", PAGE, "demo")
+    assert [file.filename for file in page.files] == ["demo-1.0.tar.gz"]
+    refused = {error.filename: str(error) for error in page.refused}
+    assert set(refused) == {
+        "other-1.0.tar.gz",
+        "../demo-1.0.tar.gz",
+        "demo-1.0-py3-none-any.whl\\..\\x",
+    }
+    assert "other" in refused["other-1.0.tar.gz"]
+
+
+def test_json_names_with_separators_are_refused() -> None:
+    content = json_page(
+        {"filename": "../demo-1.0.tar.gz", "url": "x"},
+        {"filename": "sub/demo-1.0.tar.gz", "url": "y"},
+        {"filename": "demo-1.0-py3-none-any.whl", "url": "z"},
+    )
+    page = parse_page(content, JSON, PAGE, "demo")
+    assert [file.filename for file in page.files] == ["demo-1.0-py3-none-any.whl"]
+    assert [error.filename for error in page.refused] == [
+        "../demo-1.0.tar.gz",
+        "sub/demo-1.0.tar.gz",
+    ]
+
+
+def test_files_that_are_not_distributions_are_ignored_silently() -> None:
+    content = html_page(
+        '<a href="demo-1.0.win32.exe">exe</a>',
+        '<a href="demo-1.0-py3.8.egg">egg</a>',
+        '<a href="demo-1.0.tar.bz2">bz2</a>',
+        '<a href="demo-1.0.tar.gz.asc">signature</a>',
+        '<a href="../">up</a>',
+        "<a>no href</a>",
+    )
+    assert parse_page(content, "text/html", PAGE, "demo") == ProjectPage()
+
+
+def test_merge_keeps_the_first_index_file_of_a_name() -> None:
+    main = parse_page(html_page('<a href="demo-1.0.tar.gz">m</a>'), "text/html", PAGE, "demo")
+    extra_url = "https://extra.example.invalid/simple/demo/"
+    extra_html = html_page(
+        '<a href="demo-1.0.tar.gz">e</a>',
+        '<a href="demo-2.0.tar.gz">e</a>',
+        '<a href="nope-1.0.tar.gz">e</a>',
+    )
+    extra = parse_page(extra_html, "text/html", extra_url, "demo")
+    merged = merge_pages([main, extra])
+    assert [file.url for file in merged.files] == [
+        PAGE + "demo-1.0.tar.gz",
+        extra_url + "demo-2.0.tar.gz",
+    ]
+    assert [error.filename for error in merged.refused] == ["nope-1.0.tar.gz"]
