@@ -1,10 +1,14 @@
-"""Shared fixtures: a clean environment for every test."""
+"""Shared fixtures: a clean environment for every test, and the fixture index server."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from indexserver import FIXTURES, IndexServer
 
 _LEAKY_PREFIXES = ("PIP_", "UV_", "WHEELHOUSE_")
 _PROXIES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
@@ -19,3 +23,50 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     monkeypatch.setenv("UV_NO_CONFIG", "1")
+
+
+@pytest.fixture(scope="session")
+def _session_index_server() -> Iterator[IndexServer]:
+    with IndexServer() as server:
+        yield server
+
+
+@pytest.fixture
+def index_server(_session_index_server: IndexServer) -> Iterator[IndexServer]:
+    """The fixture index on 127.0.0.1, well-behaved, with an empty request log.
+
+    Shared by the whole session: switches, the log and any listing changes are
+    reset around each test. Tests that need their own copy of the files use
+    ``mutable_index_server``.
+    """
+    _session_index_server.reset()
+    yield _session_index_server
+    _session_index_server.reset()
+
+
+@pytest.fixture
+def index_server_factory() -> Iterator[Callable[[Path], IndexServer]]:
+    """Start an index server over any fixtures root (index.json and files/); stopped after."""
+    servers: list[IndexServer] = []
+
+    def start(root: Path) -> IndexServer:
+        servers.append(IndexServer(root).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def fixtures_copy(tmp_path: Path) -> Path:
+    """A private copy of ``fixtures/`` that a test may change."""
+    return Path(shutil.copytree(FIXTURES, tmp_path / "fixtures"))
+
+
+@pytest.fixture
+def mutable_index_server(
+    fixtures_copy: Path, index_server_factory: Callable[[Path], IndexServer]
+) -> IndexServer:
+    """An index server of this test's own, over ``fixtures_copy``."""
+    return index_server_factory(fixtures_copy)
