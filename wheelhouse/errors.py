@@ -11,19 +11,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "BackendUnavailable",
+    "BadDirectory",
     "BuildFailed",
+    "CannotServe",
     "ConflictCause",
+    "ConflictingFiles",
+    "ConflictingInputs",
+    "ConflictingPins",
     "DownloadError",
     "HashMismatch",
     "IndexUnreachable",
+    "InstallFailed",
+    "InterpreterNotFound",
     "InvalidFilename",
+    "LockUnusable",
     "NoFileForTarget",
     "NoMatchingTarget",
+    "NoUploadTimes",
     "NoVersionFound",
+    "NotALockSource",
     "NotAWheelhouse",
     "NotInLock",
+    "PinMismatch",
     "RequirementFileError",
     "ResolutionConflict",
+    "UnreadableFile",
+    "VerifyFailed",
     "WheelhouseBusy",
     "WheelhouseError",
 ]
@@ -160,7 +174,9 @@ class InvalidFilename(WheelhouseError):
 class NotAWheelhouse(WheelhouseError):
     """A directory that is neither empty nor a wheelhouse."""
 
-    def __init__(self, path: str, reason: str = "it is not empty and has no wheelhouse.toml") -> None:
+    def __init__(
+        self, path: str, reason: str = "it is not empty and has no wheelhouse.toml"
+    ) -> None:
         super().__init__(path, reason)
         self.path, self.reason = path, reason
         self.hint = "pass -w with an empty or new directory, or an existing wheelhouse"
@@ -221,3 +237,202 @@ class BuildFailed(WheelhouseError):
 
     def __post_init__(self) -> None:
         self.hint = self.errors[0].hint if self.errors else ""
+
+
+class BadDirectory(WheelhouseError):
+    """A directory argument that is missing, not a directory, or lacks what is needed."""
+
+    def __init__(
+        self, path: str, reason: str, hint: str = "pass a directory of wheels and sdists"
+    ) -> None:
+        super().__init__(path, reason)
+        self.path, self.reason, self.hint = path, reason, hint
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class CannotServe(WheelhouseError):
+    """The server cannot listen on the address asked for."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(host, port, reason)
+        self.host, self.port, self.reason = host, port, reason
+        self.hint = "pick another --port (0 picks a free one) or --host"
+
+    def __str__(self) -> str:
+        return f"cannot listen on {self.host}:{self.port}: {self.reason}"
+
+
+class NoUploadTimes(WheelhouseError):
+    """--exclude-newer asked of an index that does not say when files were uploaded."""
+
+    def __init__(self, project: str) -> None:
+        super().__init__(project)
+        self.project = project
+        self.hint = "drop --exclude-newer, or use an index that serves PEP 700 upload times"
+
+    def __str__(self) -> str:
+        return f"--exclude-newer needs upload times, and the index gives none for {self.project}"
+
+
+class InterpreterNotFound(WheelhouseError):
+    """A ``--python`` that is not a working interpreter."""
+
+    def __init__(self, python: str, reason: str) -> None:
+        super().__init__(python, reason)
+        self.python, self.reason = python, reason
+        self.hint = "pass a version (--python 3.12) or the path of a working interpreter"
+
+    def __str__(self) -> str:
+        return f"cannot use {self.python} as an interpreter: {self.reason}"
+
+
+class PinMismatch(WheelhouseError):
+    """Requirements that the versions pinned by the lock do not satisfy."""
+
+    def __init__(self, mismatches: Sequence[tuple[str, str]], lock: str) -> None:
+        super().__init__(mismatches, lock)
+        self.mismatches, self.lock = list(mismatches), lock
+        self.hint = "ask for the pinned version, or change the inputs and rebuild the wheelhouse"
+
+    def __str__(self) -> str:
+        pairs = "; ".join(f"{asked} (the lock pins {pinned})" for asked, pinned in self.mismatches)
+        return f"the lock {self.lock} does not satisfy: {pairs}"
+
+
+class LockUnusable(WheelhouseError):
+    """A lock file that is missing, unreadable, or names files the wheelhouse lacks."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+        self.hint = "run `wheelhouse verify`, then rebuild the wheelhouse"
+
+    def __str__(self) -> str:
+        return f"cannot use the lock {self.path}: {self.reason}"
+
+
+class BackendUnavailable(WheelhouseError):
+    """An installer back-end (pip, uv) that cannot run here."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(backend, reason)
+        self.backend, self.reason = backend, reason
+        self.hint = "install it, or choose the other one (--backend pip|uv)"
+
+    def __str__(self) -> str:
+        return f"cannot install with {self.backend}: {self.reason}"
+
+
+class InstallFailed(WheelhouseError):
+    """pip or uv ran and failed; its own output says why."""
+
+    def __init__(self, backend: str, returncode: int) -> None:
+        super().__init__(backend, returncode)
+        self.backend, self.returncode = backend, returncode
+        self.hint = f"read {backend}'s output above; only locked, hash-checked files were offered"
+
+    def __str__(self) -> str:
+        return f"{self.backend} exited with status {self.returncode}"
+
+
+class NotALockSource(WheelhouseError):
+    """A diff argument that is neither a wheelhouse nor a lock file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+        self.hint = "pass a wheelhouse directory (with wheelhouse.toml) or a locks/<target>.txt"
+
+    def __str__(self) -> str:
+        return f"{self.path} is neither a wheelhouse nor a lock file: {self.reason}"
+
+
+class UnreadableFile(WheelhouseError):
+    """A lock or manifest of a wheelhouse that does not parse."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+        self.hint = "rebuild the wheelhouse (wheelhouse build) to rewrite its locks and manifest"
+
+    def __str__(self) -> str:
+        return f"cannot read {self.path}: {self.reason}"
+
+
+_MERGE_HINT = "merge only wheelhouses built from the same inputs, index and options"
+
+
+class ConflictingInputs(WheelhouseError):
+    """Two wheelhouses to merge that were built from different inputs or options."""
+
+    def __init__(self, section: str, key: str, first: str, second: str) -> None:
+        super().__init__(section, key, first, second)
+        self.section, self.key, self.first, self.second = section, key, first, second
+        self.hint = f"{_MERGE_HINT}; nothing was written"
+
+    def __str__(self) -> str:
+        return (
+            f"cannot merge {self.second} with {self.first}: their manifests differ in "
+            f"[{self.section}] {self.key}"
+        )
+
+
+class ConflictingPins(WheelhouseError):
+    """One target that two wheelhouses to merge lock differently."""
+
+    def __init__(self, target: str, first: str, second: str, packages: Sequence[str]) -> None:
+        super().__init__(target, first, second, packages)
+        self.target, self.first, self.second = target, first, second
+        self.packages = list(packages)
+        self.hint = f"{_MERGE_HINT} (and --exclude-newer), or leave one of them out"
+
+    def __str__(self) -> str:
+        what = (
+            "pins " + ", ".join(self.packages)
+            if self.packages
+            else "the same pins with different files or annotations"
+        )
+        return f"target {self.target} differs between {self.first} and {self.second}: {what}"
+
+
+class ConflictingFiles(WheelhouseError):
+    """One file name with different contents in two wheelhouses to merge."""
+
+    def __init__(self, filename: str, first: str, second: str) -> None:
+        super().__init__(filename, first, second)
+        self.filename, self.first, self.second = filename, first, second
+        self.hint = (
+            "one of them holds a different or corrupted file: run `wheelhouse verify` on each"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.filename} has a different sha256 in {self.first} and in {self.second}"
+
+
+class VerifyFailed(WheelhouseError):
+    """``wheelhouse verify`` found problems (listed before this error)."""
+
+    def __init__(self, path: str, kinds: Sequence[str]) -> None:
+        super().__init__(path, kinds)
+        self.path, self.kinds = path, list(kinds)
+        self.hint = "; ".join(_VERIFY_HINTS[key] for key in _verify_hint_keys(self.kinds))
+
+    def __str__(self) -> str:
+        count = len(self.kinds)
+        return f"{self.path}: {count} problem{'s' if count != 1 else ''} found"
+
+
+_VERIFY_HINTS = {
+    "rebuild": "rebuild to restore files, locks and index (wheelhouse build or refresh)",
+    "prune": "`wheelhouse prune` removes stray and partial files",
+    "target": "build a target for the interpreter (wheelhouse build --python ...)",
+}
+
+
+def _verify_hint_keys(kinds: Sequence[str]) -> list[str]:
+    """Which advice fits the kinds of problems found, in a stable order."""
+    fixes = {"stray file": "prune", "partial file": "prune", "no target for interpreter": "target"}
+    wanted = {fixes.get(kind, "rebuild") for kind in kinds}
+    return [key for key in _VERIFY_HINTS if key in wanted]
