@@ -48,8 +48,14 @@ def tree_digest(root: Path) -> dict[str, str]:
 def pip_install_lock(wheelhouse: Path, target: str, python: Path, tmp_path: Path) -> Path:
     venv = make_venv(tmp_path, python, name=f"venv-{target}")
     run_pip(
-        "install", "--no-index", "--find-links", str(wheelhouse), "--require-hashes",
-        "-r", str(wheelhouse / "locks" / f"{target}.txt"), python=venv,
+        "install",
+        "--no-index",
+        "--find-links",
+        str(wheelhouse),
+        "--require-hashes",
+        "-r",
+        str(wheelhouse / "locks" / f"{target}.txt"),
+        python=venv,
     )
     return venv
 
@@ -59,9 +65,27 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One multi-target wheelhouse shared by the read-only tests of this module."""
     root = tmp_path_factory.mktemp("multi") / "wh"
     with IndexServer() as server:
-        ok(build(root, server, "alpha[fast]", "markerpkg", "native", "stable", "modern",
-                 "requires-odd", "bt-top", "--python", "3.11", "--python", "3.12",
-                 "--platform", LINUX, "--platform", "win_amd64"))
+        ok(
+            build(
+                root,
+                server,
+                "alpha[fast]",
+                "markerpkg",
+                "native",
+                "stable",
+                "modern",
+                "requires-odd",
+                "bt-top",
+                "--python",
+                "3.11",
+                "--python",
+                "3.12",
+                "--platform",
+                LINUX,
+                "--platform",
+                "win_amd64",
+            )
+        )
         assert server.count("/files/", method="GET") > 0
     return root
 
@@ -101,8 +125,9 @@ def test_hashes_are_exactly_the_targets_files(multi: Path) -> None:
     entry = next(e for e in parse_requirements_lock(text) if e.name == "native")
     wheel = multi / "native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
     assert entry.hashes == (hashlib.sha256(wheel.read_bytes()).hexdigest(),)
-    assert not (multi / "native-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-                ).exists()
+    assert not (
+        multi / "native-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    ).exists()
 
 
 def test_shared_file_stored_once_and_metadata_beside_wheels(multi: Path) -> None:
@@ -127,8 +152,16 @@ def test_pip_installs_each_lock_offline(multi: Path, tmp_path: Path, version: st
 def test_uv_installs_the_pylock_offline(multi: Path, tmp_path: Path) -> None:
     python = find_python("3.12")
     venv = make_venv(tmp_path, python)
-    run_uv("pip", "install", "--python", str(venv), "--offline", "--no-index",
-           "-r", str(multi / "locks" / f"pylock.cp312-{LINUX}.toml"))
+    run_uv(
+        "pip",
+        "install",
+        "--python",
+        str(venv),
+        "--offline",
+        "--no-index",
+        "-r",
+        str(multi / "locks" / f"pylock.cp312-{LINUX}.toml"),
+    )
     assert installed(venv)["modern"] == "2.0"
 
 
@@ -143,12 +176,29 @@ def test_rebuild_is_byte_identical_and_downloads_nothing(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
     before = tree_digest(copy)
-    ok(build(copy, index_server, "alpha[fast]", "markerpkg", "native", "stable", "modern",
-             "requires-odd", "bt-top", "--python", "3.11", "--python", "3.12",
-             "--platform", LINUX, "--platform", "win_amd64"))
+    ok(
+        build(
+            copy,
+            index_server,
+            "alpha[fast]",
+            "markerpkg",
+            "native",
+            "stable",
+            "modern",
+            "requires-odd",
+            "bt-top",
+            "--python",
+            "3.11",
+            "--python",
+            "3.12",
+            "--platform",
+            LINUX,
+            "--platform",
+            "win_amd64",
+        )
+    )
     after = tree_digest(copy)
-    changed = {name for name in before.keys() | after.keys()
-               if before.get(name) != after.get(name)}
+    changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     assert changed == {"wheelhouse.toml"}  # only the manifest carries a timestamp
     fetched = [r.path.rsplit("/", 1)[1] for r in index_server.log if r.path.startswith("/files/")]
     # Only the metadata of a version visited while backtracking, which no lock keeps.
@@ -158,8 +208,18 @@ def test_rebuild_is_byte_identical_and_downloads_nothing(
 def test_constraints_and_requirement_files(tmp_path: Path, index_server: IndexServer) -> None:
     (tmp_path / "req.txt").write_text("alpha\n-c pins.txt\n")
     (tmp_path / "pins.txt").write_text("beta<2\n")
-    ok(build(tmp_path / "wh", index_server, "-r", str(tmp_path / "req.txt"),
-             "--python", "3.11", "--platform", LINUX))
+    ok(
+        build(
+            tmp_path / "wh",
+            index_server,
+            "-r",
+            str(tmp_path / "req.txt"),
+            "--python",
+            "3.11",
+            "--platform",
+            LINUX,
+        )
+    )
     lock = (tmp_path / "wh" / "locks" / f"cp311-{LINUX}.txt").read_text()
     assert pins(tmp_path / "wh", f"cp311-{LINUX}")["beta"] == "1.0"
     assert f"-c {tmp_path / 'pins.txt'}" in lock
@@ -168,20 +228,40 @@ def test_constraints_and_requirement_files(tmp_path: Path, index_server: IndexSe
 def test_exclude_newer_takes_the_older_release(tmp_path: Path, index_server: IndexServer) -> None:
     evolving = [e for e in index_server.entries("evolving")]
     old = min(evolving, key=lambda e: e.uploaded).uploaded
-    ok(build(tmp_path / "wh", index_server, "evolving", "--python", "3.12", "--platform", LINUX,
-             "--exclude-newer", old.isoformat()))
+    ok(
+        build(
+            tmp_path / "wh",
+            index_server,
+            "evolving",
+            "--python",
+            "3.12",
+            "--platform",
+            LINUX,
+            "--exclude-newer",
+            old.isoformat(),
+        )
+    )
     assert pins(tmp_path / "wh", f"cp312-{LINUX}")["evolving"] == "1.0"
 
 
-def test_default_target_is_the_running_interpreter(tmp_path: Path,
-                                                   index_server: IndexServer) -> None:
+def test_default_target_is_the_running_interpreter(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     ok(build(tmp_path / "wh", index_server, "evolving"))
     tag = f"cp{sys.version_info[0]}{sys.version_info[1]}-"
     (lock,) = (tmp_path / "wh" / "locks").glob("*.txt")
     assert lock.name.startswith(tag)
     venv = make_venv(tmp_path)
-    run_pip("install", "--no-index", "--find-links", str(tmp_path / "wh"), "--require-hashes",
-            "-r", str(lock), python=venv)
+    run_pip(
+        "install",
+        "--no-index",
+        "--find-links",
+        str(tmp_path / "wh"),
+        "--require-hashes",
+        "-r",
+        str(lock),
+        python=venv,
+    )
     assert installed(venv)["evolving"] == "1.1"
 
 
@@ -192,22 +272,36 @@ def test_interpreter_path_as_target(tmp_path: Path, index_server: IndexServer) -
     assert "fullver" not in lock.read_text()  # the real interpreter's full version is known
 
 
-def test_html_only_index_without_metadata_files(tmp_path: Path,
-                                                index_server: IndexServer) -> None:
+def test_html_only_index_without_metadata_files(tmp_path: Path, index_server: IndexServer) -> None:
     index_server.configure(html_only=True, no_metadata=True)
     ok(build(tmp_path / "wh", index_server, "alpha", "--python", "3.11", "--platform", LINUX))
     assert pins(tmp_path / "wh", f"cp311-{LINUX}")["delta"] == "1.0"
     whole_wheel_gets = [
-        r for r in index_server.log
+        r
+        for r in index_server.log
         if r.path.startswith("/files/") and r.method == "GET" and not r.range
     ]
     assert len(whole_wheel_gets) == 4  # only the downloads; metadata came by ranges
 
 
-def test_one_page_request_per_project_across_targets(tmp_path: Path,
-                                                     index_server: IndexServer) -> None:
-    ok(build(tmp_path / "wh", index_server, "alpha", "--python", "3.11", "--python", "3.12",
-             "--platform", LINUX, "--platform", "win_amd64"))
+def test_one_page_request_per_project_across_targets(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    ok(
+        build(
+            tmp_path / "wh",
+            index_server,
+            "alpha",
+            "--python",
+            "3.11",
+            "--python",
+            "3.12",
+            "--platform",
+            LINUX,
+            "--platform",
+            "win_amd64",
+        )
+    )
     for project in ("alpha", "beta", "gamma", "delta"):
         assert index_server.count(f"/simple/{project}/", method="GET") == 1
 
@@ -220,7 +314,11 @@ def test_manifest_records_inputs_and_origins(multi: Path) -> None:
     manifest = tomllib.loads((multi / "wheelhouse.toml").read_text())
     assert manifest["inputs"]["requirements"][0] == "alpha[fast]"
     assert {t["name"] for t in manifest["targets"]} == {
-        f"cp311-{LINUX}", f"cp312-{LINUX}", "cp311-win_amd64", "cp312-win_amd64"}
+        f"cp311-{LINUX}",
+        f"cp312-{LINUX}",
+        "cp311-win_amd64",
+        "cp312-win_amd64",
+    }
     entry = manifest["files"]["alpha-1.1-py3-none-any.whl"]
     assert entry["url"].startswith("http://127.0.0.1:")
     assert len(entry["sha256"]) == 64

@@ -19,8 +19,20 @@ TARGET = ("--python", "3.11", "--platform", LINUX)
 
 def wheelhouse(wh: Path, index_url: str, *args: str) -> tuple[int, str, str]:
     """Run the real executable, as a user would."""
-    result = run([sys.executable, "-m", "wheelhouse", "build", "-w", str(wh),
-                  "--index-url", index_url, *args], check=False)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "wheelhouse",
+            "build",
+            "-w",
+            str(wh),
+            "--index-url",
+            index_url,
+            *args,
+        ],
+        check=False,
+    )
     return result.returncode, result.stdout, result.stderr
 
 
@@ -39,17 +51,20 @@ def digest(root: Path) -> dict[str, str]:
     }
 
 
-def test_unknown_project_is_named_with_its_requirer(tmp_path: Path,
-                                                    index_server: IndexServer) -> None:
+def test_unknown_project_is_named_with_its_requirer(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     (tmp_path / "req.txt").write_text("alpha\nnosuchthing>=1\n")
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "-r", str(tmp_path / "req.txt"),
-                              *TARGET)
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "-r", str(tmp_path / "req.txt"), *TARGET
+    )
     assert "no version of nosuchthing>=1 for target cp311-" in failed(code, err)
     assert "hint: " in err
 
 
-def test_conflict_is_explained_with_each_requirer(tmp_path: Path,
-                                                  index_server: IndexServer) -> None:
+def test_conflict_is_explained_with_each_requirer(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "clash-a", "clash-b", *TARGET)
     failed(code, err)
     assert "clash-a==1.0 requires clash-base==1.0" in err
@@ -65,35 +80,44 @@ def test_sdist_only_names_project_version_target_and_option(
 
 
 def test_no_wheel_for_the_platform(tmp_path: Path, index_server: IndexServer) -> None:
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "native==1.0",
-                              "--python", "3.11", "--platform", "musllinux_1_1_x86_64")
+    code, _, err = wheelhouse(
+        tmp_path / "wh",
+        index_server.url,
+        "native==1.0",
+        "--python",
+        "3.11",
+        "--platform",
+        "musllinux_1_1_x86_64",
+    )
     failed(code, err)
     assert "native" in err and "cp311-musllinux_1_1_x86_64" in err
 
 
-def test_requires_python_excludes_every_version(tmp_path: Path,
-                                                index_server: IndexServer) -> None:
+def test_requires_python_excludes_every_version(tmp_path: Path, index_server: IndexServer) -> None:
     code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "futureonly", *TARGET)
     assert "Requires-Python" in failed(code, err)
 
 
 def test_malformed_line_names_file_and_line(tmp_path: Path, index_server: IndexServer) -> None:
     (tmp_path / "c.txt").write_text("# pins\n\nbeta<<2\n")
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "alpha",
-                              "-c", str(tmp_path / "c.txt"), *TARGET)
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "alpha", "-c", str(tmp_path / "c.txt"), *TARGET
+    )
     assert f"{tmp_path / 'c.txt'}:3:" in failed(code, err)
     assert not (tmp_path / "wh").exists()
 
 
 def test_unknown_platform_is_a_usage_error(tmp_path: Path, index_server: IndexServer) -> None:
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "alpha",
-                              "--platform", "plan9_amd64")
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "alpha", "--platform", "plan9_amd64"
+    )
     assert code == 2 and "plan9_amd64" in err and "Traceback" not in err
 
 
 def test_missing_interpreter_path(tmp_path: Path, index_server: IndexServer) -> None:
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "alpha",
-                              "--python", str(tmp_path / "nopython"))
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "alpha", "--python", str(tmp_path / "nopython")
+    )
     assert "nopython" in failed(code, err)
 
 
@@ -114,13 +138,15 @@ def test_transient_5xx_are_retried(tmp_path: Path, index_server: IndexServer) ->
 
 def test_exclude_newer_without_upload_times(tmp_path: Path, index_server: IndexServer) -> None:
     index_server.configure(no_upload_time=True)
-    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "alpha", *TARGET,
-                              "--exclude-newer", "2025-01-01")
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "alpha", *TARGET, "--exclude-newer", "2025-01-01"
+    )
     assert "needs upload times" in failed(code, err)
 
 
-def test_refused_file_names_are_reported_and_skipped(tmp_path: Path,
-                                                     index_server: IndexServer) -> None:
+def test_refused_file_names_are_reported_and_skipped(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "badfiles", *TARGET)
     assert code == 0, err
     assert "refused file" in err
@@ -130,8 +156,9 @@ def test_refused_file_names_are_reported_and_skipped(tmp_path: Path,
 
 
 @pytest.mark.parametrize("switch", ["wrong_hash", "truncate"])
-def test_failed_download_loses_nothing(tmp_path: Path, index_server: IndexServer,
-                                       switch: str) -> None:
+def test_failed_download_loses_nothing(
+    tmp_path: Path, index_server: IndexServer, switch: str
+) -> None:
     wh = tmp_path / "wh"
     code, _, err = wheelhouse(wh, index_server.url, "evolving", *TARGET)
     assert code == 0, err
@@ -140,14 +167,18 @@ def test_failed_download_loses_nothing(tmp_path: Path, index_server: IndexServer
     code, _, err = wheelhouse(wh, index_server.url, "alpha", *TARGET)
     failed(code, err)
     if switch == "wrong_hash":
-        assert "sha256 of" in err and "alpha-1.1-py3-none-any.whl" in err or "expected" in err
+        assert ("sha256 of" in err and "alpha-1.1-py3-none-any.whl" in err) or "expected" in err
     assert digest(wh) == before  # locks, index, manifest and files as they were
-    assert not [path for path in wh.iterdir() if path.name.startswith(".") and
-                path.name != ".wheelhouse.lock"]
+    assert not [
+        path
+        for path in wh.iterdir()
+        if path.name.startswith(".") and path.name != ".wheelhouse.lock"
+    ]
 
 
-def test_a_second_build_fails_clearly_while_one_runs(tmp_path: Path,
-                                                     index_server: IndexServer) -> None:
+def test_a_second_build_fails_clearly_while_one_runs(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     wh = tmp_path / "wh"
     code, _, err = wheelhouse(wh, index_server.url, "evolving", *TARGET)
     assert code == 0, err
@@ -158,8 +189,9 @@ def test_a_second_build_fails_clearly_while_one_runs(tmp_path: Path,
     assert digest(wh) == before
 
 
-def test_non_wheelhouse_directory_is_refused_untouched(tmp_path: Path,
-                                                       index_server: IndexServer) -> None:
+def test_non_wheelhouse_directory_is_refused_untouched(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
     source = tmp_path / "src"
     source.mkdir()
     (source / "setup.py").write_text("print('hello')\n")

@@ -7,10 +7,11 @@ as they were.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,9 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from wheelhouse import __version__
-from wheelhouse.distributions import DistFile, Policy
+from wheelhouse.diff import TargetDiff, diff_pins
+from wheelhouse.distributions import DistFile, Policy, parse_upload_time
 from wheelhouse.errors import BuildFailed, InterpreterNotFound, InvalidFilename, WheelhouseError
 from wheelhouse.indexer import index_directory
 from wheelhouse.locks import Lock, Pin
@@ -30,7 +34,21 @@ from wheelhouse.resolver import Finder, Index, Resolution, resolve
 from wheelhouse.store import FORMAT, Wheelhouse
 from wheelhouse.targets import Target, parse_platform
 
-__all__ = ["BuildReporter", "BuildRequest", "BuildResult", "build", "make_targets"]
+__all__ = [
+    "BuildReporter",
+    "BuildRequest",
+    "BuildResult",
+    "RefreshResult",
+    "build",
+    "make_targets",
+    "read_inputs",
+    "refresh",
+    "request_from_manifest",
+    "targets_from_manifest",
+]
+
+#: Per target, the version each project should keep if it still fits.
+Preferences = Mapping[str, Mapping[str, Version]]
 
 _VERSION = re.compile(r"^(?:cp|python)?(\d)\.?(\d+)$")
 
@@ -52,8 +70,9 @@ class BuildRequest:
 
 
 class Downloader(Protocol):
-    def download(self, file: DistFile, dest: Path,
-                 progress: Callable[[int], None] | None = None) -> str: ...
+    def download(
+        self, file: DistFile, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> str: ...
 
 
 class BuildIndex(Index, Downloader, Protocol):
@@ -86,14 +105,13 @@ class BuildResult:
 
 
 def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Target]:
-    """Every ``--python`` × ``--platform`` pair; defaults are the running interpreter's."""
+    """Every ``--python`` x ``--platform`` pair; defaults are the running interpreter's."""
     chosen: list[Target] = []
     for python in pythons or [f"{sys.version_info[0]}.{sys.version_info[1]}"]:
         version, full, own_platform = _python(python)
         for platform in platforms or [own_platform]:
             parse_platform(platform)  # reject an unknown tag before any work
-            target = Target(python_version=version, platform=platform,
-                            python_full_version=full)
+            target = Target(python_version=version, platform=platform, python_full_version=full)
             if target.name not in {known.name for known in chosen}:
                 chosen.append(target)
     return chosen
@@ -116,16 +134,23 @@ def _running_platform() -> str:
     return next(iter(sys_tags())).platform
 
 
-def build(wheelhouse: Wheelhouse, request: BuildRequest, inputs: Inputs, index: BuildIndex,
-          reporter: BuildReporter | None = None) -> BuildResult:
+def build(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None = None,
+    *,
+    targets: Sequence[Target] | None = None,
+    preferred: Preferences | None = None,
+) -> BuildResult:
     """Resolve, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
-    targets = make_targets(request.pythons, request.platforms)
-    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    targets = list(targets or make_targets(request.pythons, request.platforms))
     with wheelhouse.exclusive():
         recorded = wheelhouse.read_manifest().get("files", {})
-        finder = Finder(LocalMetadataFirst(index, wheelhouse, recorded), policy)
-        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter)
+        finder = _finder(wheelhouse, request, index, recorded)
+        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
         files = _unique_files(resolutions)
         missing = [file for file in files if not wheelhouse.has_file(file, recorded)]
         _download_all(wheelhouse, index, missing, request.jobs, reporter)
@@ -135,15 +160,101 @@ def build(wheelhouse: Wheelhouse, request: BuildRequest, inputs: Inputs, index: 
         wheelhouse.write_manifest(_manifest(request, inputs, targets, files))
     reused = [file for file in files if file not in missing]
     refused = sorted(finder.refused.values(), key=str)
-    return BuildResult(targets=targets, locks=locks, downloaded=missing, reused=reused,
-                       refused=refused)
+    return BuildResult(
+        targets=targets, locks=locks, downloaded=missing, reused=reused, refused=refused
+    )
+
+
+def _finder(
+    wheelhouse: Wheelhouse, request: BuildRequest, index: Index, recorded: Mapping[str, Any]
+) -> Finder:
+    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    return Finder(LocalMetadataFirst(index, wheelhouse, recorded), policy)
+
+
+@dataclass(kw_only=True)
+class RefreshResult:
+    """The pin changes per target, and what the build did (None with ``check``)."""
+
+    diffs: list[TargetDiff]
+    build: BuildResult | None = None
+
+
+def refresh(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None = None,
+    *,
+    check: bool = False,
+    upgrade: Collection[str] | None = None,
+) -> RefreshResult:
+    """Re-resolve the recorded inputs; with ``upgrade``, only those projects may move."""
+    manifest = wheelhouse.read_manifest()
+    targets = targets_from_manifest(manifest)
+    old = wheelhouse.read_pins()
+    preferred = _preferences(old, upgrade) if upgrade else None
+    if check:
+        finder = _finder(wheelhouse, request, index, manifest.get("files", {}))
+        reporter = reporter or BuildReporter()
+        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
+        return RefreshResult(diffs=diff_pins(old, new))
+    result = build(
+        wheelhouse, request, inputs, index, reporter, targets=targets, preferred=preferred
+    )
+    new = {
+        lock.target.name: {pin.name: str(pin.version) for pin in lock.pins} for lock in result.locks
+    }
+    return RefreshResult(diffs=diff_pins(old, new), build=result)
+
+
+def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str]) -> Preferences:
+    """Hold every current pin but those being upgraded."""
+    moving = {canonicalize_name(name) for name in upgrade}
+    return {
+        target: {name: Version(version) for name, version in pins.items() if name not in moving}
+        for target, pins in old.items()
+    }
+
+
+def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
+    """The targets a wheelhouse was built for."""
+    targets = []
+    for entry in manifest.get("targets", []):
+        major, minor = (int(part) for part in str(entry["python"]).split("."))
+        targets.append(
+            Target(
+                python_version=(major, minor),
+                platform=entry["platform"],
+                python_full_version=entry.get("python-full-version"),
+            )
+        )
+    return targets
+
+
+def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> BuildRequest:
+    """The build request recorded in a manifest; overrides that are not None win."""
+    inputs, index, options = (manifest.get(key, {}) for key in ("inputs", "index", "options"))
+    exclude_newer = options.get("exclude-newer")
+    recorded = BuildRequest(
+        requirements=tuple(inputs.get("requirements", ())),
+        requirement_files=tuple(Path(path) for path in inputs.get("requirement-files", ())),
+        constraint_files=tuple(Path(path) for path in inputs.get("constraint-files", ())),
+        index_url=index.get("url", ""),
+        extra_index_urls=tuple(index.get("extra-urls", ())),
+        exclude_newer=parse_upload_time(exclude_newer) if exclude_newer else None,
+        allow_sdist=not options.get("only-binary", True),
+    )
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return dataclasses.replace(recorded, **given)
 
 
 class LocalMetadataFirst:
     """An index whose metadata comes from the wheelhouse when it holds the same file."""
 
-    def __init__(self, index: Index, wheelhouse: Wheelhouse,
-                 recorded: Mapping[str, Any]) -> None:
+    def __init__(self, index: Index, wheelhouse: Wheelhouse, recorded: Mapping[str, Any]) -> None:
         self.index, self.wheelhouse, self.recorded = index, wheelhouse, recorded
 
     def project_files(self, name: str) -> ProjectPage:
@@ -162,22 +273,31 @@ class LocalMetadataFirst:
 
 def read_inputs(request: BuildRequest) -> Inputs:
     """Parse the requirement and constraint inputs (raises on a bad line)."""
-    return parse_inputs(list(request.requirements), list(request.requirement_files),
-                        list(request.constraint_files))
+    return parse_inputs(
+        list(request.requirements), list(request.requirement_files), list(request.constraint_files)
+    )
 
 
-def _resolve_all(finder: Finder, targets: list[Target], inputs: Inputs, jobs: int,
-                 reporter: BuildReporter) -> list[Resolution]:
+def _resolve_all(
+    finder: Finder,
+    targets: Sequence[Target],
+    inputs: Inputs,
+    jobs: int,
+    reporter: BuildReporter,
+    preferred: Preferences | None = None,
+) -> list[Resolution]:
     def one(target: Target) -> Resolution:
         reporter.resolving(target)
-        resolution = resolve(finder, target, inputs)
+        prefer = (preferred or {}).get(target.name, {})
+        resolution = resolve(finder, target, inputs, preferred=prefer)
         reporter.resolved(resolution)
         return resolution
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(targets)))) as pool:
         futures = [pool.submit(one, target) for target in targets]
-    errors = [error for future in futures if isinstance(error := future.exception(),
-                                                         WheelhouseError)]
+    errors = [
+        error for future in futures if isinstance(error := future.exception(), WheelhouseError)
+    ]
     for future in futures:
         if (error := future.exception()) is not None and not isinstance(error, WheelhouseError):
             raise error
@@ -197,15 +317,21 @@ def _unique_files(resolutions: Iterable[Resolution]) -> list[DistFile]:
     return [files[name] for name in sorted(files)]
 
 
-def _download_all(wheelhouse: Wheelhouse, index: Downloader, files: Sequence[DistFile],
-                  jobs: int, reporter: BuildReporter) -> None:
+def _download_all(
+    wheelhouse: Wheelhouse,
+    index: Downloader,
+    files: Sequence[DistFile],
+    jobs: int,
+    reporter: BuildReporter,
+) -> None:
     if not files:
         return
     reporter.downloading(files)
 
     def one(file: DistFile) -> None:
-        index.download(file, wheelhouse.path(file.filename),
-                       lambda nbytes: reporter.progress(file, nbytes))
+        index.download(
+            file, wheelhouse.path(file.filename), lambda nbytes: reporter.progress(file, nbytes)
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for future in [pool.submit(one, file) for file in files]:
@@ -214,16 +340,23 @@ def _download_all(wheelhouse: Wheelhouse, index: Downloader, files: Sequence[Dis
 
 def _lock(resolution: Resolution) -> Lock:
     pins = tuple(
-        Pin(name=pin.name, version=pin.version, files=pin.files, via=pin.via,
-            dependencies=pin.dependencies, marker=pin.marker,
-            requires_python=pin.files[0].requires_python if pin.files else None)
+        Pin(
+            name=pin.name,
+            version=pin.version,
+            files=pin.files,
+            via=pin.via,
+            dependencies=pin.dependencies,
+            marker=pin.marker,
+            requires_python=pin.files[0].requires_python if pin.files else None,
+        )
         for pin in resolution.pins.values()
     )
     return Lock(target=resolution.target, pins=pins)
 
 
-def _manifest(request: BuildRequest, inputs: Inputs, targets: Sequence[Target],
-              files: Sequence[DistFile]) -> dict[str, Any]:
+def _manifest(
+    request: BuildRequest, inputs: Inputs, targets: Sequence[Target], files: Sequence[DistFile]
+) -> dict[str, Any]:
     """What a later refresh needs to re-run the build, and where each file came from."""
     options: dict[str, Any] = {"only-binary": not request.allow_sdist}
     if request.exclude_newer:
@@ -257,9 +390,13 @@ def _target_entry(target: Target) -> dict[str, str]:
 
 
 def _file_entry(file: DistFile) -> Mapping[str, Any]:
-    entry: dict[str, Any] = {"project": file.project, "version": str(file.version),
-                             "url": file.url}
-    optional = {"sha256": file.sha256, "size": file.size, "upload-time": file.upload_time,
-                "requires-python": file.requires_python, "yanked": file.yanked}
+    entry: dict[str, Any] = {"project": file.project, "version": str(file.version), "url": file.url}
+    optional = {
+        "sha256": file.sha256,
+        "size": file.size,
+        "upload-time": file.upload_time,
+        "requires-python": file.requires_python,
+        "yanked": file.yanked,
+    }
     entry.update({key: value for key, value in optional.items() if value is not None})
     return entry

@@ -99,8 +99,7 @@ class DistFile:
             raise InvalidFilename(filename, project, str(exc)) from None
         if name != canonicalize_name(project):
             raise InvalidFilename(filename, project, f"it is a file of {name}")
-        return cls(filename=filename, url=url, project=name, version=version, tags=tags,
-                   **details)  # type: ignore[arg-type]
+        return cls(filename=filename, url=url, project=name, version=version, tags=tags, **details)  # type: ignore[arg-type]
 
     @property
     def is_wheel(self) -> bool:

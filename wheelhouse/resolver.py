@@ -74,8 +74,10 @@ class Finder:
         if key not in self._selections:
             page = self.index.project_files(name)
             self.refused.update((error.filename, error) for error in page.refused)
-            if self.policy.exclude_newer and page.files and not any(
-                file.upload_time for file in page.files
+            if (
+                self.policy.exclude_newer
+                and page.files
+                and not any(file.upload_time for file in page.files)
             ):
                 raise NoUploadTimes(name)
             self._selections[key] = select_files(list(page.files), target, self.policy)
@@ -123,8 +125,9 @@ class Req:
         return f"{self.name}{extras}{self.specifier}"
 
     def allows_yanked(self) -> bool:
-        return any(spec.operator in ("==", "===") and "*" not in spec.version
-                   for spec in self.specifier)
+        return any(
+            spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -170,8 +173,15 @@ class Resolution:
 class Provider(AbstractProvider):  # type: ignore[type-arg]
     """Adapts requirements and candidates of one target to resolvelib."""
 
-    def __init__(self, finder: Finder, target: Target, inputs: Inputs) -> None:
+    def __init__(
+        self,
+        finder: Finder,
+        target: Target,
+        inputs: Inputs,
+        preferred: Mapping[str, Version] | None = None,
+    ) -> None:
         self.finder, self.target, self.pre = finder, target, inputs.pre
+        self.preferred = preferred or {}
         self.constraints: dict[str, list[InputRequirement]] = {}
         for item in inputs.constraints:
             if target.evaluate(item.requirement.marker) is not Truth.NEVER:
@@ -183,18 +193,26 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.identifier
 
-    def get_preference(self, identifier: str, resolutions: Mapping[str, Any],
-                       candidates: Mapping[str, Iterator[Candidate]],
-                       information: Mapping[str, Iterator[Any]],
-                       backtrack_causes: Sequence[Any]) -> Any:
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Any],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> Any:
         infos = list(information[identifier])
         pinned = any(info.requirement.allows_yanked() for info in infos)
         direct = any(info.parent is None for info in infos)
         causes = {cause.requirement.name for cause in backtrack_causes}
         return (identifier.split("[")[0] not in causes, not pinned, not direct, identifier)
 
-    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
-                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
         reqs = list(requirements[identifier])
         name = reqs[0].name if reqs else canonicalize_name(identifier.split("[")[0])
         extras = reqs[0].extras if reqs else frozenset()
@@ -205,14 +223,18 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         allow_yanked = any(req.allows_yanked() for req in reqs)
         bad = {candidate.version for candidate in incompatibilities[identifier]}
         selection = self.finder.selection(name, self.target)
-        return [
+        candidates = [
             Candidate(name=name, version=version, extras=extras, files=tuple(files))
             for version, files in self._usable(selection, specifiers, allow_yanked)
             if version not in bad
         ]
+        held = self.preferred.get(name)
+        # A held pin is tried first; newer versions remain as fallbacks.
+        return sorted(candidates, key=lambda candidate: candidate.version != held)
 
-    def _usable(self, selection: Selection, specifiers: list[SpecifierSet],
-                allow_yanked: bool) -> Iterator[tuple[Version, list[DistFile]]]:
+    def _usable(
+        self, selection: Selection, specifiers: list[SpecifierSet], allow_yanked: bool
+    ) -> Iterator[tuple[Version, list[DistFile]]]:
         versions = selection.versions()
         pre = self.pre or any(spec.prereleases for spec in specifiers)
         if not pre and not any(not v.is_prerelease for v in versions):
@@ -241,8 +263,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def _compute_dependencies(self, candidate: Candidate) -> Iterator[Req]:
         if candidate.extras:
             base = SpecifierSet(f"=={candidate.version}")
-            yield Req(name=candidate.name, extras=frozenset(), specifier=base,
-                      parent=candidate, origin=candidate.name)
+            yield Req(
+                name=candidate.name,
+                extras=frozenset(),
+                specifier=base,
+                parent=candidate,
+                origin=candidate.name,
+            )
         for requirement in self.finder.requires(candidate.files[0]):
             truth = self.target.evaluate(requirement.marker, candidate.extras)
             if truth is Truth.NEVER:
@@ -255,8 +282,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             yield _req(requirement, candidate, candidate.name, marker)
 
 
-def _req(requirement: Requirement, parent: Candidate | None, origin: str,
-         marker: Marker | None) -> Req:
+def _req(
+    requirement: Requirement, parent: Candidate | None, origin: str, marker: Marker | None
+) -> Req:
     return Req(
         name=canonicalize_name(requirement.name),
         extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
@@ -267,10 +295,19 @@ def _req(requirement: Requirement, parent: Candidate | None, origin: str,
     )
 
 
-def resolve(finder: Finder, target: Target, inputs: Inputs,
-            reporter: BaseReporter | None = None) -> Resolution:
-    """Resolve ``inputs`` for ``target``; raise an explained error when impossible."""
-    provider = Provider(finder, target, inputs)
+def resolve(
+    finder: Finder,
+    target: Target,
+    inputs: Inputs,
+    reporter: BaseReporter[Req, Candidate, str] | None = None,
+    *,
+    preferred: Mapping[str, Version] | None = None,
+) -> Resolution:
+    """Resolve ``inputs`` for ``target``; raise an explained error when impossible.
+
+    ``preferred`` maps project names to versions to keep when they still fit.
+    """
+    provider = Provider(finder, target, inputs, preferred)
     roots = _root_requirements(target, inputs)
     finder.index.prefetch(req.name for req in roots)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
@@ -293,8 +330,9 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
     return roots
 
 
-def _explain(exc: ResolutionImpossible[Req, Candidate], provider: Provider,
-             target: Target) -> WheelhouseError:
+def _explain(
+    exc: ResolutionImpossible[Req, Candidate], provider: Provider, target: Target
+) -> WheelhouseError:
     causes = [info for info in exc.causes if info.requirement is not None]
     names = {info.requirement.name for info in causes}
     if len(names) == 1:
@@ -303,23 +341,31 @@ def _explain(exc: ResolutionImpossible[Req, Candidate], provider: Provider,
         parent = causes[0].parent
         if not _conflicting_parents(causes):
             return _missing(requirement, parent, selection, target)
-    return ResolutionConflict(target.name, [
-        ConflictCause(requirement=str(info.requirement),
-                      parent=info.parent.pin if info.parent else None)
-        for info in causes
-    ])
+    return ResolutionConflict(
+        target.name,
+        [
+            ConflictCause(
+                requirement=str(info.requirement), parent=info.parent.pin if info.parent else None
+            )
+            for info in causes
+        ],
+    )
 
 
 def _conflicting_parents(causes: Sequence[Any]) -> bool:
     return len({str(info.requirement.specifier) for info in causes}) > 1
 
 
-def _missing(requirement: Req, parent: Candidate | None, selection: Selection,
-             target: Target) -> WheelhouseError:
+def _missing(
+    requirement: Req, parent: Candidate | None, selection: Selection, target: Target
+) -> WheelhouseError:
     chain = [parent.pin] if parent else []
     fitting = sorted(
-        {skip.file.version for skip in selection.skips
-         if requirement.specifier.contains(skip.file.version, prereleases=True)},
+        {
+            skip.file.version
+            for skip in selection.skips
+            if requirement.specifier.contains(skip.file.version, prereleases=True)
+        },
         reverse=True,
     )
     if fitting and not selection.by_version:
@@ -331,8 +377,13 @@ def _missing(requirement: Req, parent: Candidate | None, selection: Selection,
     return NoVersionFound(str(requirement), target.name, chain, tried)
 
 
-def _resolution(target: Target, mapping: Mapping[str, Candidate], provider: Provider,
-                roots: list[Req], inputs: Inputs) -> Resolution:
+def _resolution(
+    target: Target,
+    mapping: Mapping[str, Candidate],
+    provider: Provider,
+    roots: list[Req],
+    inputs: Inputs,
+) -> Resolution:
     incoming: dict[NormalizedName, list[tuple[NormalizedName | None, Marker | None, str]]] = {}
     for req in roots:
         incoming.setdefault(req.name, []).append((None, req.marker, req.origin))
@@ -345,15 +396,18 @@ def _resolution(target: Target, mapping: Mapping[str, Candidate], provider: Prov
     markers = _pin_markers(incoming)
     constrained = {name: [c.origin for c in items] for name, items in provider.constraints.items()}
     pins = {}
-    for identifier, candidate in mapping.items():
+    for candidate in mapping.values():
         if candidate.extras:
             continue
         name = candidate.name
         via = sorted({origin for _, _, origin in incoming.get(name, [])} - {name})
         via += sorted(set(constrained.get(name, [])))
         pins[name] = ResolvedPin(
-            name=name, version=candidate.version, files=candidate.files[:1],
-            via=tuple(via), dependencies=tuple(sorted(children.get(name, set()) - {name})),
+            name=name,
+            version=candidate.version,
+            files=candidate.files[:1],
+            via=tuple(via),
+            dependencies=tuple(sorted(children.get(name, set()) - {name})),
             marker=markers.get(name),
         )
     return Resolution(target=target, pins=pins)
@@ -382,5 +436,6 @@ def _pin_markers(
         memo[name] = result
         return result
 
-    return {name: Marker(text) if (text := condition(name, frozenset())) else None
-            for name in incoming}
+    return {
+        name: Marker(text) if (text := condition(name, frozenset())) else None for name in incoming
+    }

@@ -20,7 +20,13 @@ import tomli_w
 
 from wheelhouse.distributions import DistFile
 from wheelhouse.errors import NotAWheelhouse, WheelhouseBusy
-from wheelhouse.locks import Lock, pylock_dict, render_constraints, render_requirements
+from wheelhouse.locks import (
+    Lock,
+    parse_requirements_lock,
+    pylock_dict,
+    render_constraints,
+    render_requirements,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,7 +125,8 @@ class Wheelhouse:
     def read_manifest(self) -> dict[str, Any]:
         if not self.manifest_path.is_file():
             return {}
-        return tomllib.loads(self.manifest_path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = tomllib.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return manifest
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         atomic_write(self.manifest_path, tomli_w.dumps(manifest).encode("utf-8"))
@@ -156,9 +163,11 @@ class Wheelhouse:
     def _remove_stale_locks(self, keep: set[str]) -> None:
         for name in self.lock_targets():
             if name not in keep:
-                for path in (self.locks_dir / f"{name}.txt",
-                             self.locks_dir / f"pylock.{name}.toml",
-                             self.constraints_dir / f"{name}.txt"):
+                for path in (
+                    self.locks_dir / f"{name}.txt",
+                    self.locks_dir / f"pylock.{name}.toml",
+                    self.constraints_dir / f"{name}.txt",
+                ):
                     path.unlink(missing_ok=True)
 
     def lock_targets(self) -> list[str]:
@@ -168,6 +177,16 @@ class Wheelhouse:
         return sorted(
             path.stem for path in self.locks_dir.glob("*.txt") if not path.name.startswith(".")
         )
+
+    def read_pins(self) -> dict[str, dict[str, str]]:
+        """Every target's pins: target name to project name to version."""
+        return {
+            target: {
+                entry.name: entry.version
+                for entry in parse_requirements_lock(self.lock_path(target).read_text("utf-8"))
+            }
+            for target in self.lock_targets()
+        }
 
     def lock_path(self, target: str) -> Path:
         return self.locks_dir / f"{target}.txt"

@@ -49,7 +49,7 @@ def _canonical_platform(platform: str) -> str:
     """Rewrite legacy manylinux aliases to their PEP 600 spelling."""
     for alias, (major, minor) in _LEGACY_MANYLINUX.items():
         if platform.startswith(alias + "_"):
-            return f"manylinux_{major}_{minor}_{platform[len(alias) + 1:]}"
+            return f"manylinux_{major}_{minor}_{platform[len(alias) + 1 :]}"
     return platform
 
 
@@ -75,7 +75,7 @@ def parse_platform(platform: str) -> tuple[list[str], dict[str, str]]:
         env = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
         return [platform], {**env, "platform_machine": _WINDOWS[platform]}
     if platform.startswith("linux_"):
-        return [platform], _linux(platform[len("linux_"):])
+        return [platform], _linux(platform[len("linux_") :])
     raise ValueError(
         f"unknown platform tag {platform!r} (expected e.g. manylinux_2_28_x86_64, "
         "musllinux_1_2_aarch64, macosx_11_0_arm64, win_amd64)"
@@ -97,8 +97,12 @@ def _manylinux_platforms(major: int, minor: int, arch: str) -> list[str]:
 
 
 def _linux(arch: str) -> dict[str, str]:
-    return {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-            "platform_machine": arch}
+    return {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": arch,
+    }
 
 
 def parse_target_name(name: str) -> tuple[tuple[int, int], str]:

@@ -1,0 +1,157 @@
+"""`wheelhouse refresh`: re-resolve recorded inputs, download only what is new, report."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import find_python, installed, make_venv, run_pip
+from indexserver import IndexServer
+
+from wheelhouse.cli import cli
+
+LINUX = "manylinux_2_28_x86_64"
+TARGET = f"cp312-{LINUX}"
+BEFORE_2025 = datetime(2024, 12, 31, tzinfo=timezone.utc)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def ok(result: Result, code: int = 0) -> Result:
+    assert result.exit_code == code, result.output + repr(result.exception)
+    return result
+
+
+@pytest.fixture
+def old_wheelhouse(tmp_path: Path, mutable_index_server: IndexServer) -> Path:
+    """A wheelhouse built while the index had only the 2024 releases."""
+    mutable_index_server.hide_after = BEFORE_2025
+    wh = tmp_path / "wh"
+    ok(
+        invoke(
+            "build",
+            "-q",
+            "-w",
+            str(wh),
+            "--index-url",
+            mutable_index_server.url,
+            "evolving",
+            "modern",
+            "alpha",
+            "--python",
+            "3.12",
+            "--platform",
+            LINUX,
+        )
+    )
+    mutable_index_server.hide_after = None
+    mutable_index_server.reset_log()
+    return wh
+
+
+def lock_text(wh: Path) -> str:
+    return (wh / "locks" / f"{TARGET}.txt").read_text()
+
+
+def test_refresh_reports_the_upgrade_and_downloads_only_new_files(
+    old_wheelhouse: Path, mutable_index_server: IndexServer
+) -> None:
+    kept = old_wheelhouse / "alpha-1.1-py3-none-any.whl"
+    kept_stat = kept.stat()
+    result = ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    assert f"{TARGET}: evolving 1.0 -> 1.1 (upgraded)" in result.output
+    assert f"{TARGET}: modern 1.0 -> 2.0 (upgraded)" in result.output
+    downloads = [
+        r.path
+        for r in mutable_index_server.log
+        if r.path.startswith("/files/") and r.path.endswith(".whl")
+    ]
+    assert sorted(downloads) == [
+        "/files/beta-2.0-py3-none-any.whl",
+        "/files/evolving-1.1-py3-none-any.whl",
+        "/files/modern-2.0-py3-none-any.whl",
+    ]
+    assert kept.stat().st_mtime_ns == kept_stat.st_mtime_ns
+    assert kept.stat().st_ino == kept_stat.st_ino
+    assert "evolving==1.1" in lock_text(old_wheelhouse)
+
+
+def test_refreshed_lock_installs_offline(old_wheelhouse: Path, tmp_path: Path) -> None:
+    ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    venv = make_venv(tmp_path, find_python("3.12"))
+    run_pip(
+        "install",
+        "--no-index",
+        "--find-links",
+        str(old_wheelhouse),
+        "--require-hashes",
+        "-r",
+        str(old_wheelhouse / "locks" / f"{TARGET}.txt"),
+        python=venv,
+    )
+    assert installed(venv)["evolving"] == "1.1"
+
+
+def test_check_changes_nothing_and_exits_1_when_pins_would_move(
+    old_wheelhouse: Path, mutable_index_server: IndexServer
+) -> None:
+    before = {p: p.read_bytes() for p in old_wheelhouse.rglob("*") if p.is_file()}
+    result = ok(invoke("refresh", "--check", "-q", "-w", str(old_wheelhouse)), code=1)
+    assert "evolving 1.0 -> 1.1" in result.output
+    after = {p: p.read_bytes() for p in old_wheelhouse.rglob("*") if p.is_file()}
+    assert after == before
+    assert not mutable_index_server.requests("/files/", method="GET") or all(
+        r.path.endswith(".metadata") or r.range
+        for r in mutable_index_server.log
+        if r.path.startswith("/files/")
+    )
+
+
+def test_check_exits_0_when_nothing_changed(
+    old_wheelhouse: Path, mutable_index_server: IndexServer
+) -> None:
+    ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    result = ok(invoke("refresh", "--check", "-q", "-w", str(old_wheelhouse)), code=0)
+    assert "no pin changes" in result.output
+
+
+def test_upgrade_package_moves_only_that_pin(old_wheelhouse: Path) -> None:
+    result = ok(invoke("refresh", "-q", "-w", str(old_wheelhouse), "-P", "Evolving"))
+    assert "evolving 1.0 -> 1.1" in result.output
+    assert "modern" not in result.output and "beta" not in result.output
+    assert "modern==1.0" in lock_text(old_wheelhouse)
+
+
+def test_markdown_and_json_reports(old_wheelhouse: Path, tmp_path: Path) -> None:
+    md, js = tmp_path / "report.md", tmp_path / "report.json"
+    ok(invoke("refresh", "--check", "-q", "-w", str(old_wheelhouse), "--report", str(md)), 1)
+    ok(
+        invoke(
+            "refresh",
+            "--check",
+            "-q",
+            "-w",
+            str(old_wheelhouse),
+            "--report",
+            str(js),
+            "--report-format",
+            "json",
+        ),
+        1,
+    )
+    markdown = md.read_text()
+    assert TARGET in markdown and "| evolving |" in markdown.replace("`", "")
+    document = json.loads(js.read_text())
+    assert document["schema"] == 1
+    assert "evolving" in js.read_text()
+
+
+def test_refresh_needs_a_wheelhouse(tmp_path: Path) -> None:
+    result = invoke("refresh", "-w", str(tmp_path / "nothing"))
+    assert result.exit_code == 1
+    assert "is not a wheelhouse" in result.output
