@@ -21,6 +21,7 @@ LAYERS = {
     "simple": 1,
     "locks": 1,
     "diff": 1,
+    "cache": 2,
     "client": 2,
     "resolver": 2,
     "store": 2,

@@ -1,0 +1,178 @@
+"""`wheelhouse prune`: exactly the files no lock references go; pip still installs every lock."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import find_python, installed, make_venv, run_pip
+from indexserver import IndexServer
+
+from wheelhouse.cli import cli
+from wheelhouse.store import Wheelhouse
+from wheelhouse.upkeep import is_temporary, read_manifest
+
+LINUX = "manylinux_2_28_x86_64"
+TARGETS = ("--python", "3.11", "--python", "3.12", "--platform", LINUX)
+SMALL = ("evolving", "native")
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def build(root: Path, server: IndexServer, *requirements: str) -> None:
+    ok(invoke("build", "-q", "-w", str(root), "--index-url", server.url, *requirements, *TARGETS))
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != ".wheelhouse.lock"
+    }
+
+
+def without_manifest(digests: dict[str, str]) -> dict[str, str]:
+    return {name: digest for name, digest in digests.items() if name != "wheelhouse.toml"}
+
+
+@pytest.fixture(scope="module")
+def shrunk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A wheelhouse rebuilt with fewer requirements, and a fresh build of those alone."""
+    root = tmp_path_factory.mktemp("prune")
+    with IndexServer() as server:
+        build(root / "shrunk", server, "alpha[fast]", "stable", *SMALL)
+        build(root / "shrunk", server, *SMALL)
+        build(root / "fresh", server, *SMALL)
+    return root / "shrunk", root / "fresh"
+
+
+@pytest.fixture
+def wh(shrunk: tuple[Path, Path], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(shrunk[0], tmp_path / "wh"))
+
+
+def test_prune_removes_exactly_the_unreferenced_files(
+    wh: Path, shrunk: tuple[Path, Path], tmp_path: Path
+) -> None:
+    fresh = shrunk[1]
+    gone = sorted(set(tree(wh)) - set(tree(fresh)))
+    assert "alpha-1.1-py3-none-any.whl" in gone and "speedy-1.0-py3-none-any.whl" in gone
+    result = ok(invoke("prune", "-w", str(wh)))
+    assert sorted(line.removeprefix("removed ") for line in result.stdout.splitlines()[:-1]) == [
+        name for name in gone if not name.startswith("simple/")
+    ]
+    # Same files, metadata and index pages as a build of the smaller inputs alone.
+    assert without_manifest(tree(wh)) == without_manifest(tree(fresh))
+    fresh_files = read_manifest(Wheelhouse.open(fresh))["files"]
+    assert read_manifest(Wheelhouse.open(wh))["files"].keys() == fresh_files.keys()
+    assert ok(invoke("verify", "-w", str(wh))).stdout.startswith("OK: ")
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12"])
+def test_pip_installs_every_lock_after_prune(wh: Path, tmp_path: Path, version: str) -> None:
+    ok(invoke("prune", "-w", str(wh)))
+    venv = make_venv(tmp_path, find_python(version))
+    lock = wh / "locks" / f"cp{version.replace('.', '')}-{LINUX}.txt"
+    run_pip(
+        "install",
+        "--no-index",
+        "--find-links",
+        str(wh),
+        "--require-hashes",
+        "-r",
+        str(lock),
+        python=venv,
+    )
+    assert installed(venv)["evolving"] == "1.1"
+
+
+def test_dry_run_lists_and_changes_nothing(wh: Path) -> None:
+    before = tree(wh)
+    result = ok(invoke("prune", "--dry-run", "-w", str(wh)))
+    assert "would remove alpha-1.1-py3-none-any.whl" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1].startswith("would remove 6 file(s) (")
+    assert result.stdout.splitlines()[-1].endswith("; kept 3 file(s) that locks reference")
+    assert tree(wh) == before
+
+
+def test_prune_twice_removes_nothing_more(wh: Path) -> None:
+    ok(invoke("prune", "-w", str(wh)))
+    before = tree(wh)
+    result = ok(invoke("prune", "-w", str(wh)))
+    assert result.stdout == "removed 0 file(s) (0 bytes); kept 3 file(s) that locks reference\n"
+    assert tree(wh) == before
+
+
+def test_leftovers_of_interrupted_writes_go(wh: Path) -> None:
+    leftovers = [".evolving-1.1-py3-none-any.whl.part-0a1b2c", "locks/.cp311-x.txt.abcd.tmp"]
+    for name in leftovers:
+        (wh / name).write_bytes(b"partial")
+    result = ok(invoke("prune", "-w", str(wh)))
+    for name in leftovers:
+        assert f"removed {name}" in result.stdout.splitlines()
+        assert not (wh / name).exists()
+    assert (wh / "evolving-1.1-py3-none-any.whl").is_file()
+
+
+def test_a_file_only_the_locks_know_is_kept(wh: Path) -> None:
+    manifest = (wh / "wheelhouse.toml").read_text()
+    start = manifest.index('[files."evolving-1.1-py3-none-any.whl"]')
+    end = manifest.index("[files.", start + 1)
+    (wh / "wheelhouse.toml").write_text(manifest[:start] + manifest[end:])
+    result = ok(invoke("prune", "-w", str(wh)))
+    assert "evolving-1.1" not in result.stdout
+    assert (wh / "evolving-1.1-py3-none-any.whl").is_file()
+
+
+def test_is_temporary() -> None:
+    assert is_temporary(".a.whl.part-0123") and is_temporary(".index.html.x1y2.tmp")
+    assert not is_temporary(".wheelhouse.lock") and not is_temporary("a.tmp")
+
+
+def _failed(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("hint: "), result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_a_wheelhouse_without_locks_is_refused(wh: Path) -> None:
+    shutil.rmtree(wh / "locks")
+    before = tree(wh)
+    line = _failed(invoke("prune", "-w", str(wh)))
+    assert line == f"error: {wh}: it has no locks, so pruning would remove every file"
+    assert tree(wh) == before
+
+
+def test_an_unreadable_lock_is_refused(wh: Path) -> None:
+    lock = wh / "locks" / f"cp311-{LINUX}.txt"
+    lock.write_text("garbage here\n")
+    before = tree(wh)
+    assert _failed(invoke("prune", "-w", str(wh))).startswith(f"error: cannot read {lock}: ")
+    assert tree(wh) == before
+
+
+def test_not_a_wheelhouse(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text("")
+    assert _failed(invoke("prune", "-w", str(tmp_path))).startswith(
+        f"error: {tmp_path} is not a wheelhouse"
+    )
+
+
+def test_busy_wheelhouse_is_refused(wh: Path) -> None:
+    before = tree(wh)
+    with Wheelhouse.open(wh).exclusive():
+        line = _failed(invoke("prune", "-w", str(wh)))
+    assert line == f"error: {wh} is being written by another process"
+    assert tree(wh) == before
