@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,8 +15,22 @@ _LEAKY_PREFIXES = ("PIP_", "UV_", "WHEELHOUSE_")
 _PROXIES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
+_SESSION_CACHE = Path(tempfile.mkdtemp(prefix="wheelhouse-test-cache-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs outside a test (module fixtures, subprocesses) never touch the user's cache."""
+    os.environ["WHEELHOUSE_CACHE_DIR"] = str(_SESSION_CACHE)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Keep the machine's pip, uv and proxy settings out of every test."""
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) or name.lower() in _PROXIES:
@@ -23,6 +38,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     monkeypatch.setenv("UV_NO_CONFIG", "1")
+    # Each test starts with an empty cache, so request counts mean what they say.
+    monkeypatch.setenv("WHEELHOUSE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

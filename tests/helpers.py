@@ -57,6 +57,8 @@ def isolated_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         if not key.startswith(("PIP_", "UV_", "WHEELHOUSE_", "PYTHON"))
         and key.lower() not in _PROXIES
     }
+    if "WHEELHOUSE_CACHE_DIR" in os.environ:  # the test's own cache, never the user's
+        env["WHEELHOUSE_CACHE_DIR"] = os.environ["WHEELHOUSE_CACHE_DIR"]
     env.update(
         PIP_CONFIG_FILE=os.devnull,
         UV_NO_CONFIG="1",

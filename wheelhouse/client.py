@@ -29,6 +29,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pip._internal.models.index import PyPI
 
 from wheelhouse import __version__
+from wheelhouse.cache import Cache, CachedPage
 from wheelhouse.distributions import DistFile
 from wheelhouse.errors import DownloadError, HashMismatch, IndexUnreachable
 from wheelhouse.pages import ACCEPT, ProjectPage, merge_pages, parse_page
@@ -108,11 +109,13 @@ class IndexClient:
         backoff: float = 0.5,
         jobs: int = 8,
         http2: bool | None = None,
+        cache: Cache | None = None,
     ) -> None:
         if not index_urls:
             raise ValueError("at least one index URL is needed")
         self.index_urls = tuple(url.rstrip("/") for url in index_urls)
         self._retries, self._backoff, self._jobs = retries, backoff, jobs
+        self._cache = cache
         self._http = httpx.Client(
             transport=transport,
             verify=self._verify() if transport is None else True,
@@ -182,14 +185,21 @@ class IndexClient:
 
     def _fetch_page(self, index: str, project: NormalizedName) -> ProjectPage:
         url = f"{index}/{project}/"
-        response = self._attempts(url, partial(self._get, url, {"Accept": ACCEPT}))
-        if response.status_code == 404:
+        cached = self._cache.page(url) if self._cache else None
+        headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
+        response = self._attempts(url, partial(self._get, url, headers))
+        if response.status_code == 304 and cached is not None:
+            page = cached
+        elif response.status_code == 404:
             return ProjectPage()
-        if response.status_code >= 400:
+        elif response.status_code >= 400:
             raise IndexUnreachable(url, f"HTTP {response.status_code}")
-        content_type = response.headers.get("content-type", "")
+        else:
+            page = _cacheable(response)
+            if self._cache is not None:
+                self._cache.store_page(url, page)
         try:
-            return parse_page(response.content, content_type, str(response.url), project)
+            return parse_page(page.content, page.content_type, page.url, project)
         except ValueError as exc:
             raise IndexUnreachable(url, str(exc)) from None
 
@@ -208,11 +218,15 @@ class IndexClient:
         return self._once(self._metadata, file.url, partial(self._fetch_metadata, file))
 
     def _fetch_metadata(self, file: DistFile) -> bytes:
-        if file.has_metadata_file:
-            data = self._metadata_file(file)
-            if data is not None:
-                return data
-        return self._metadata_from_wheel(file)
+        cached = self._cache.metadata(file.sha256) if self._cache and file.sha256 else None
+        if cached is not None:
+            return cached
+        data = self._metadata_file(file) if file.has_metadata_file else None
+        if data is None:
+            data = self._metadata_from_wheel(file)
+        if self._cache is not None and file.sha256:
+            self._cache.store_metadata(file.sha256, data)
+        return data
 
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
@@ -277,6 +291,11 @@ class IndexClient:
         size, and the negative total of an attempt that is retried. Raises
         :class:`HashMismatch` or :class:`DownloadError`.
         """
+        cache, digest = self._cache, file.sha256
+        if cache is not None and digest and cache.fetch_file(digest, dest):
+            if progress is not None:
+                progress(dest.stat().st_size)
+            return digest
         temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(6)}")
         try:
             digest = self._attempts(
@@ -288,6 +307,8 @@ class IndexClient:
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+        if self._cache is not None:
+            self._cache.store_file(digest, dest)
         return digest
 
     def _download_once(self, url: str, temp: Path, progress: Callable[[int], None] | None) -> str:
@@ -426,6 +447,16 @@ class RangeFile:
             if offset <= start < offset + len(data):
                 return data[start - offset : end - offset]
         return None
+
+
+def _cacheable(response: httpx.Response) -> CachedPage:
+    return CachedPage(
+        content=response.content,
+        content_type=response.headers.get("content-type", ""),
+        url=str(response.url),
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
 
 
 def _h2_available() -> bool:

@@ -1,0 +1,126 @@
+"""The persistent cache: revalidated pages, metadata and files by digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wheelhouse.cache import Cache, default_cache_dir
+from wheelhouse.client import IndexClient
+from wheelhouse.distributions import DistFile
+
+INDEX = "http://index.invalid/simple"
+WHEEL = b"not really a zip, but bytes with a digest"
+WHEEL_SHA = hashlib.sha256(WHEEL).hexdigest()
+METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"
+
+
+def _page() -> bytes:
+    return json.dumps(
+        {
+            "meta": {"api-version": "1.1"},
+            "name": "demo",
+            "files": [
+                {
+                    "filename": "demo-1.0-py3-none-any.whl",
+                    "url": "http://files.invalid/demo-1.0-py3-none-any.whl",
+                    "hashes": {"sha256": WHEEL_SHA},
+                    "core-metadata": {"sha256": hashlib.sha256(METADATA).hexdigest()},
+                }
+            ],
+        }
+    ).encode()
+
+
+class Recorder:
+    """A fake index that serves one project, optionally with an ETag."""
+
+    def __init__(self, etag: str | None) -> None:
+        self.etag = etag
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path.endswith("/demo/"):
+            if self.etag and request.headers.get("if-none-match") == self.etag:
+                return httpx.Response(304)
+            headers = {"content-type": "application/vnd.pypi.simple.v1+json"}
+            if self.etag:
+                headers["etag"] = self.etag
+            return httpx.Response(200, content=_page(), headers=headers)
+        if path.endswith(".whl.metadata"):
+            return httpx.Response(200, content=METADATA)
+        if path.endswith(".whl"):
+            return httpx.Response(200, content=WHEEL)
+        return httpx.Response(404)
+
+    def paths(self) -> list[str]:
+        return [request.url.path for request in self.requests]
+
+
+def _client(recorder: Recorder, cache: Cache) -> IndexClient:
+    return IndexClient([INDEX], transport=httpx.MockTransport(recorder), cache=cache, retries=0)
+
+
+def _run(recorder: Recorder, cache: Cache, dest: Path) -> DistFile:
+    with _client(recorder, cache) as client:
+        (file,) = client.project_files("demo").files
+        assert client.metadata(file) == METADATA
+        assert client.download(file, dest) == WHEEL_SHA
+    return file
+
+
+def test_second_run_revalidates_the_page_and_reads_nothing_else(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    first = Recorder(etag='"v1"')
+    _run(first, cache, tmp_path / "a.whl")
+    assert len(first.requests) == 3
+    second = Recorder(etag='"v1"')
+    _run(second, cache, tmp_path / "b.whl")
+    assert second.paths() == ["/simple/demo/"]
+    assert second.requests[0].headers["if-none-match"] == '"v1"'
+    assert (tmp_path / "b.whl").read_bytes() == WHEEL
+
+
+def test_a_page_without_validators_is_fetched_again(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    _run(Recorder(etag=None), cache, tmp_path / "a.whl")
+    again = Recorder(etag=None)
+    _run(again, cache, tmp_path / "b.whl")
+    assert again.paths() == ["/simple/demo/"]
+    assert "if-none-match" not in again.requests[0].headers
+
+
+def test_a_corrupted_cached_file_is_dropped_and_fetched(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    _run(Recorder(etag=None), cache, tmp_path / "a.whl")
+    (cached,) = (tmp_path / "cache" / "files").rglob(WHEEL_SHA)
+    cached.unlink()
+    cached.write_bytes(b"changed behind our back")
+    again = Recorder(etag=None)
+    _run(again, cache, tmp_path / "b.whl")
+    assert "/demo-1.0-py3-none-any.whl" in again.paths()
+    assert (tmp_path / "b.whl").read_bytes() == WHEEL
+
+
+def test_an_unwritable_cache_never_fails_a_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    recorder = Recorder(etag='"v1"')
+    _run(recorder, Cache(blocker), tmp_path / "a.whl")
+    assert (tmp_path / "a.whl").read_bytes() == WHEEL
+
+
+def test_default_cache_dir_honours_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WHEELHOUSE_CACHE_DIR", str(tmp_path / "here"))
+    assert default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("WHEELHOUSE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "wheelhouse"
