@@ -1,0 +1,350 @@
+"""`wheelhouse install`: the interpreter's lock, exact files, hash-checked, with no network.
+
+Installs run under ``unshare -n`` (no network at all) where the machine allows
+it; what ends up installed is read back by the target interpreter itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipapp
+from collections.abc import Iterator
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from helpers import installed, make_venv, run, run_pip, unshare_prefix
+from indexserver import FIXTURES, IndexServer
+from packaging.requirements import Requirement
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from wheelhouses import PLATFORM, make_wheelhouse, target_for, tree_digest
+
+from wheelhouse import installer
+from wheelhouse.errors import NoMatchingTarget, NotInLock, PinMismatch
+from wheelhouse.interpreters import InterpreterInfo, find_python
+
+REQUIREMENTS = ("alpha", "evolving==1.0", "native", "markerpkg")
+#: What every 3.11/3.12 interpreter gets from the lock (markerpkg's other pins vary).
+COMMON = {
+    "alpha": "1.1",
+    "beta": "2.0",
+    "gamma": "1.0",
+    "delta": "1.0",
+    "evolving": "1.0",
+    "native": "1.0",
+    "markerpkg": "1.0",
+    "linuxonly": "1.0",
+}
+
+
+def python(version: str) -> Path:
+    """A working CPython ``version`` found by the product's own discovery, else skip."""
+    found = find_python(version)
+    if found is None:
+        pytest.skip(f"no working Python {version} on this machine")
+    return found
+
+
+@pytest.fixture(scope="session")
+def wheelhouse_dir(
+    tmp_path_factory: pytest.TempPathFactory, _session_index_server: IndexServer
+) -> Path:
+    """A wheelhouse for CPython 3.11 and 3.12 on this machine; no test may change it."""
+    dest = tmp_path_factory.mktemp("shared") / "wheelhouse"
+    targets = [target_for("3.11"), target_for("3.12")]
+    return make_wheelhouse(dest, REQUIREMENTS, targets, _session_index_server.url)
+
+
+@pytest.fixture
+def unchanged(wheelhouse_dir: Path) -> Iterator[Path]:
+    """The shared wheelhouse, checked to be exactly as it was after the test."""
+    before = tree_digest(wheelhouse_dir)
+    yield wheelhouse_dir
+    assert tree_digest(wheelhouse_dir) == before
+
+
+def cli(
+    *args: str, offline: bool = True, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m wheelhouse ARGS``, in a network namespace with no network by default."""
+    prefix = unshare_prefix() if offline else []
+    return run([*prefix, sys.executable, "-m", "wheelhouse", *args], env=env, check=check)
+
+
+def expected(version: str, full_version: str) -> dict[str, str]:
+    """The lock's pins whose markers hold for this interpreter."""
+    pins = dict(COMMON)
+    if version == "3.11":
+        pins["oldpython"] = "1.0"
+    if Version(full_version) < Version("3.11.3"):
+        pins["fullver"] = "1.0"
+    return pins
+
+
+def full_version(python: Path) -> str:
+    code = "import platform; print(platform.python_version())"
+    return run([str(python), "-I", "-c", code]).stdout.strip()
+
+
+def native_wheel(venv_python: Path) -> str:
+    """The file name ``native`` was installed from (pip and uv record it, PEP 610)."""
+    code = "import importlib.metadata as m; print(m.distribution('native').read_text(%r))"
+    code %= "direct_url.json"
+    url = json.loads(run([str(venv_python), "-I", "-c", code]).stdout)["url"]
+    return str(url).rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(("version", "with_pip"), [("3.11", False), ("3.12", True)])
+def test_whole_lock_offline_into_fresh_venvs(
+    unchanged: Path, tmp_path: Path, version: str, with_pip: bool
+) -> None:
+    venv = make_venv(tmp_path, python(version), with_pip=with_pip)
+    cli("install", "-w", str(unchanged), "--python", str(venv))
+    got = {name: v for name, v in installed(venv).items() if name not in ("pip", "setuptools")}
+    assert got == expected(version, full_version(venv))
+    tag = f"cp{version.replace('.', '')}"
+    assert native_wheel(venv) == f"native-1.0-{tag}-{tag}-{PLATFORM}.manylinux2014_x86_64.whl"
+
+
+def test_a_named_package_gets_its_pin_and_its_dependencies_only(
+    unchanged: Path, tmp_path: Path, index_server: IndexServer
+) -> None:
+    venv = make_venv(tmp_path, python("3.11"))
+    # The index serves alpha's dependency tree and evolving 1.1; none of it may be used.
+    strays = {"PIP_INDEX_URL": index_server.url, "PIP_FIND_LINKS": str(FIXTURES / "files")}
+    cli("install", "-w", str(unchanged), "--python", str(venv), "gamma", offline=False, env=strays)
+    cli(
+        "install",
+        "-w",
+        str(unchanged),
+        "--python",
+        str(venv),
+        "evolving",
+        offline=False,
+        env=strays,
+    )
+    assert installed(venv) == {"gamma": "1.0", "delta": "1.0", "evolving": "1.0"}
+    assert index_server.log == []
+
+
+def test_requirement_files_and_closure(unchanged: Path, tmp_path: Path) -> None:
+    venv = make_venv(tmp_path, python("3.12"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# what the app needs\nAlpha>=1.0\nwinonly ; sys_platform == 'win32'\n")
+    cli("install", "-w", str(unchanged), "--python", str(venv), "-r", str(requirements))
+    assert installed(venv) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+
+
+def test_stray_pip_settings_and_config_files_have_no_effect(
+    unchanged: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "pip.conf"
+    config.write_text(
+        "[global]\nindex-url = http://127.0.0.1:9/dead\n"
+        f"find-links = {FIXTURES / 'files'}\nconstraint = /nonexistent/bogus.txt\nno-deps = no\n"
+    )
+    (tmp_path / "xdg" / "pip").mkdir(parents=True)
+    shutil.copy(config, tmp_path / "xdg" / "pip" / "pip.conf")
+    strays = {
+        "PIP_INDEX_URL": "http://127.0.0.1:9/dead",
+        "PIP_CONSTRAINT": "/nonexistent/bogus.txt",
+        "PIP_FIND_LINKS": str(FIXTURES / "files"),
+        "PIP_UPGRADE": "1",
+        "PIP_CONFIG_FILE": str(config),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+    venv = make_venv(tmp_path, python("3.11"))
+    cli("install", "-w", str(unchanged), "--python", str(venv), "evolving", env=strays)
+    assert installed(venv) == {"evolving": "1.0"}
+
+
+def test_an_interpreter_no_target_serves_is_refused_and_nothing_installed(
+    unchanged: Path, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path, python("3.13"))
+    result = cli("install", "-w", str(unchanged), "--python", str(venv), check=False)
+    assert result.returncode == 1, result.stderr
+    first, hint = result.stderr.splitlines()
+    assert first.startswith(f"error: no target of the wheelhouse matches {venv}")
+    assert "(cp313-manylinux_" in first  # the interpreter's own, most specific tag
+    assert first.endswith(f"the wheelhouse has: {target_for('3.11')}, {target_for('3.12')}")
+    assert hint.startswith("hint: build the wheelhouse for this interpreter")
+    assert installed(venv) == {}
+
+
+def test_read_only_wheelhouse_and_tmp_dir(unchanged: Path, tmp_path: Path) -> None:
+    """Bind-mounted read-only in a private mount namespace, with temporary files elsewhere."""
+    unshare_prefix()
+    if subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode != 0:
+        pytest.skip("`unshare -m` does not work here")
+    venv = make_venv(tmp_path, python("3.12"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    mount = f"mount --bind {unchanged} {unchanged} && mount -o remount,bind,ro {unchanged}"
+    write_fails = f"! touch {unchanged}/probe 2>/dev/null"
+    command = f"{sys.executable} -m wheelhouse install -w {unchanged} --python {venv}"
+    script = f"{mount} && {write_fails} && {command} --tmp-dir {scratch}"
+    run(["unshare", "-m", "-n", "sh", "-c", script])
+    assert installed(venv) == expected("3.12", full_version(venv))
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(("version", "tmp_dir"), [("3.11", True), ("3.12", False)])
+def test_uv_backend(unchanged: Path, tmp_path: Path, version: str, tmp_dir: bool) -> None:
+    """uv's cache goes to $WHEELHOUSE_TMPDIR, else into the venv (to link, not copy); then away."""
+    if shutil.which("uv") is None and not Path(sys.executable).with_name("uv").exists():
+        pytest.skip("uv is not installed")
+    venv = make_venv(tmp_path, python(version))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {"WHEELHOUSE_TMPDIR": str(scratch)} if tmp_dir else {}
+    cli("install", "-w", str(unchanged), "--python", str(venv), "--backend", "uv", env=env)
+    assert installed(venv) == expected(version, full_version(venv))
+    leftovers = [path.name for path in venv.parent.parent.iterdir() if "wheelhouse" in path.name]
+    assert leftovers == [] and list(scratch.iterdir()) == []
+
+
+def test_dry_run_reports_and_changes_nothing(unchanged: Path, tmp_path: Path) -> None:
+    venv = make_venv(tmp_path, python("3.11"))
+    files = FIXTURES / "files"
+    for name in ("beta-1.0", "delta-2.0", "gamma-1.0"):
+        wheel = files / f"{name}-py3-none-any.whl"
+        run_pip("install", "--no-deps", "--no-index", str(wheel), python=venv)
+    before = installed(venv)
+    out = cli("install", "-w", str(unchanged), "--python", str(venv), "--dry-run", "alpha").stdout
+    assert out.splitlines() == [
+        f"target {target_for('3.11')} for {venv} (Python {full_version(venv)})",
+        "would install alpha==1.1",
+        "would upgrade beta==2.0, removing beta==1.0",
+        "would downgrade delta==1.0, removing delta==2.0",
+    ]
+    assert installed(venv) == before
+    cli("install", "-w", str(unchanged), "--python", str(venv), "alpha")
+    assert installed(venv) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+    again = cli("install", "-w", str(unchanged), "--python", str(venv), "alpha").stdout
+    assert again.splitlines()[-1] == "nothing to install: every locked version is installed already"
+
+
+def test_not_in_lock_and_pin_mismatch_fail_before_pip_runs(
+    unchanged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(installer, "run", lambda command, **_: calls.append(command))
+    venv = make_venv(tmp_path, python("3.11"))
+    request = installer.InstallRequest(wheelhouse=unchanged, python=venv)
+    with pytest.raises(NotInLock) as missing:
+        installer.install(replace(request, requirements=("evolving", "No_Such")))
+    assert str(missing.value) == f"not in the wheelhouse ({target_for('3.11')}): No_Such"
+    with pytest.raises(PinMismatch, match=r"evolving>1.0 \(the lock pins evolving==1.0\)"):
+        installer.install(replace(request, requirements=("evolving>1.0",)))
+    assert calls == []
+    result = cli("install", "-w", str(unchanged), "--python", str(venv), "nosuch", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: not in the wheelhouse")
+    assert installed(venv) == {}
+
+
+def test_a_tampered_file_is_refused(unchanged: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(unchanged, tmp_path / "copy"))
+    wheel = copy / "evolving-1.0-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    venv = make_venv(tmp_path, python("3.11"))
+    result = cli("install", "-w", str(copy), "--python", str(venv), "evolving", check=False)
+    assert result.returncode == 1
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
+    assert "error: pip exited with status 1" in result.stderr
+    assert installed(venv) == {}
+
+
+def test_not_a_wheelhouse(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text("")
+    result = cli("install", "-w", str(tmp_path), check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {tmp_path} is not a wheelhouse: it has no ")
+
+
+def _info(*tags: str, version: tuple[int, int] = (3, 13)) -> InterpreterInfo:
+    return InterpreterInfo(
+        path=Path("/venv/bin/python"),
+        executable=Path("/usr/bin/python3"),
+        version=version,
+        full_version="3.13.1",
+        implementation="cpython",
+        tags=tuple(Tag(*tag.split("-")) for tag in tags),
+        environment={},
+        prefix=Path("/venv"),
+        base_prefix=Path("/usr"),
+    )
+
+
+def test_match_target_prefers_the_interpreters_most_specific_tag() -> None:
+    info = _info(
+        "cp313-cp313-linux_x86_64",
+        "cp313-cp313-manylinux_2_36_x86_64",
+        "cp313-cp313-manylinux_2_28_x86_64",
+        "cp313-cp313-manylinux_2_17_x86_64",
+        "py3-none-any",
+    )
+    targets = ["cp313-manylinux_2_17_x86_64", "cp313-manylinux_2_28_x86_64", "cp312-win_amd64"]
+    assert installer.match_target(info, targets) == "cp313-manylinux_2_28_x86_64"
+    with pytest.raises(NoMatchingTarget) as error:
+        installer.match_target(info, ["cp313-manylinux_2_39_x86_64", "cp312-win_amd64"])
+    assert error.value.interpreter_tag == "cp313-manylinux_2_36_x86_64"
+    assert error.value.targets == ["cp312-win_amd64", "cp313-manylinux_2_39_x86_64"]
+
+
+def test_plan_is_a_pure_diff() -> None:
+    def file(name: str, version: str) -> installer.LockedFile:
+        return installer.LockedFile(
+            name=canonicalize_name(name), version=Version(version), path=Path(name), sha256="0"
+        )
+
+    files = [file("a", "1.0"), file("b", "2.0"), file("c", "1.0"), file("d", "1.0"), file("e", "1")]
+    changes = installer.plan(files, {"b": "1.5", "c": "1.0", "d": "2.0", "e": "not-a-version"})
+    assert [(c.file.name, c.action, c.installed) for c in changes] == [
+        ("a", "install", None),
+        ("b", "upgrade", "1.5"),
+        ("c", "keep", "1.0"),
+        ("d", "downgrade", "2.0"),
+        ("e", "upgrade", "not-a-version"),
+    ]
+
+
+def _zipapp(dest: Path) -> Path:
+    """The tool and its dependencies but pip, from this environment, as one ``.pyz`` file."""
+    root = dest / "pyz"
+    shutil.copytree(Path(installer.__file__).parent, root / "wheelhouse")
+    pending, seen = ["wheelhouse"], {"wheelhouse", "pip"}
+    while pending:
+        for text in metadata.requires(pending.pop()) or []:
+            requirement = Requirement(text)
+            name = canonicalize_name(requirement.name)
+            if name in seen or (requirement.marker and not requirement.marker.evaluate()):
+                continue
+            seen.add(name)
+            pending.append(name)
+            for file in metadata.files(name) or []:
+                if not file.parts[0].startswith(".."):
+                    (root / file).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(file.locate(), root / file)
+    pyz = dest / "wheelhouse.pyz"
+    zipapp.create_archive(root, pyz, main="wheelhouse.cli:main")
+    return pyz
+
+
+def test_a_zipapp_installs_with_nothing_but_python_and_pip(unchanged: Path, tmp_path: Path) -> None:
+    """The final image's interpreter has pip but none of the tool's dependencies."""
+    base = python("3.12")
+    lacking = run([str(base), "-I", "-c", "import click, packaging"], check=False)
+    assert lacking.returncode != 0, "this test needs an interpreter without click and packaging"
+    pyz = _zipapp(tmp_path)
+    venv = make_venv(tmp_path, base)
+    command = [*unshare_prefix(), str(base), "-I", str(pyz), "install", "-w", str(unchanged)]
+    run([*command, "--python", str(venv)])
+    assert installed(venv) == expected("3.12", full_version(venv))

@@ -1,0 +1,348 @@
+"""Install strictly from a wheelhouse, and the settings that make pip and uv do the same.
+
+The interpreter picks the lock; PEP 751 selection with its own environment and tags
+picks one file per pin; pip or uv gets exactly those files, hash-checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import tomli_w
+from packaging.markers import Environment
+from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from wheelhouse import errors, interpreters
+from wheelhouse.interpreters import InterpreterInfo, run
+from wheelhouse.locks import LockedRequirement, parse_requirements_lock
+from wheelhouse.reqfile import Inputs, parse_inputs
+from wheelhouse.store import Wheelhouse
+from wheelhouse.targets import parse_target_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "FORMATS",
+    "Change",
+    "Choice",
+    "InstallRequest",
+    "InstallResult",
+    "LockedFile",
+    "choose",
+    "install",
+    "match_target",
+    "offline_settings",
+    "plan",
+    "render_plan",
+    "render_settings",
+]
+
+#: The ways ``wheelhouse env`` prints its settings.
+FORMATS = ("sh", "dotenv", "pip.conf", "uv.toml")
+#: A ``# via`` entry that names a project (``alpha`` or ``alpha[fast]``), not an input file.
+_PROJECT = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\[[^\]]*\])?$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstallRequest:
+    """What ``wheelhouse install`` was asked for; no requirements means the whole lock."""
+
+    wheelhouse: Path
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[Path, ...] = ()
+    python: Path | None = None
+    backend: Literal["pip", "uv"] = "pip"
+    dry_run: bool = False
+    tmp_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Choice:
+    """An interpreter and the wheelhouse target that serves it."""
+
+    wheelhouse: Wheelhouse
+    interpreter: InterpreterInfo
+    target: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockedFile:
+    """The one file of a pin that this interpreter gets, as a pip requirement line."""
+
+    name: NormalizedName
+    version: Version
+    path: Path
+    sha256: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.path} --hash=sha256:{self.sha256}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Change:
+    """What installing one file does: ``install``, ``upgrade``, ``downgrade`` or ``keep``."""
+
+    file: LockedFile
+    action: str
+    installed: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstallResult:
+    """What was chosen and planned; ``ran`` is False for a dry run or nothing to do."""
+
+    choice: Choice
+    changes: tuple[Change, ...]
+    ran: bool
+
+
+def choose(wheelhouse_dir: Path, python: Path | None) -> Choice:
+    """Open the wheelhouse, probe the interpreter and pick the target that serves it."""
+    wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
+    python = python or interpreters.default_python()
+    if not python.exists():
+        raise errors.InterpreterNotFound(str(python), "no such file")
+    info = interpreters.probe(python)
+    target = match_target(info, wheelhouse.lock_targets())
+    return Choice(wheelhouse=wheelhouse, interpreter=info, target=target)
+
+
+def match_target(info: InterpreterInfo, targets: Sequence[str]) -> str:
+    """The target whose ``cpXY-cpXY-<platform>`` tag comes first among the interpreter's tags."""
+    rank = {str(tag): number for number, tag in enumerate(info.tags)}
+    ranked: list[tuple[int, str]] = []
+    for name in targets:
+        (major, minor), platform = parse_target_name(name)
+        if (number := rank.get(f"cp{major}{minor}-cp{major}{minor}-{platform}")) is not None:
+            ranked.append((number, name))
+    if not ranked:
+        raise errors.NoMatchingTarget(str(info.path), info.tag, sorted(targets))
+    return min(ranked)[1]
+
+
+def install(request: InstallRequest) -> InstallResult:
+    """Install the lock (or the requirements and their locked dependencies) offline."""
+    choice = choose(request.wheelhouse, request.python)
+    inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
+    files = _select(choice, inputs)
+    changes = plan(files, interpreters.installed_distributions(choice.interpreter.path))
+    todo = [change.file for change in changes if change.action != "keep"]
+    if not request.dry_run and todo:
+        _run_backend(request, choice, todo)
+    return InstallResult(choice=choice, changes=changes, ran=not request.dry_run and bool(todo))
+
+
+def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
+    pylock_path = choice.wheelhouse.pylock_path(choice.target)
+    try:
+        pylock = Pylock.from_dict(tomllib.loads(pylock_path.read_text(encoding="utf-8")))
+        text = choice.wheelhouse.lock_path(choice.target).read_text(encoding="utf-8")
+        return pylock, parse_requirements_lock(text)
+    except OSError as exc:
+        raise errors.LockUnusable(str(exc.filename), exc.strerror or str(exc)) from None
+    except (ValueError, PylockValidationError) as exc:
+        raise errors.LockUnusable(str(pylock_path), str(exc)) from None
+
+
+def _select(choice: Choice, inputs: Inputs) -> list[LockedFile]:
+    """The whole lock, or what ``inputs`` name and their dependencies; checked before pip runs."""
+    pylock, entries = _read_lock(choice)
+    wanted = _wanted(choice, entries, inputs) if inputs.requirements else None
+    environment = cast(Environment, dict(choice.interpreter.environment))
+    try:
+        selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
+    except PylockSelectError as exc:
+        raise errors.LockUnusable(choice.target, str(exc)) from None
+    return [
+        _locked_file(choice, package.name, package.version, dist)
+        for package, dist in selected
+        if wanted is None or package.name in wanted
+    ]
+
+
+def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
+    """A selected file as an absolute path; one outside the wheelhouse is refused."""
+    lock = choice.wheelhouse.pylock_path(choice.target)
+    path = Path(os.path.normpath(lock.parent / str(dist.path)))
+    digest = (dist.hashes or {}).get("sha256")
+    inside = path.parent == choice.wheelhouse.root
+    if not (inside and digest and path.is_file()):
+        raise errors.LockUnusable(str(lock), f"{dist.path}: no such file with a sha256 here")
+    return LockedFile(
+        name=canonicalize_name(name), version=version or Version("0"), path=path, sha256=digest
+    )
+
+
+def _wanted(choice: Choice, entries: list[LockedRequirement], inputs: Inputs) -> set[str]:
+    """The requirements' projects and their dependencies; NotInLock or PinMismatch otherwise."""
+    pins = {entry.name: entry.version for entry in entries}
+    environment = dict(choice.interpreter.environment)
+    missing: list[str] = []
+    mismatched: list[tuple[str, str]] = []
+    roots: set[str] = set()
+    for requirement in (item.requirement for item in inputs.requirements):
+        if requirement.marker and not requirement.marker.evaluate(environment):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name not in pins:
+            missing.append(requirement.name)
+        elif not requirement.specifier.contains(pins[name], prereleases=True):
+            mismatched.append((str(requirement), f"{name}=={pins[name]}"))
+        roots.add(name)
+    if missing:
+        raise errors.NotInLock(missing, choice.target)
+    if mismatched:
+        raise errors.PinMismatch(mismatched, choice.target)
+    return _closure(roots, entries)
+
+
+def _closure(roots: set[str], entries: Iterable[LockedRequirement]) -> set[str]:
+    """``roots`` and everything they require, from the ``# via`` lines (PEP 751 has no graph)."""
+    children: dict[str, set[str]] = {}
+    for entry in entries:
+        for parent in filter(None, map(_PROJECT.match, entry.via)):
+            children.setdefault(canonicalize_name(parent[1]), set()).add(entry.name)
+    found, pending = set(roots), list(roots)
+    while pending:
+        fresh = children.get(pending.pop(), set()) - found
+        pending += fresh
+        found |= fresh
+    return found
+
+
+def plan(files: Iterable[LockedFile], installed: Mapping[str, str]) -> tuple[Change, ...]:
+    """What installing ``files`` changes, given what is installed (name to version)."""
+    return tuple(_change(file, installed.get(file.name)) for file in files)
+
+
+def _change(file: LockedFile, installed: str | None) -> Change:
+    try:
+        current = Version(installed) if installed is not None else None
+    except InvalidVersion:
+        current = None  # pip replaces what it cannot compare
+    action = "install" if installed is None else "upgrade"
+    if current is not None and current >= file.version:
+        action = "keep" if current == file.version else "downgrade"
+    return Change(file=file, action=action, installed=installed)
+
+
+def render_plan(result: InstallResult) -> Iterator[str]:
+    """The dry run's report: what would be installed, upgraded or downgraded, and removed."""
+    info = result.choice.interpreter
+    yield f"target {result.choice.target} for {info.path} (Python {info.full_version})"
+    for change in result.changes:
+        pinned = f"{change.file.name}=={change.file.version}"
+        removed = f", removing {change.file.name}=={change.installed}" if change.installed else ""
+        if change.action != "keep":
+            yield f"would {change.action} {pinned}{removed}"
+    if all(change.action == "keep" for change in result.changes):
+        yield "nothing to install: every locked version is installed already"
+
+
+def _run_backend(request: InstallRequest, choice: Choice, files: Sequence[LockedFile]) -> None:
+    """pip or uv, with temporary files where the caller said (else in TMPDIR)."""
+    explicit = request.tmp_dir or os.environ.get("WHEELHOUSE_TMPDIR") or None
+    tmp_root = Path(explicit) if explicit else None
+    with tempfile.TemporaryDirectory(prefix="wheelhouse-", dir=tmp_root) as scratch:
+        requirements = Path(scratch) / "requirements.txt"
+        requirements.write_text("".join(f"{file.line}\n" for file in files), encoding="utf-8")
+        if request.backend == "uv":
+            _run_uv(choice, requirements, tmp_root, Path(scratch))
+        else:
+            _run_pip(choice, requirements, tmp_root)
+
+
+def _run_pip(choice: Choice, requirements: Path, tmp_root: Path | None) -> None:
+    command = [
+        *interpreters.pip_command(choice.interpreter),
+        *("install", "--no-index", "--find-links", str(choice.wheelhouse.root)),
+        *("--no-deps", "--require-hashes", "--no-cache-dir", "-r", str(requirements)),
+    ]
+    if (code := run(command, tmp_dir=tmp_root).returncode) != 0:
+        raise errors.InstallFailed("pip", code)
+
+
+def _run_uv(choice: Choice, requirements: Path, tmp_root: Path | None, scratch: Path) -> None:
+    if (uv := interpreters.find_uv()) is None:
+        raise errors.BackendUnavailable("uv", "no uv executable beside this Python or on PATH")
+    cache = _uv_cache(choice.interpreter, tmp_root, scratch)
+    linked = cache.is_relative_to(choice.interpreter.prefix)
+    command = [
+        *(str(uv), "pip", "install", "--python", str(choice.interpreter.path)),
+        *("--offline", "--no-index", "--no-config", "--no-deps", "--require-hashes"),
+        *("--find-links", str(choice.wheelhouse.root), "--cache-dir", str(cache)),
+        *(() if linked else ("--link-mode", "copy")),  # no cross-device link warnings
+        *("-r", str(requirements)),
+    ]
+    try:
+        code = run(command, tmp_dir=tmp_root).returncode
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    if code != 0:
+        raise errors.InstallFailed("uv", code)
+
+
+def _uv_cache(info: InterpreterInfo, tmp_root: Path | None, scratch: Path) -> Path:
+    """uv's cache for one run: inside the venv (one filesystem, so uv links, not copies)."""
+    if tmp_root is None and info.is_venv and os.access(info.prefix, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix=".wheelhouse-uv-cache-", dir=info.prefix))
+    return scratch / "uv-cache"
+
+
+def offline_settings(choice: Choice) -> dict[str, str]:
+    """Variables that make pip and uv install only from the wheelhouse, at its pins.
+
+    uv reads no ``UV_NO_INDEX``: ``UV_OFFLINE`` keeps it off every index. The
+    constraints are the hash-free file, since older pips refuse hashes there.
+    """
+    constraints = choice.wheelhouse.constraints_path(choice.target)
+    if not constraints.is_file():
+        raise errors.LockUnusable(str(constraints), "the constraints file is missing")
+    links, pins = _location(choice.wheelhouse.root), _location(constraints)
+    pip = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": links, "PIP_CONSTRAINT": pins}
+    return {**pip, "UV_OFFLINE": "1", "UV_FIND_LINKS": links, "UV_CONSTRAINT": pins}
+
+
+def _location(path: Path) -> str:
+    """pip and uv split these values on whitespace: such a path goes as a file URL."""
+    return path.as_uri() if re.search(r"\s", str(path)) else str(path)
+
+
+def render_settings(choice: Choice, form: str) -> Iterator[str]:
+    """:func:`offline_settings` as shell exports, a dotenv file, a pip.conf or a uv.toml."""
+    settings = offline_settings(choice)
+    yield f"# wheelhouse {choice.wheelhouse.root}, target {choice.target}"
+    if form == "sh":
+        yield from (f"export {key}={shlex.quote(value)}" for key, value in settings.items())
+    elif form == "dotenv":  # bare when safe: docker's --env-file keeps quotes in the value
+        yield from (f"{key}={shlex.quote(value)}" for key, value in settings.items())
+    elif form == "pip.conf":
+        yield from ("[global]", "no-index = true", f"find-links = {settings['PIP_FIND_LINKS']}")
+        yield f"constraint = {settings['PIP_CONSTRAINT']}"
+    elif form == "uv.toml":
+        yield from tomli_w.dumps(_uv_config(choice, settings["UV_FIND_LINKS"])).splitlines()
+    else:
+        raise ValueError(f"unknown format {form!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _uv_config(choice: Choice, find_links: str) -> dict[str, Any]:
+    """uv.toml has no constraints-file key: the pins go in as constraint-dependencies."""
+    text = choice.wheelhouse.constraints_path(choice.target).read_text(encoding="utf-8")
+    pins = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    settings = {"no-index": True, "offline": True, "find-links": [find_links]}
+    return {**settings, "constraint-dependencies": pins}
