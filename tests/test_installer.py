@@ -110,6 +110,9 @@ def test_whole_lock_offline_into_fresh_venvs(
     assert got == expected(version, full_version(venv))
     tag = f"cp{version.replace('.', '')}"
     assert native_wheel(venv) == f"native-1.0-{tag}-{tag}-{PLATFORM}.manylinux2014_x86_64.whl"
+    # Byte-compiled like pip does, by the interpreter itself (its own magic number).
+    site = venv.parent.parent / "lib" / f"python{version}" / "site-packages"
+    assert list((site / "alpha" / "__pycache__").glob(f"__init__.cpython-{tag[2:]}.pyc"))
 
 
 def test_a_named_package_gets_its_pin_and_its_dependencies_only(

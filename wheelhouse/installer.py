@@ -268,13 +268,27 @@ def _run_backend(request: InstallRequest, choice: Choice, files: Sequence[Locked
 
 
 def _run_pip(choice: Choice, requirements: Path, tmp_root: Path | None) -> None:
+    # pip byte-compiles on one core, which is most of its time on a large set:
+    # it unpacks only, and every core compiles afterwards.
     command = [
         *interpreters.pip_command(choice.interpreter),
         *("install", "--no-index", "--find-links", str(choice.wheelhouse.root)),
-        *("--no-deps", "--require-hashes", "--no-cache-dir", "-r", str(requirements)),
+        *("--no-deps", "--require-hashes", "--no-cache-dir", "--no-compile"),
+        *("-r", str(requirements)),
     ]
     if (code := run(command, tmp_dir=tmp_root).returncode) != 0:
         raise errors.InstallFailed("pip", code)
+    run([choice.interpreter.path, "-I", "-c", _COMPILE], tmp_dir=tmp_root)
+
+
+#: Byte-compile site-packages with every core; like pip, a file that does not
+#: compile (Python 2 code shipped by accident) is left alone.
+_COMPILE = """
+import compileall, sysconfig
+paths = sysconfig.get_paths()
+for key in sorted({paths["purelib"], paths["platlib"]}):
+    compileall.compile_dir(key, quiet=2, workers=0)
+"""
 
 
 def _run_uv(choice: Choice, requirements: Path, tmp_root: Path | None, scratch: Path) -> None:
