@@ -53,6 +53,10 @@ class Release:
     sdist: bool = False
     yanked: str | None = None
     uploaded: str | None = None  # "YYYY-MM-DD", overrides the date derived from the version
+    module: str = ""  # more source for the package's ``__init__.py``
+    metadata_version: str = "2.2"
+    native: bool = False  # the sdist compiles a C extension (with ``build_requires``)
+    build_requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +81,22 @@ def _native_tags() -> tuple[str, ...]:
     tags += ["cp311-cp311-win_amd64", "cp312-cp312-win_amd64", f"cp313-cp313-{many_x86}"]
     return tuple(tags)
 
+
+#: The build requirement of ``cext``: compiles one C file into an extension module.
+CBUILD_SOURCE = """\
+import os
+import shlex
+import subprocess
+import sysconfig
+
+
+def compile_extension(source, output):
+    \"\"\"Compile ``source`` into the extension module ``output`` with the C compiler.\"\"\"
+    compiler = shlex.split(os.environ.get("CC") or "cc")
+    include = sysconfig.get_paths()["include"]
+    subprocess.check_call([*compiler, "-shared", "-fPIC", "-I", include, source, "-o", output])
+    return output
+"""
 
 MARKERS = (
     'winonly; sys_platform == "win32"',
@@ -152,6 +172,20 @@ RELEASES = (
     Release(project="evolving", version="1.1", uploaded="2025-03-01"),
     # A project whose page also lists files a client must refuse.
     Release(project="badfiles", version="1.0"),
+    # An sdist with a C extension that really compiles, with a build requirement from
+    # this index; its PKG-INFO (Metadata-Version 2.1) cannot be trusted without a build.
+    Release(project="cbuild", version="1.0", module=CBUILD_SOURCE),
+    Release(
+        project="cext",
+        version="1.0",
+        requires=("gamma",),
+        module="from cext._speed import add\n",
+        wheels=(),
+        sdist=True,
+        metadata_version="2.1",
+        native=True,
+        build_requires=("cbuild",),
+    ),
 )
 
 INVALID = (
@@ -273,12 +307,155 @@ def build_sdist(sdist_directory, config_settings=None):
     return stem + ".tar.gz"
 '''
 
+#: The backend of a ``native`` release: compiles its C files with ``cbuild``, its build
+#: requirement, into a platform wheel for the interpreter that runs it.
+NATIVE_BACKEND_SOURCE = '''\
+"""A PEP 517 backend that compiles C extensions, for wheelhouse's test fixtures."""
+
+import base64
+import hashlib
+import io
+import os
+import re
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import zipfile
+
+_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+def _identity():
+    with open("PKG-INFO", encoding="utf-8") as f:
+        text = f.read()
+    fields = dict(line.split(": ", 1) for line in text.split("\\n\\n")[0].splitlines())
+    escaped = re.sub(r"[-_.]+", "_", fields["Name"]).lower()
+    return text, escaped, fields["Version"]
+
+
+def _tag():
+    python = "cp%d%d" % sys.version_info[:2]
+    platform = re.sub(r"[-.]", "_", sysconfig.get_platform())
+    return "%s-%s-%s" % (python, python, platform)
+
+
+def _dist_info(metadata):
+    wheel = "Wheel-Version: 1.0\\nGenerator: fixture_backend\\nRoot-Is-Purelib: false\\n"
+    return {"METADATA": metadata.encode(), "WHEEL": (wheel + "Tag: %s\\n" % _tag()).encode()}
+
+
+def _record_line(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return "%s,sha256=%s,%d\\n" % (name, digest, len(data))
+
+
+def _compiled(package, scratch):
+    import cbuild
+
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    for name in sorted(os.listdir(package)):
+        if name.endswith(".c"):
+            output = os.path.join(scratch, name[:-2] + suffix)
+            cbuild.compile_extension(os.path.join(package, name), output)
+            with open(output, "rb") as f:
+                yield package + "/" + os.path.basename(output), f.read()
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    metadata, escaped, version = _identity()
+    dist_info = "%s-%s.dist-info" % (escaped, version)
+    os.makedirs(os.path.join(metadata_directory, dist_info))
+    for name, data in _dist_info(metadata).items():
+        with open(os.path.join(metadata_directory, dist_info, name), "wb") as f:
+            f.write(data)
+    return dist_info
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    metadata, escaped, version = _identity()
+    dist_info = "%s-%s.dist-info" % (escaped, version)
+    members = []
+    for name in sorted(os.listdir(escaped)):
+        if name.endswith(".py"):
+            with open(os.path.join(escaped, name), "rb") as f:
+                members.append((escaped + "/" + name, f.read()))
+    members += list(_compiled(escaped, tempfile.mkdtemp()))
+    members += [(dist_info + "/" + n, d) for n, d in _dist_info(metadata).items()]
+    record = "".join(_record_line(n, d) for n, d in members) + dist_info + "/RECORD,,\\n"
+    members.append((dist_info + "/RECORD", record.encode()))
+    filename = "%s-%s-%s.whl" % (escaped, version, _tag())
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_DATE)
+            info.external_attr = (0o100755 if name.endswith(".so") else 0o100644) << 16
+            zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return filename
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    _metadata, escaped, version = _identity()
+    stem = "%s-%s" % (escaped, version)
+    paths = ["PKG-INFO", "pyproject.toml", "_backend/fixture_backend.py"]
+    paths += [escaped + "/" + name for name in os.listdir(escaped)]
+    with tarfile.open(os.path.join(sdist_directory, stem + ".tar.gz"), "w:gz") as tf:
+        for path in sorted(paths):
+            with open(path, "rb") as f:
+                data = f.read()
+            info = tarfile.TarInfo(stem + "/" + path)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1577836800
+            tf.addfile(info, io.BytesIO(data))
+    return stem + ".tar.gz"
+'''
+
+#: The C extension of a ``native`` release: ``add(a, b)`` in C.
+C_SOURCE = """\
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyObject *add(PyObject *self, PyObject *args)
+{
+    long a, b;
+    if (!PyArg_ParseTuple(args, "ll", &a, &b))
+        return NULL;
+    return PyLong_FromLong(a + b);
+}
+
+static PyMethodDef methods[] = {
+    {"add", add, METH_VARARGS, "Add two integers, in C."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speed", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speed(void)
+{
+    return PyModule_Create(&module);
+}
+"""
+
 PYPROJECT = f"""\
 [build-system]
 requires = []
 build-backend = "{BACKEND_MODULE}"
 backend-path = ["_backend"]
 """
+
+
+def pyproject(release: Release) -> str:
+    """The sdist's ``pyproject.toml``: the in-tree backend and the build requirements."""
+    if not release.build_requires:
+        return PYPROJECT
+    requires = ", ".join(f'"{requirement}"' for requirement in release.build_requires)
+    return PYPROJECT.replace("requires = []", f"requires = [{requires}]")
 
 
 def escape(project: str) -> str:
@@ -289,7 +466,7 @@ def escape(project: str) -> str:
 def metadata(release: Release) -> bytes:
     """Core metadata (``METADATA`` / ``PKG-INFO``) of a release."""
     lines = [
-        "Metadata-Version: 2.2",
+        f"Metadata-Version: {release.metadata_version}",
         f"Name: {release.project}",
         f"Version: {release.version}",
         f"Summary: Test fixture {release.project} {release.version}",
@@ -306,7 +483,7 @@ def module_source(release: Release, platform: str | None) -> bytes:
     text = f'__version__ = "{release.version}"\n'
     if platform is not None:
         text += f'PLATFORM = "{platform}"\n'
-    return text.encode()
+    return (text + release.module).encode()
 
 
 def record_hash(data: bytes) -> str:
@@ -378,12 +555,15 @@ def build_sdist(release: Release) -> tuple[str, bytes]:
     """File name and bytes of the sdist of a release."""
     stem = f"{escape(release.project)}-{release.version}"
     platform = "sdist" if any(tag != PURE for tag in release.wheels) else None
+    backend = NATIVE_BACKEND_SOURCE if release.native else BACKEND_SOURCE
     members = {
         "PKG-INFO": metadata(release),
-        "pyproject.toml": PYPROJECT.encode(),
-        f"_backend/{BACKEND_MODULE}.py": BACKEND_SOURCE.encode(),
+        "pyproject.toml": pyproject(release).encode(),
+        f"_backend/{BACKEND_MODULE}.py": backend.encode(),
         f"{escape(release.project)}/__init__.py": module_source(release, platform),
     }
+    if release.native:
+        members[f"{escape(release.project)}/_speed.c"] = C_SOURCE.encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, data in sorted(members.items()):

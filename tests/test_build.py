@@ -323,3 +323,12 @@ def test_manifest_records_inputs_and_origins(multi: Path) -> None:
     assert entry["url"].startswith("http://127.0.0.1:")
     assert len(entry["sha256"]) == 64
     assert os.sep not in manifest["files"]  # flat names only
+
+
+def test_index_command_over_a_wheelhouse_rewrites_nothing(multi: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    run(["cp", "-a", str(multi), str(copy)])
+    before = tree_digest(copy)
+    result = CliRunner().invoke(cli, ["index", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert tree_digest(copy) == before

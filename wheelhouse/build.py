@@ -1,36 +1,46 @@
 """``wheelhouse build``: resolve every target, download once, then write locks, index, manifest.
 
-Nothing final is written until every target resolved and every file arrived,
-so a failed or interrupted build leaves the previous locks, index and manifest
-as they were.
+Nothing final is written until every target resolved, every sdist was built
+and every file arrived, so a failed or interrupted build leaves the previous
+locks, index and manifest as they were.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
 
 from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelhouse import __version__
+from wheelhouse.builder import SdistBuilder, gather
 from wheelhouse.diff import TargetDiff, diff_pins
-from wheelhouse.distributions import DistFile, Policy, parse_upload_time
-from wheelhouse.errors import BuildFailed, InterpreterNotFound, InvalidFilename, WheelhouseError
+from wheelhouse.distributions import BuiltWheel, DistFile, Policy
+from wheelhouse.errors import InterpreterNotFound, InvalidFilename
 from wheelhouse.indexer import index_directory
 from wheelhouse.locks import Lock, Pin
-from wheelhouse.pages import ProjectPage
+from wheelhouse.manifest import (
+    BuildRequest,
+    Built,
+    manifest_dict,
+    request_from_manifest,
+    targets_from_manifest,
+)
 from wheelhouse.reqfile import Inputs, parse_inputs
-from wheelhouse.resolver import Finder, Index, Resolution, resolve
+from wheelhouse.resolver import Finder, Resolution, resolve
+from wheelhouse.sdists import BuildInterpreters
+from wheelhouse.staging import Downloader, Staging, StagingIndex
 from wheelhouse.store import FORMAT, Wheelhouse
 from wheelhouse.targets import Target, parse_platform
 
@@ -53,30 +63,8 @@ Preferences = Mapping[str, Mapping[str, Version]]
 _VERSION = re.compile(r"^(?:cp|python)?(\d)\.?(\d+)$")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BuildRequest:
-    """Everything ``build`` was asked for, as given on the command line."""
-
-    requirements: tuple[str, ...] = ()
-    requirement_files: tuple[Path, ...] = ()
-    constraint_files: tuple[Path, ...] = ()
-    pythons: tuple[str, ...] = ()
-    platforms: tuple[str, ...] = ()
-    index_url: str = ""
-    extra_index_urls: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
-    jobs: int = 8
-    allow_sdist: bool = False
-
-
-class Downloader(Protocol):
-    def download(
-        self, file: DistFile, dest: Path, progress: Callable[[int], None] | None = None
-    ) -> str: ...
-
-
-class BuildIndex(Index, Downloader, Protocol):
-    """The index client as the build uses it."""
+#: The index client as the build uses it: pages, metadata and downloads.
+BuildIndex = StagingIndex
 
 
 class BuildReporter:
@@ -94,6 +82,12 @@ class BuildReporter:
     def progress(self, file: DistFile, nbytes: int) -> None:
         """``nbytes`` more bytes of ``file`` arrived."""
 
+    def building(self, sdist: DistFile, python: str) -> None:
+        """pip starts building a wheel from ``sdist`` with Python ``python``."""
+
+    def built(self, wheel: BuiltWheel) -> None:
+        """A wheel was built."""
+
 
 @dataclass(kw_only=True)
 class BuildResult:
@@ -102,6 +96,7 @@ class BuildResult:
     downloaded: list[DistFile] = field(default_factory=list)
     reused: list[DistFile] = field(default_factory=list)
     refused: list[InvalidFilename] = field(default_factory=list)
+    built: list[BuiltWheel] = field(default_factory=list)
 
 
 def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Target]:
@@ -144,32 +139,57 @@ def build(
     targets: Sequence[Target] | None = None,
     preferred: Preferences | None = None,
 ) -> BuildResult:
-    """Resolve, download and freeze; write locks, index and manifest last."""
+    """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
     targets = list(targets or make_targets(request.pythons, request.platforms))
-    with wheelhouse.exclusive():
-        recorded = wheelhouse.read_manifest().get("files", {})
-        finder = _finder(wheelhouse, request, index, recorded)
+    with wheelhouse.exclusive(), _session(wheelhouse, request, index, reporter) as session:
+        finder, staging, builder = session
         resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
-        files = _unique_files(resolutions)
+        extra: list[Resolution] = []
+        if builder is not None:
+            resolutions = builder.realize(resolutions)
+            extra = builder.resolve_build_requirements(finder, resolutions)
+        files = _unique_files([*resolutions, *extra], builder)
+        recorded = wheelhouse.read_manifest().get("files", {})
         missing = [file for file in files if not wheelhouse.has_file(file, recorded)]
-        _download_all(wheelhouse, index, missing, request.jobs, reporter)
+        _download_all(wheelhouse, staging, missing, request.jobs, reporter)
         locks = [_lock(resolution) for resolution in resolutions]
         index_directory(wheelhouse.root, {file.filename: file for file in files})
         wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
-        wheelhouse.write_manifest(_manifest(request, inputs, targets, files))
-    reused = [file for file in files if file not in missing]
-    refused = sorted(finder.refused.values(), key=str)
+        built = Built(wheels=builder.used if builder else {}, requirements=_requirements(extra))
+        wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built))
     return BuildResult(
-        targets=targets, locks=locks, downloaded=missing, reused=reused, refused=refused
+        targets=targets,
+        locks=locks,
+        downloaded=[file for file in missing if not (builder and builder.is_built(file))],
+        reused=[file for file in files if file not in missing],
+        refused=sorted(finder.refused.values(), key=str),
+        built=[record for record in builder.built if record.wheel in files] if builder else [],
     )
 
 
-def _finder(
-    wheelhouse: Wheelhouse, request: BuildRequest, index: Index, recorded: Mapping[str, Any]
-) -> Finder:
+@contextlib.contextmanager
+def _session(
+    wheelhouse: Wheelhouse, request: BuildRequest, index: BuildIndex, reporter: BuildReporter
+) -> Iterator[tuple[Finder, Staging, SdistBuilder | None]]:
+    """One run's finder and staging area, and its sdist builder when sdists are let in."""
+    manifest = wheelhouse.read_manifest()
     policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
-    return Finder(LocalMetadataFirst(index, wheelhouse, recorded), policy)
+    # Scratch space outside the wheelhouse; $WHEELHOUSE_TMPDIR as for installs.
+    tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
+    with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
+        staging = Staging(wheelhouse, index, Path(scratch), manifest.get("files", {}))
+        if not request.allow_sdist:
+            yield Finder(staging, policy), staging, None
+            return
+        builder = SdistBuilder(
+            request=request,
+            files=staging,
+            interpreters=BuildInterpreters(request.pythons),
+            hooks=reporter,
+            built=manifest.get("built", {}),
+        )
+        yield Finder(staging, policy, builder.metadata), staging, builder
 
 
 @dataclass(kw_only=True)
@@ -196,9 +216,9 @@ def refresh(
     old = wheelhouse.read_pins()
     preferred = _preferences(old, upgrade) if upgrade else None
     if check:
-        finder = _finder(wheelhouse, request, index, manifest.get("files", {}))
         reporter = reporter or BuildReporter()
-        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        with _session(wheelhouse, request, index, reporter) as (finder, _staging, _builder):
+            resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
         new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
         return RefreshResult(diffs=diff_pins(old, new))
     result = build(
@@ -217,58 +237,6 @@ def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str])
         target: {name: Version(version) for name, version in pins.items() if name not in moving}
         for target, pins in old.items()
     }
-
-
-def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
-    """The targets a wheelhouse was built for."""
-    targets = []
-    for entry in manifest.get("targets", []):
-        major, minor = (int(part) for part in str(entry["python"]).split("."))
-        targets.append(
-            Target(
-                python_version=(major, minor),
-                platform=entry["platform"],
-                python_full_version=entry.get("python-full-version"),
-            )
-        )
-    return targets
-
-
-def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> BuildRequest:
-    """The build request recorded in a manifest; overrides that are not None win."""
-    inputs, index, options = (manifest.get(key, {}) for key in ("inputs", "index", "options"))
-    exclude_newer = options.get("exclude-newer")
-    recorded = BuildRequest(
-        requirements=tuple(inputs.get("requirements", ())),
-        requirement_files=tuple(Path(path) for path in inputs.get("requirement-files", ())),
-        constraint_files=tuple(Path(path) for path in inputs.get("constraint-files", ())),
-        index_url=index.get("url", ""),
-        extra_index_urls=tuple(index.get("extra-urls", ())),
-        exclude_newer=parse_upload_time(exclude_newer) if exclude_newer else None,
-        allow_sdist=not options.get("only-binary", True),
-    )
-    given = {key: value for key, value in overrides.items() if value is not None}
-    return dataclasses.replace(recorded, **given)
-
-
-class LocalMetadataFirst:
-    """An index whose metadata comes from the wheelhouse when it holds the same file."""
-
-    def __init__(self, index: Index, wheelhouse: Wheelhouse, recorded: Mapping[str, Any]) -> None:
-        self.index, self.wheelhouse, self.recorded = index, wheelhouse, recorded
-
-    def project_files(self, name: str) -> ProjectPage:
-        return self.index.project_files(name)
-
-    def prefetch(self, names: Iterable[str]) -> None:
-        self.index.prefetch(names)
-
-    def metadata(self, file: DistFile) -> bytes:
-        known = self.recorded.get(file.filename, {}).get("sha256")
-        local = self.wheelhouse.path(f"{file.filename}.metadata")
-        if file.sha256 and known == file.sha256 and local.is_file():
-            return local.read_bytes()
-        return self.index.metadata(file)
 
 
 def read_inputs(request: BuildRequest) -> Inputs:
@@ -295,21 +263,14 @@ def _resolve_all(
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(targets)))) as pool:
         futures = [pool.submit(one, target) for target in targets]
-    errors = [
-        error for future in futures if isinstance(error := future.exception(), WheelhouseError)
-    ]
-    for future in futures:
-        if (error := future.exception()) is not None and not isinstance(error, WheelhouseError):
-            raise error
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise BuildFailed(errors=errors)
-    return [future.result() for future in futures]
+    return gather(futures)
 
 
-def _unique_files(resolutions: Iterable[Resolution]) -> list[DistFile]:
-    files: dict[str, DistFile] = {}
+def _unique_files(
+    resolutions: Iterable[Resolution], builder: SdistBuilder | None
+) -> list[DistFile]:
+    """Every file the wheelhouse keeps: the locks', and the sdists of built wheels."""
+    files: dict[str, DistFile] = dict(builder.sources) if builder else {}
     for resolution in resolutions:
         for pin in resolution.pins.values():
             for file in pin.files:
@@ -338,6 +299,28 @@ def _download_all(
             future.result()
 
 
+def _manifest(
+    request: BuildRequest,
+    inputs: Inputs,
+    targets: Sequence[Target],
+    files: Sequence[DistFile],
+    built: Built,
+) -> dict[str, object]:
+    now = datetime.now(timezone.utc)
+    return manifest_dict(
+        request, inputs, targets, files, built=built, created=now, format_version=FORMAT
+    )
+
+
+def _requirements(extra: Iterable[Resolution]) -> dict[str, list[str]]:
+    """Per target, the files of the build requirements of the sdists it keeps."""
+    found: dict[str, set[str]] = {}
+    for resolution in extra:
+        names = {file.filename for pin in resolution.pins.values() for file in pin.files}
+        found.setdefault(resolution.target.name, set()).update(names)
+    return {target: sorted(names) for target, names in found.items()}
+
+
 def _lock(resolution: Resolution) -> Lock:
     pins = tuple(
         Pin(
@@ -352,51 +335,3 @@ def _lock(resolution: Resolution) -> Lock:
         for pin in resolution.pins.values()
     )
     return Lock(target=resolution.target, pins=pins)
-
-
-def _manifest(
-    request: BuildRequest, inputs: Inputs, targets: Sequence[Target], files: Sequence[DistFile]
-) -> dict[str, Any]:
-    """What a later refresh needs to re-run the build, and where each file came from."""
-    options: dict[str, Any] = {"only-binary": not request.allow_sdist}
-    if request.exclude_newer:
-        options["exclude-newer"] = request.exclude_newer.isoformat()
-    return {
-        "wheelhouse": {
-            "format": FORMAT,
-            "tool-version": __version__,
-            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        },
-        "inputs": {
-            "requirements": list(request.requirements),
-            "requirement-files": [str(path) for path in request.requirement_files],
-            "constraint-files": [str(path) for path in request.constraint_files],
-            "resolved-requirements": [str(item) for item in inputs.requirements],
-            "resolved-constraints": [str(item) for item in inputs.constraints],
-        },
-        "index": {"url": request.index_url, "extra-urls": list(request.extra_index_urls)},
-        "options": options,
-        "targets": [_target_entry(target) for target in targets],
-        "files": {file.filename: _file_entry(file) for file in files},
-    }
-
-
-def _target_entry(target: Target) -> dict[str, str]:
-    major, minor = target.python_version
-    entry = {"name": target.name, "python": f"{major}.{minor}", "platform": target.platform}
-    if target.python_full_version:
-        entry["python-full-version"] = target.python_full_version
-    return entry
-
-
-def _file_entry(file: DistFile) -> Mapping[str, Any]:
-    entry: dict[str, Any] = {"project": file.project, "version": str(file.version), "url": file.url}
-    optional = {
-        "sha256": file.sha256,
-        "size": file.size,
-        "upload-time": file.upload_time,
-        "requires-python": file.requires_python,
-        "yanked": file.yanked,
-    }
-    entry.update({key: value for key, value in optional.items() if value is not None})
-    return entry

@@ -15,13 +15,20 @@ import click
 from tqdm import tqdm
 
 from wheelhouse import __version__
-from wheelhouse.build import BuildReporter, BuildRequest, read_inputs
+from wheelhouse.build import (
+    BuildReporter,
+    BuildRequest,
+    read_inputs,
+    request_from_manifest,
+)
 from wheelhouse.build import build as build_wheelhouse
+from wheelhouse.build import refresh as refresh_wheelhouse
 from wheelhouse.client import IndexClient, index_url_from
+from wheelhouse.diff import has_changes, render_json, render_markdown, render_text
 from wheelhouse.distributions import DistFile
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.resolver import Resolution
-from wheelhouse.store import Wheelhouse
+from wheelhouse.store import Wheelhouse, atomic_write
 from wheelhouse.targets import parse_platform
 
 __all__ = ["main"]
@@ -105,20 +112,55 @@ constraint_files_option = click.option(
 def index_options(func: F) -> F:
     """Options shared by every command that reads an index."""
     options = [
-        click.option("--index-url", "-i", default=None, metavar="URL",
-                     help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
-                     "$PIP_INDEX_URL, then pip's default index)."),
-        click.option("--extra-index-url", multiple=True, metavar="URL",
-                     help="More indexes whose files are merged in. Repeatable."),
-        click.option("--exclude-newer", type=TimestampType(), default=None,
-                     metavar="TIMESTAMP",
-                     help="Ignore files uploaded after this moment (ISO 8601 or YYYY-MM-DD, UTC)."),
-        click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True,
-                     help="Parallel downloads and resolutions."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Cache directory (else $WHEELHOUSE_CACHE_DIR)."),
-        click.option("--only-binary/--build", "only_binary", default=True,
-                     help="Take wheels only (default), or also build sdists into wheels."),
+        click.option(
+            "--index-url",
+            "-i",
+            default=None,
+            metavar="URL",
+            help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
+            "$PIP_INDEX_URL, then pip's default index).",
+        ),
+        click.option(
+            "--extra-index-url",
+            multiple=True,
+            metavar="URL",
+            help="More indexes whose files are merged in. Repeatable.",
+        ),
+        click.option(
+            "--exclude-newer",
+            type=TimestampType(),
+            default=None,
+            metavar="TIMESTAMP",
+            help="Ignore files uploaded after this moment (ISO 8601 or YYYY-MM-DD, UTC).",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Parallel downloads and resolutions.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Persistent cache directory (accepted; not used by this version).",
+        ),
+        click.option(
+            "--only-binary/--build",
+            "only_binary",
+            default=None,
+            help="Take wheels only (default), or also build sdists into wheels, with each "
+            "target's interpreter (--python PATH, else one found on this machine).",
+        ),
+        click.option(
+            "--keep-sdist",
+            is_flag=True,
+            default=None,
+            help="Implies --build. Lock an sdist that nothing here can build for a target; "
+            "pip builds it when installing, from build requirements put in the wheelhouse.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress output."),
     ]
     for option in reversed(options):
@@ -126,13 +168,23 @@ def index_options(func: F) -> F:
     return func
 
 
-class TimestampType(click.ParamType):
+def _sdist_policy(options: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    """``allow_sdist`` and ``keep_sdist`` as given (None when not); --keep-sdist implies --build."""
+    only_binary, keep_sdist = options["only_binary"], options["keep_sdist"]
+    if only_binary and keep_sdist:
+        raise click.UsageError("--keep-sdist needs sdists: it cannot go with --only-binary")
+    allow = True if keep_sdist else None if only_binary is None else not only_binary
+    return allow, keep_sdist
+
+
+class TimestampType(click.ParamType):  # type: ignore[type-arg]
     """An ISO 8601 moment or a date; naive values are UTC."""
 
     name = "timestamp"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -142,8 +194,9 @@ class TimestampType(click.ParamType):
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _check_platforms(ctx: click.Context, param: click.Parameter,
-                     value: tuple[str, ...]) -> tuple[str, ...]:
+def _check_platforms(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
     for platform in value:
         try:
             parse_platform(platform)
@@ -158,6 +211,7 @@ Examples:
   wheelhouse build requests 'ruff==0.6.9' --python 3.11 --python 3.12 \\
       --platform manylinux_2_28_x86_64 --platform macosx_11_0_arm64
   wheelhouse build -r requirements.txt -c constraints.txt --exclude-newer 2026-01-01
+  wheelhouse build -r requirements.txt --python 3.11 --python 3.12 --build
 """
 
 
@@ -165,17 +219,28 @@ Examples:
 @click.argument("requirements", nargs=-1)
 @requirement_files_option
 @constraint_files_option
-@click.option("--python", "pythons", multiple=True, metavar="VER|PATH",
-              help="Target Python: a version (3.12) or an interpreter. Repeatable.")
-@click.option("--platform", "platforms", multiple=True, metavar="TAG", callback=_check_platforms,
-              help="Target platform tag (manylinux_2_28_x86_64, win_amd64, ...). Repeatable.")
+@click.option(
+    "--python",
+    "pythons",
+    multiple=True,
+    metavar="VER|PATH",
+    help="Target Python: a version (3.12) or an interpreter. Repeatable.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="TAG",
+    callback=_check_platforms,
+    help="Target platform tag (manylinux_2_28_x86_64, win_amd64, ...). Repeatable.",
+)
 @index_options
 @wheelhouse_option
 @reports_errors
 def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: Any) -> None:
     """Resolve, download and lock a wheelhouse for every target.
 
-    Targets are every --python × --platform pair (default: the running
+    Targets are every --python x --platform pair (default: the running
     interpreter's version and platform). Writes the files, locks/, simple/ and
     wheelhouse.toml into the wheelhouse directory.
     """
@@ -186,8 +251,6 @@ def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: 
         index_url=_choose_index(request.index_url, inputs.index_url),
         extra_index_urls=(*request.extra_index_urls, *inputs.extra_index_urls),
     )
-    if request.allow_sdist:
-        _not_built("build --build")
     wheelhouse = Wheelhouse.for_writing(wheelhouse_dir)
     reporter = ProgressReporter(quiet=quiet)
     with IndexClient(index_urls=[request.index_url, *request.extra_index_urls]) as client:
@@ -195,11 +258,12 @@ def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: 
     reporter.close()
     for refused in result.refused:
         click.echo(f"warning: {refused}", err=True)
+    built = f", {len(result.built)} wheel(s) built from sdists" if request.allow_sdist else ""
     if not quiet:
         click.echo(
             f"wheelhouse {wheelhouse_dir}: {len(result.targets)} target(s) "
             f"({', '.join(t.name for t in result.targets)}), "
-            f"{len(result.downloaded)} file(s) downloaded, {len(result.reused)} reused"
+            f"{len(result.downloaded)} file(s) downloaded, {len(result.reused)} reused{built}"
         )
 
 
@@ -222,7 +286,8 @@ def _build_request(options: dict[str, Any]) -> BuildRequest:
         extra_index_urls=tuple(options["extra_index_url"]),
         exclude_newer=options["exclude_newer"],
         jobs=options["jobs"],
-        allow_sdist=not options["only_binary"],
+        allow_sdist=bool(_sdist_policy(options)[0]),
+        keep_sdist=bool(options["keep_sdist"]),
     )
 
 
@@ -235,14 +300,20 @@ class ProgressReporter(BuildReporter):
 
     def resolved(self, resolution: Resolution) -> None:
         if self.enabled:
-            tqdm.write(f"resolved {resolution.target.name}: {len(resolution.pins)} pins",
-                       file=sys.stderr)
+            tqdm.write(
+                f"resolved {resolution.target.name}: {len(resolution.pins)} pins", file=sys.stderr
+            )
 
     def downloading(self, files: Sequence[DistFile]) -> None:
         if self.enabled:
             total = sum(file.size or 0 for file in files)
-            self.bar = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr,
-                            desc=f"downloading {len(files)} files")
+            self.bar = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                desc=f"downloading {len(files)} files",
+            )
 
     def progress(self, file: DistFile, nbytes: int) -> None:
         if self.bar is not None:
@@ -253,52 +324,315 @@ class ProgressReporter(BuildReporter):
             self.bar.close()
 
 
-@cli.command()
+python_option = click.option(
+    "--python",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="The interpreter whose target to use.  [default: $VIRTUAL_ENV's, else this one]",
+)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  wheelhouse install -w /wheelhouse                 # the whole lock, into the active venv
+  wheelhouse install -w /wheelhouse requests        # requests and its locked dependencies
+  wheelhouse install -r requirements.txt --python /opt/venv/bin/python --dry-run
+  wheelhouse install --backend uv --tmp-dir /var/tmp
+"""
+)
+@click.argument("requirements", nargs=-1)
+@requirement_files_option
+@python_option
+@click.option(
+    "--backend",
+    type=click.Choice(["pip", "uv"]),
+    default="pip",
+    show_default=True,
+    help="The installer that runs; both get the exact locked files.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would change; install nothing.")
+@click.option(
+    "--tmp-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where temporary files go.  [default: $WHEELHOUSE_TMPDIR, else $TMPDIR]",
+)
 @wheelhouse_option
-def install(wheelhouse_dir: Path) -> None:
-    """Install from the wheelhouse only, hash-checked, with no network."""
-    _not_built("install")
+@reports_errors
+def install(wheelhouse_dir: Path, **options: Any) -> None:
+    """Install from the wheelhouse only, hash-checked, with no network.
+
+    Picks the lock whose target the interpreter supports. With no REQ, installs
+    the whole lock; with REQ or -r, those and their dependencies at the locked
+    versions. Writes nothing inside the wheelhouse.
+    """
+    from wheelhouse import installer
+
+    request = installer.InstallRequest(
+        wheelhouse=wheelhouse_dir,
+        requirements=tuple(options["requirements"]),
+        requirement_files=tuple(options["requirement_files"]),
+        python=options["python"],
+        backend=options["backend"],
+        dry_run=options["dry_run"],
+        tmp_dir=options["tmp_dir"],
+    )
+    result = installer.install(request)
+    if request.dry_run or not result.ran:
+        for line in installer.render_plan(result):
+            click.echo(line)
 
 
-@cli.command()
+@cli.command(
+    epilog="""\b
+Examples:
+  eval "$(wheelhouse env -w /wheelhouse)"; nox      # nox sessions get the pinned versions
+  wheelhouse env --format dotenv > wheelhouse.env  # docker run --env-file wheelhouse.env
+  wheelhouse env --format pip.conf > /etc/pip.conf
+  wheelhouse env --format uv.toml > uv.toml         # uv --config-file uv.toml pip install ...
+"""
+)
+@python_option
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["sh", "dotenv", "pip.conf", "uv.toml"]),
+    default="sh",
+    show_default=True,
+    help="Shell exports, a dotenv file, a pip.conf or a uv.toml.",
+)
 @wheelhouse_option
-def env(wheelhouse_dir: Path) -> None:
-    """Print settings that make pip, uv, nox and tox install only from the wheelhouse."""
-    _not_built("env")
+@reports_errors
+def env(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
+    """Print settings that make pip, uv, nox and tox install only from the wheelhouse.
+
+    pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
+    interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
+    """
+    from wheelhouse import installer
+
+    choice = installer.choose(wheelhouse_dir, python)
+    for line in installer.render_settings(choice, form):
+        click.echo(line)
 
 
-@cli.command()
+REFRESH_EPILOG = """\b
+Examples:
+  wheelhouse refresh                         # move every pin to the newest that fits
+  wheelhouse refresh --upgrade-package requests
+  wheelhouse refresh --check                 # exit 1 when pins would change
+  wheelhouse refresh --report pins.md --report-format markdown
+"""
+
+
+@cli.command(epilog=REFRESH_EPILOG)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when pins would change.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the pin diff to this file.",
+)
+@click.option(
+    "--report-format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Format of --report.",
+)
+@click.option(
+    "-P",
+    "--upgrade-package",
+    "upgrade",
+    multiple=True,
+    metavar="NAME",
+    help="Move only these pins; every other pin is kept if it still fits. Repeatable.",
+)
+@index_options
 @wheelhouse_option
-def refresh(wheelhouse_dir: Path) -> None:
-    """Re-resolve the recorded inputs and print the pin diff."""
-    _not_built("refresh")
+@reports_errors
+def refresh(
+    wheelhouse_dir: Path,
+    quiet: bool,
+    cache_dir: Path | None,
+    check: bool,
+    report: Path | None,
+    report_format: str,
+    upgrade: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Re-resolve the inputs recorded in the manifest and print the pin diff.
+
+    Files already in the wheelhouse are reused; only new ones are downloaded.
+    Index, exclude-newer and sdist options default to what the manifest recorded.
+    """
+    wheelhouse = Wheelhouse.open(wheelhouse_dir)
+    allow_sdist, keep_sdist = _sdist_policy(options)
+    request = request_from_manifest(
+        wheelhouse.read_manifest(),
+        index_url=options["index_url"],
+        extra_index_urls=tuple(options["extra_index_url"]) or None,
+        exclude_newer=options["exclude_newer"],
+        jobs=options["jobs"],
+        allow_sdist=allow_sdist,
+        keep_sdist=keep_sdist,
+    )
+    if not request.index_url:
+        request = dataclasses.replace(request, index_url=index_url_from(None))
+    inputs = read_inputs(request)
+    reporter = ProgressReporter(quiet=quiet)
+    with IndexClient(index_urls=[request.index_url, *request.extra_index_urls]) as client:
+        result = refresh_wheelhouse(
+            wheelhouse, request, inputs, client, reporter, check=check, upgrade=upgrade or None
+        )
+    reporter.close()
+    for line in render_text(result.diffs):
+        click.echo(line)
+    if report is not None:
+        text = (
+            render_json(result.diffs)
+            if report_format == "json"
+            else "\n".join(render_markdown(result.diffs)) + "\n"
+        )
+        atomic_write(report, text.encode("utf-8"))
+    if check and has_changes(result.diffs):
+        sys.exit(1)
 
 
-@cli.command()
-def diff() -> None:
-    """Pin diff between two wheelhouses or two lock files."""
-    _not_built("diff")
+DIFF_EPILOG = """\b
+Examples:
+  wheelhouse diff old-wheelhouse/ wheelhouse/
+  wheelhouse diff old.txt wheelhouse/locks/cp312-manylinux_2_28_x86_64.txt
+  wheelhouse diff --format markdown old-wheelhouse/ wheelhouse/ > pin-changes.md
+  wheelhouse diff --exit-code old-wheelhouse/ wheelhouse/ || echo "pins changed"
+"""
 
 
-@cli.command()
+@cli.command(epilog=DIFF_EPILOG)
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per change; markdown: tables for a merge request; json: schema 1.",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when pins differ, like git diff.")
+@reports_errors
+def diff(old: Path, new: Path, output_format: str, exit_code: bool) -> None:
+    """Pin diff between two wheelhouses or two lock files.
+
+    OLD and NEW are each a wheelhouse directory (all its locks/<target>.txt) or
+    one lock file; two lock files are compared as one target, named after NEW.
+    Exits 0 whether pins differ or not, unless --exit-code is given.
+    """
+    from wheelhouse.upkeep import diff_sources
+
+    diffs = diff_sources(old, new)
+    if output_format == "json":
+        click.echo(render_json(diffs), nl=False)
+    else:
+        lines = render_markdown(diffs) if output_format == "markdown" else render_text(diffs)
+        click.echo("\n".join(lines))
+    if exit_code and has_changes(diffs):
+        sys.exit(1)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  wheelhouse verify -w ./wheelhouse
+  wheelhouse verify --python /usr/bin/python3.12"""
+)
+@click.option(
+    "--python",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Also check that a target of the wheelhouse serves this interpreter.",
+)
 @wheelhouse_option
-def verify(wheelhouse_dir: Path) -> None:
-    """Check files, locks and index against each other."""
-    _not_built("verify")
+@reports_errors
+def verify(wheelhouse_dir: Path, python: Path | None) -> None:
+    """Check files, locks and index against each other; writes nothing.
+
+    Hashes every file against the manifest, checks that every lock's hashes are
+    files here, looks for stray and partial files, and compares metadata files
+    and index pages with what the files say. Prints one line per problem and
+    exits 1 if there is any.
+    """
+    from wheelhouse.errors import VerifyFailed
+    from wheelhouse.verify import verify as verify_wheelhouse
+
+    report = verify_wheelhouse(Wheelhouse.open(wheelhouse_dir), python)
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.problems:
+        raise VerifyFailed(str(wheelhouse_dir), [problem.kind for problem in report.problems])
+    click.echo(report.summary())
 
 
-@cli.command()
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.2f} MB" if size >= 10_000 else f"{size} bytes"
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  wheelhouse prune --dry-run
+  wheelhouse refresh && wheelhouse prune"""
+)
+@click.option("--dry-run", is_flag=True, help="List what would go; change nothing.")
 @wheelhouse_option
-def prune(wheelhouse_dir: Path) -> None:
-    """Remove files that no lock references."""
-    _not_built("prune")
+@reports_errors
+def prune(wheelhouse_dir: Path, dry_run: bool) -> None:
+    """Remove files that no lock references.
+
+    Removes distribution files whose hash no lock lists (with their .metadata
+    files and their manifest entries), metadata of missing wheels and leftovers
+    of interrupted writes, then rewrites the index.
+    """
+    from wheelhouse.upkeep import prune as prune_wheelhouse
+
+    plan = prune_wheelhouse(Wheelhouse.open(wheelhouse_dir), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for relative in (*plan.files, *plan.leftovers):
+        click.echo(f"{verb} {relative}")
+    click.echo(
+        f"{verb} {len(plan.files)} file(s) ({_megabytes(plan.freed)}); "
+        f"kept {plan.kept} file(s) that locks reference"
+    )
 
 
-@cli.command()
+@cli.command(
+    epilog="""\b
+Examples:
+  wheelhouse merge -w wheelhouse linux-x86_64/ linux-aarch64/ macos-arm64/
+  wheelhouse merge -w wheelhouse artifacts/*/"""
+)
+@click.argument(
+    "sources", nargs=-1, required=True, metavar="SRC...", type=click.Path(path_type=Path)
+)
 @wheelhouse_option
-def merge(wheelhouse_dir: Path) -> None:
-    """Combine wheelhouses built on different machines into one."""
-    _not_built("merge")
+@reports_errors
+def merge(wheelhouse_dir: Path, sources: tuple[Path, ...]) -> None:
+    """Combine wheelhouses built on different machines into one.
+
+    Each SRC is a wheelhouse built from the same inputs, index and options (as
+    a CI matrix builds one target per machine). Files are stored once, locks
+    copied, manifests combined and the index rewritten over -w. An existing -w
+    wheelhouse keeps its own targets. Refuses, writing nothing, when sources
+    disagree on inputs, on a target's pins, or on a file's hash.
+    """
+    from wheelhouse.merge import merge as merge_wheelhouses
+
+    result = merge_wheelhouses(wheelhouse_dir, sources)
+    click.echo(
+        f"wheelhouse {wheelhouse_dir}: {len(result.targets)} target(s) "
+        f"({', '.join(result.targets)}), {result.files} file(s), {len(result.copied)} copied"
+    )
 
 
 @cli.command(
@@ -314,11 +648,16 @@ def index(directory: Path) -> None:
 
     Writes DIRECTORY/simple/ (PEP 503 HTML and PEP 691 JSON pages, with PEP 658
     metadata files beside the wheels); only pages whose bytes change are rewritten.
-    Files that are not valid distributions are skipped with a warning.
+    Files that are not valid distributions are skipped with a warning. Over a
+    wheelhouse, what its manifest records (upload times, yanked) goes into the pages.
     """
     from wheelhouse.indexer import index_directory
+    from wheelhouse.upkeep import known_files
 
-    result = index_directory(directory)
+    # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
+    # times, yanked), so the pages match what build wrote.
+    manifest = Wheelhouse(directory).read_manifest() if directory.is_dir() else {}
+    result = index_directory(directory, known_files(manifest.get("files", {})))
     for skipped in result.skipped:
         click.echo(f"warning: skipped {skipped}", err=True)
     click.echo(result.summary())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from packaging.tags import Tag, create_compatible_tags_selector
 from packaging.utils import (
@@ -21,6 +23,7 @@ from wheelhouse.errors import InvalidFilename
 from wheelhouse.targets import Target
 
 __all__ = [
+    "BuiltWheel",
     "DistFile",
     "Policy",
     "Selection",
@@ -106,6 +109,11 @@ class DistFile:
         return self.filename.endswith(".whl")
 
     @property
+    def is_universal(self) -> bool:
+        """A wheel that installs on every interpreter and platform (``py3-none-any``)."""
+        return self.is_wheel and all(t.abi == "none" and t.platform == "any" for t in self.tags)
+
+    @property
     def has_metadata_file(self) -> bool:
         return self.metadata_sha256 is not None
 
@@ -189,3 +197,64 @@ def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
         if uploaded > policy.exclude_newer:
             return Skip(file=file, reason=SkipReason.EXCLUDE_NEWER, detail=file.upload_time or "")
     return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuiltWheel:
+    """A wheel built here from an sdist, as the manifest's ``[built]`` table records it."""
+
+    wheel: DistFile
+    sdist: str
+    sdist_sha256: str
+    python: str  # "X.Y" of the interpreter that built it
+    python_full_version: str = ""
+    interpreter: str = ""
+
+    def serves(self, sdist_sha256: str, target: Target) -> bool:
+        """Whether it stands for that sdist on ``target``.
+
+        Same sdist, installable there, and built by the target's Python unless it is
+        universal: a ``cp312`` build never serves a 3.11 target, a ``py3-none-any`` one does.
+        """
+        major, minor = target.python_version
+        same_python = self.python == f"{major}.{minor}" or self.wheel.is_universal
+        fits = bool(self.wheel.tags & target.tag_set)
+        return self.sdist_sha256 == sdist_sha256 and same_python and fits
+
+    def to_dict(self) -> dict[str, Any]:
+        entry = {
+            "sdist": self.sdist,
+            "sdist-sha256": self.sdist_sha256,
+            "python": self.python,
+            "python-full-version": self.python_full_version,
+            "interpreter": self.interpreter,
+            "sha256": self.wheel.sha256,
+            "size": self.wheel.size,
+            "requires-python": self.wheel.requires_python,
+        }
+        return {key: value for key, value in entry.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, filename: str, entry: Mapping[str, Any]) -> BuiltWheel:
+        """Read a ``[built]`` entry; ``ValueError`` or ``KeyError`` when it is not one."""
+        project, version, tags = parse_filename(filename)
+        if not tags:
+            raise ValueError(f"{filename} is not a wheel")
+        wheel = DistFile(
+            filename=filename,
+            url=filename,
+            project=project,
+            version=version,
+            tags=tags,
+            sha256=str(entry["sha256"]),
+            size=entry.get("size"),
+            requires_python=entry.get("requires-python"),
+        )
+        return cls(
+            wheel=wheel,
+            sdist=str(entry["sdist"]),
+            sdist_sha256=str(entry["sdist-sha256"]),
+            python=str(entry["python"]),
+            python_full_version=str(entry.get("python-full-version", "")),
+            interpreter=str(entry.get("interpreter", "")),
+        )

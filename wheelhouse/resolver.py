@@ -9,7 +9,7 @@ fetched once per run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from wheelhouse.pages import ProjectPage
 from wheelhouse.reqfile import InputRequirement, Inputs
 from wheelhouse.targets import Target, Truth
 
-__all__ = ["Finder", "Index", "Resolution", "ResolvedPin", "resolve"]
+__all__ = ["Finder", "Index", "Resolution", "ResolvedPin", "SdistMetadata", "resolve"]
 
 ROOT = "the user's input"
 
@@ -59,11 +59,21 @@ class Dependency:
     marker: Marker | None  # kept only when true for some, not all, of the target
 
 
-class Finder:
-    """Candidates and dependencies, cached for every target of one run."""
+#: Core metadata of an sdist for a target (from its PKG-INFO, or from building it).
+SdistMetadata = Callable[[DistFile, Target], bytes]
 
-    def __init__(self, index: Index, policy: Policy) -> None:
-        self.index, self.policy = index, policy
+
+class Finder:
+    """Candidates and dependencies, cached for every target of one run.
+
+    ``sdist_metadata`` reads an sdist's metadata when the policy lets sdists in;
+    without it, the index is asked as for a wheel.
+    """
+
+    def __init__(
+        self, index: Index, policy: Policy, sdist_metadata: SdistMetadata | None = None
+    ) -> None:
+        self.index, self.policy, self.sdist_metadata = index, policy, sdist_metadata
         self._selections: dict[tuple[str, str], Selection] = {}
         self._metadata: dict[str, tuple[list[Requirement], str | None]] = {}
         self._lock = threading.Lock()
@@ -83,16 +93,23 @@ class Finder:
             self._selections[key] = select_files(list(page.files), target, self.policy)
         return self._selections[key]
 
-    def requires(self, file: DistFile) -> list[Requirement]:
-        """The file's Requires-Dist entries, read once per file."""
+    def requires(self, file: DistFile, target: Target) -> list[Requirement]:
+        """The file's Requires-Dist entries, read once per file (an sdist's once per target)."""
+        sdist = not file.is_wheel and self.sdist_metadata is not None
+        key = f"{file.url} {target.name}" if sdist else file.url
         with self._lock:
-            cached = self._metadata.get(file.url)
+            cached = self._metadata.get(key)
         if cached is None:
-            raw, _ = parse_email(self.index.metadata(file))
+            raw, _ = parse_email(self._read_metadata(file, target))
             cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
             with self._lock:
-                self._metadata[file.url] = cached
+                self._metadata[key] = cached
         return cached[0]
+
+    def _read_metadata(self, file: DistFile, target: Target) -> bytes:
+        if not file.is_wheel and self.sdist_metadata is not None:
+            return self.sdist_metadata(file, target)
+        return self.index.metadata(file)
 
 
 def _requirements(lines: Iterable[str]) -> list[Requirement]:
@@ -270,7 +287,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 parent=candidate,
                 origin=candidate.name,
             )
-        for requirement in self.finder.requires(candidate.files[0]):
+        for requirement in self.finder.requires(candidate.files[0], self.target):
             truth = self.target.evaluate(requirement.marker, candidate.extras)
             if truth is Truth.NEVER:
                 continue
