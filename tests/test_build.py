@@ -251,6 +251,7 @@ def test_default_target_is_the_running_interpreter(
     tag = f"cp{sys.version_info[0]}{sys.version_info[1]}-"
     (lock,) = (tmp_path / "wh" / "locks").glob("*.txt")
     assert lock.name.startswith(tag)
+    assert "linux_" not in lock.name.replace("manylinux_", "")  # a portable platform
     venv = make_venv(tmp_path)
     run_pip(
         "install",
@@ -332,3 +333,17 @@ def test_index_command_over_a_wheelhouse_rewrites_nothing(multi: Path, tmp_path:
     result = CliRunner().invoke(cli, ["index", str(copy)])
     assert result.exit_code == 0, result.output
     assert tree_digest(copy) == before
+
+
+def test_a_new_wheelhouse_is_filled_from_the_cache(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    cache = tmp_path / "cache"
+    common = ("alpha", "--python", "3.11", "--platform", LINUX, "--cache-dir", str(cache))
+    ok(build(tmp_path / "first", index_server, *common))
+    index_server.reset_log()
+    ok(build(tmp_path / "second", index_server, *common))
+    assert [r.path for r in index_server.log if r.path.startswith("/files/")] == []
+    assert tree_digest(tmp_path / "second").keys() == tree_digest(tmp_path / "first").keys()
+    venv = pip_install_lock(tmp_path / "second", f"cp311-{LINUX}", find_python("3.11"), tmp_path)
+    assert installed(venv)["delta"] == "1.0"

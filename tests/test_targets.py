@@ -101,3 +101,13 @@ def test_target_names_round_trip() -> None:
     assert Target.from_name("cp310-win_amd64").name == "cp310-win_amd64"
     with pytest.raises(ValueError):
         parse_target_name("py3-none")
+
+
+def test_portable_platform_skips_linux_and_any() -> None:
+    from wheelhouse.targets import portable_platform
+
+    assert portable_platform(["linux_x86_64", "manylinux_2_36_x86_64", "any"]) == (
+        "manylinux_2_36_x86_64"
+    )
+    assert portable_platform(["any", "linux_armv7l"]) == "linux_armv7l"
+    assert portable_platform(["win_amd64"]) == "win_amd64"

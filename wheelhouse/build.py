@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
@@ -35,6 +36,7 @@ from wheelhouse.manifest import (
     Built,
     manifest_dict,
     request_from_manifest,
+    resolution_key,
     targets_from_manifest,
 )
 from wheelhouse.reqfile import Inputs, parse_inputs
@@ -42,7 +44,7 @@ from wheelhouse.resolver import Finder, Resolution, resolve
 from wheelhouse.sdists import BuildInterpreters
 from wheelhouse.staging import Downloader, Staging, StagingIndex
 from wheelhouse.store import FORMAT, Wheelhouse
-from wheelhouse.targets import Target, parse_platform
+from wheelhouse.targets import Target, parse_platform, portable_platform
 
 __all__ = [
     "BuildReporter",
@@ -122,11 +124,11 @@ def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
     from wheelhouse.interpreters import probe  # only a path needs a subprocess
 
     info = probe(Path(found))
-    return info.version, info.full_version, info.tags[0].platform
+    return info.version, info.full_version, info.platform
 
 
 def _running_platform() -> str:
-    return next(iter(sys_tags())).platform
+    return portable_platform(tag.platform for tag in sys_tags())
 
 
 def build(
@@ -157,7 +159,8 @@ def build(
         index_directory(wheelhouse.root, {file.filename: file for file in files})
         wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
         built = Built(wheels=builder.used if builder else {}, requirements=_requirements(extra))
-        wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built))
+        pages = index.page_digests(finder.consulted())
+        wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
     return BuildResult(
         targets=targets,
         locks=locks,
@@ -179,17 +182,22 @@ def _session(
     tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
     with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
         staging = Staging(wheelhouse, index, Path(scratch), manifest.get("files", {}))
-        if not request.allow_sdist:
-            yield Finder(staging, policy), staging, None
-            return
-        builder = SdistBuilder(
-            request=request,
-            files=staging,
-            interpreters=BuildInterpreters(request.pythons),
-            hooks=reporter,
-            built=manifest.get("built", {}),
+        builder = (
+            SdistBuilder(
+                request=request,
+                files=staging,
+                interpreters=BuildInterpreters(request.pythons),
+                hooks=reporter,
+                built=manifest.get("built", {}),
+            )
+            if request.allow_sdist
+            else None
         )
-        yield Finder(staging, policy, builder.metadata), staging, builder
+        finder = Finder(staging, policy, builder.metadata if builder else None, jobs=request.jobs)
+        try:
+            yield finder, staging, builder
+        finally:
+            finder.close()
 
 
 @dataclass(kw_only=True)
@@ -215,6 +223,8 @@ def refresh(
     targets = targets_from_manifest(manifest)
     old = wheelhouse.read_pins()
     preferred = _preferences(old, upgrade) if upgrade else None
+    if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
+        return RefreshResult(diffs=diff_pins(old, old))
     if check:
         reporter = reporter or BuildReporter()
         with _session(wheelhouse, request, index, reporter) as (finder, _staging, _builder):
@@ -228,6 +238,34 @@ def refresh(
         lock.target.name: {pin.name: str(pin.version) for pin in lock.pins} for lock in result.locks
     }
     return RefreshResult(diffs=diff_pins(old, new), build=result)
+
+
+def _unchanged(
+    wheelhouse: Wheelhouse,
+    manifest: Mapping[str, Any],
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    *,
+    check: bool,
+) -> bool:
+    """Whether the last resolution still stands: same inputs, same pages, every file here.
+
+    A resolution is a function of its inputs, the pages it read and metadata
+    (immutable per file), so equal page digests make re-resolving pointless.
+    """
+    recorded = manifest.get("resolution", {})
+    targets = targets_from_manifest(manifest)
+    if not recorded.get("pages") or recorded.get("key") != resolution_key(request, inputs, targets):
+        return False
+    if index.page_digests(recorded["pages"]) != recorded["pages"]:
+        return False
+    files = manifest.get("files", {})
+    return check or all(
+        wheelhouse.path(name).is_file()
+        and wheelhouse.path(name).stat().st_size == entry.get("size")
+        for name, entry in files.items()
+    )
 
 
 def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str]) -> Preferences:
@@ -305,10 +343,18 @@ def _manifest(
     targets: Sequence[Target],
     files: Sequence[DistFile],
     built: Built,
+    pages: Mapping[str, str],
 ) -> dict[str, object]:
     now = datetime.now(timezone.utc)
     return manifest_dict(
-        request, inputs, targets, files, built=built, created=now, format_version=FORMAT
+        request,
+        inputs,
+        targets,
+        files,
+        built=built,
+        created=now,
+        format_version=FORMAT,
+        pages=pages,
     )
 
 

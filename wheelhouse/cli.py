@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from tqdm import tqdm
 
 from wheelhouse import __version__
 from wheelhouse.build import (
@@ -23,10 +22,11 @@ from wheelhouse.build import (
 )
 from wheelhouse.build import build as build_wheelhouse
 from wheelhouse.build import refresh as refresh_wheelhouse
+from wheelhouse.cache import Cache, default_cache_dir
 from wheelhouse.client import IndexClient, index_url_from
 from wheelhouse.diff import has_changes, render_json, render_markdown, render_text
-from wheelhouse.distributions import DistFile
-from wheelhouse.errors import WheelhouseError
+from wheelhouse.distributions import BuiltWheel, DistFile
+from wheelhouse.errors import InvalidFilename, WheelhouseError
 from wheelhouse.resolver import Resolution
 from wheelhouse.store import Wheelhouse, atomic_write
 from wheelhouse.targets import parse_platform
@@ -145,7 +145,7 @@ def index_options(func: F) -> F:
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="Persistent cache directory (accepted; not used by this version).",
+            help="Persistent cache (else $WHEELHOUSE_CACHE_DIR, else the user cache directory).",
         ),
         click.option(
             "--only-binary/--build",
@@ -253,11 +253,10 @@ def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: 
     )
     wheelhouse = Wheelhouse.for_writing(wheelhouse_dir)
     reporter = ProgressReporter(quiet=quiet)
-    with IndexClient(index_urls=[request.index_url, *request.extra_index_urls]) as client:
+    with _index_client(request, cache_dir) as client:
         result = build_wheelhouse(wheelhouse, request, inputs, client, reporter)
     reporter.close()
-    for refused in result.refused:
-        click.echo(f"warning: {refused}", err=True)
+    _report_refused(result.refused)
     built = f", {len(result.built)} wheel(s) built from sdists" if request.allow_sdist else ""
     if not quiet:
         click.echo(
@@ -265,6 +264,30 @@ def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: 
             f"({', '.join(t.name for t in result.targets)}), "
             f"{len(result.downloaded)} file(s) downloaded, {len(result.reused)} reused{built}"
         )
+
+
+def _report_refused(refused: Sequence[InvalidFilename]) -> None:
+    """Warn of suspicious index entries; count names that merely predate today's rules."""
+    verbose = click.get_current_context().find_root().params.get("verbose")
+    quiet = [entry for entry in refused if not entry.suspicious]
+    for entry in refused:
+        if entry.suspicious or verbose:
+            click.echo(f"warning: {entry}", err=True)
+    if quiet and not verbose:
+        click.echo(
+            f"note: skipped {len(quiet)} index entries whose names do not parse "
+            "(--verbose lists them)",
+            err=True,
+        )
+
+
+def _index_client(request: BuildRequest, cache_dir: Path | None) -> IndexClient:
+    """One HTTP client for the whole run, over the persistent cache."""
+    return IndexClient(
+        index_urls=[request.index_url, *request.extra_index_urls],
+        jobs=request.jobs,
+        cache=Cache(cache_dir or default_cache_dir()),
+    )
 
 
 def _choose_index(option: str, from_file: str | None) -> str:
@@ -296,16 +319,27 @@ class ProgressReporter(BuildReporter):
 
     def __init__(self, *, quiet: bool) -> None:
         self.enabled = not quiet and sys.stderr.isatty()
-        self.bar: tqdm[Any] | None = None
+        self.bar: Any = None
+
+    def _say(self, text: str) -> None:
+        if self.enabled:
+            from tqdm import tqdm  # only a terminal pays for importing it
+
+            tqdm.write(text, file=sys.stderr)
 
     def resolved(self, resolution: Resolution) -> None:
-        if self.enabled:
-            tqdm.write(
-                f"resolved {resolution.target.name}: {len(resolution.pins)} pins", file=sys.stderr
-            )
+        self._say(f"resolved {resolution.target.name}: {len(resolution.pins)} pins")
+
+    def building(self, sdist: DistFile, python: str) -> None:
+        self._say(f"building {sdist.filename} with Python {python}")
+
+    def built(self, wheel: BuiltWheel) -> None:
+        self._say(f"built {wheel.wheel.filename}")
 
     def downloading(self, files: Sequence[DistFile]) -> None:
         if self.enabled:
+            from tqdm import tqdm
+
             total = sum(file.size or 0 for file in files)
             self.bar = tqdm(
                 total=total,
@@ -481,11 +515,13 @@ def refresh(
         request = dataclasses.replace(request, index_url=index_url_from(None))
     inputs = read_inputs(request)
     reporter = ProgressReporter(quiet=quiet)
-    with IndexClient(index_urls=[request.index_url, *request.extra_index_urls]) as client:
+    with _index_client(request, cache_dir) as client:
         result = refresh_wheelhouse(
             wheelhouse, request, inputs, client, reporter, check=check, upgrade=upgrade or None
         )
     reporter.close()
+    if result.build is not None:
+        _report_refused(result.build.refused)
     for line in render_text(result.diffs):
         click.echo(line)
     if report is not None:

@@ -126,6 +126,7 @@ class IndexClient:
         )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage]] = {}
+        self._raw_pages: dict[tuple[str, NormalizedName], Future[CachedPage | None]] = {}
         self._metadata: dict[str, Future[bytes]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -180,28 +181,54 @@ class IndexClient:
                 self._pool = ThreadPoolExecutor(self._jobs, thread_name_prefix="wheelhouse-index")
             return self._pool
 
-    def _page(self, index: str, project: NormalizedName) -> ProjectPage:
-        return self._once(self._pages, (index, project), partial(self._fetch_page, index, project))
+    def page_digests(self, names: Iterable[str]) -> dict[str, str]:
+        """The sha256 of every index's page of each project, fetched concurrently, not parsed.
 
-    def _fetch_page(self, index: str, project: NormalizedName) -> ProjectPage:
+        Equal digests mean equal pages: what a resolution read has not changed.
+        """
+        projects = sorted({canonicalize_name(name) for name in names})
+        pool = self._executor()
+        futures = {
+            project: [pool.submit(self._raw_page, index, project) for index in self.index_urls]
+            for project in projects
+        }
+        return {
+            project: _digest(future.result() for future in pending)
+            for project, pending in futures.items()
+        }
+
+    def _page(self, index: str, project: NormalizedName) -> ProjectPage:
+        return self._once(self._pages, (index, project), partial(self._parse_page, index, project))
+
+    def _parse_page(self, index: str, project: NormalizedName) -> ProjectPage:
+        page = self._raw_page(index, project)
+        if page is None:
+            return ProjectPage()
+        try:
+            return parse_page(page.content, page.content_type, page.url, project)
+        except ValueError as exc:
+            raise IndexUnreachable(f"{index}/{project}/", str(exc)) from None
+
+    def _raw_page(self, index: str, project: NormalizedName) -> CachedPage | None:
+        fetch = partial(self._fetch_page, index, project)
+        return self._once(self._raw_pages, (index, project), fetch)
+
+    def _fetch_page(self, index: str, project: NormalizedName) -> CachedPage | None:
+        """The page as served (None for an unknown project), revalidated against the cache."""
         url = f"{index}/{project}/"
         cached = self._cache.page(url) if self._cache else None
         headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
         response = self._attempts(url, partial(self._get, url, headers))
         if response.status_code == 304 and cached is not None:
-            page = cached
-        elif response.status_code == 404:
-            return ProjectPage()
-        elif response.status_code >= 400:
+            return cached
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
             raise IndexUnreachable(url, f"HTTP {response.status_code}")
-        else:
-            page = _cacheable(response)
-            if self._cache is not None:
-                self._cache.store_page(url, page)
-        try:
-            return parse_page(page.content, page.content_type, page.url, project)
-        except ValueError as exc:
-            raise IndexUnreachable(url, str(exc)) from None
+        page = _cacheable(response)
+        if self._cache is not None:
+            self._cache.store_page(url, page)
+        return page
 
     # Metadata
 
@@ -447,6 +474,13 @@ class RangeFile:
             if offset <= start < offset + len(data):
                 return data[start - offset : end - offset]
         return None
+
+
+def _digest(pages: Iterable[CachedPage | None]) -> str:
+    digest = hashlib.sha256()
+    for page in pages:
+        digest.update(hashlib.sha256(page.content if page else b"").digest())
+    return digest.hexdigest()
 
 
 def _cacheable(response: httpx.Response) -> CachedPage:

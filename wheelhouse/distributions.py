@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from wheelhouse.errors import InvalidFilename
 from wheelhouse.targets import Target
@@ -43,13 +44,21 @@ def is_distribution_filename(filename: str) -> bool:
     return filename.endswith(".whl") or filename.endswith(SDIST_SUFFIXES)
 
 
-def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+def _escapes(filename: str) -> bool:
+    return "/" in filename or "\\" in filename or ".." in filename or filename.startswith(".")
+
+
+def parse_filename(
+    filename: str, project: str | None = None
+) -> tuple[NormalizedName, Version, frozenset[Tag]]:
     """Name, version and tags (empty for an sdist) of a distribution file name.
 
-    Raises ``ValueError`` for a name that is not a distribution, or that tries to
+    An sdist's name may contain dashes (``celery-3.1.26-1.tar.gz``, from before
+    the rules): knowing the ``project`` tells where its name ends. Raises
+    ``ValueError`` for a name that is not a distribution, or that tries to
     escape its directory.
     """
-    if "/" in filename or "\\" in filename or ".." in filename or filename.startswith("."):
+    if _escapes(filename):
         raise ValueError("the name contains a path separator or '..'")
     if filename.endswith(".whl"):
         try:
@@ -61,9 +70,29 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Ta
         try:
             name, version = parse_sdist_filename(filename)
         except InvalidSdistFilename as exc:
-            raise ValueError(str(exc)) from None
+            if project is None:
+                raise ValueError(str(exc)) from None
+            name, version = project_name_and_version(filename, project, str(exc))
+        if project is not None and name != canonicalize_name(project):
+            with contextlib.suppress(ValueError):
+                name, version = project_name_and_version(filename, project, "")
         return name, version, frozenset()
     raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
+
+
+def project_name_and_version(
+    filename: str, project: str, reason: str
+) -> tuple[NormalizedName, Version]:
+    """Split an sdist name at the dash that ends ``project``'s name, as pip does."""
+    stem = next(filename[: -len(s)] for s in SDIST_SUFFIXES if filename.endswith(s))
+    wanted = canonicalize_name(project)
+    for index, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:index]) == wanted:
+            try:
+                return wanted, Version(stem[index + 1 :])
+            except InvalidVersion:
+                break
+    raise ValueError(reason or f"{filename!r} is not an sdist of {project}")
 
 
 def parse_upload_time(text: str) -> datetime:
@@ -96,10 +125,12 @@ class DistFile:
     @classmethod
     def create(cls, *, filename: str, url: str, project: str, **details: object) -> DistFile:
         """Build from an index entry, refusing names that are not ``project``'s."""
+        if _escapes(filename):
+            raise InvalidFilename(filename, project, "the name contains a path separator or '..'")
         try:
-            name, version, tags = parse_filename(filename)
+            name, version, tags = parse_filename(filename, project)
         except ValueError as exc:
-            raise InvalidFilename(filename, project, str(exc)) from None
+            raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
         if name != canonicalize_name(project):
             raise InvalidFilename(filename, project, f"it is a file of {name}")
         return cls(filename=filename, url=url, project=name, version=version, tags=tags, **details)  # type: ignore[arg-type]

@@ -165,9 +165,14 @@ class HashMismatch(WheelhouseError):
 class InvalidFilename(WheelhouseError):
     """A file name from an index that is not a distribution of the project asked for."""
 
-    def __init__(self, filename: str, project: str, reason: str) -> None:
+    def __init__(
+        self, filename: str, project: str, reason: str, *, suspicious: bool = True
+    ) -> None:
         super().__init__(filename, project, reason)
         self.filename, self.project, self.reason = filename, project, reason
+        # A path or another project's file is worth a warning; an old file whose
+        # name predates today's rules (the public index keeps many) is not.
+        self.suspicious = suspicious
         self.hint = "the index serves a file it should not; the file was refused"
 
     def __str__(self) -> str:

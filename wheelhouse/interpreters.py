@@ -23,7 +23,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import canonicalize_name
 
 from wheelhouse.errors import InterpreterNotFound
-from wheelhouse.targets import Target, parse_platform
+from wheelhouse.targets import Target, parse_platform, portable_platform
 
 __all__ = [
     "InterpreterInfo",
@@ -129,9 +129,7 @@ class InterpreterInfo:
     @property
     def platform(self) -> str:
         """Its most specific portable platform tag (``manylinux_2_36_x86_64``, not ``linux_``)."""
-        platforms = [tag.platform for tag in self.tags if tag.platform != "any"]
-        portable = [name for name in platforms if not name.startswith("linux_")]
-        return (portable or platforms or ["any"])[0]
+        return portable_platform(tag.platform for tag in self.tags)
 
     @property
     def tag(self) -> str:

@@ -7,6 +7,8 @@ TOML file happen in the wheelhouse directory module.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +25,7 @@ __all__ = [
     "Built",
     "manifest_dict",
     "request_from_manifest",
+    "resolution_key",
     "targets_from_manifest",
 ]
 
@@ -98,8 +101,12 @@ def manifest_dict(
     built: Built,
     created: datetime,
     format_version: int,
+    pages: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What a later refresh needs to re-run the build, and where each file came from."""
+    """What a later refresh needs to re-run the build, and where each file came from.
+
+    ``pages`` maps every project page the resolution read to its digest.
+    """
     manifest: dict[str, Any] = {
         "wheelhouse": {
             "format": format_version,
@@ -120,6 +127,11 @@ def manifest_dict(
             file.filename: _file_entry(file, built.wheels.get(file.filename)) for file in files
         },
     }
+    if pages:
+        manifest["resolution"] = {
+            "key": resolution_key(request, inputs, targets),
+            "pages": dict(sorted(pages.items())),
+        }
     if built.wheels:
         manifest["built"] = {name: built.wheels[name].to_dict() for name in sorted(built.wheels)}
     if built.requirements:
@@ -127,6 +139,20 @@ def manifest_dict(
             target: {"files": sorted(names)} for target, names in sorted(built.requirements.items())
         }
     return manifest
+
+
+def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Target]) -> str:
+    """A digest of everything but the index's pages that decides a resolution's outcome."""
+    document = {
+        "tool": __version__,
+        "requirements": [str(item) for item in inputs.requirements],
+        "constraints": [str(item) for item in inputs.constraints],
+        "pre": inputs.pre,
+        "targets": [[target.name, target.python_full_version] for target in targets],
+        "indexes": [request.index_url, *request.extra_index_urls],
+        "options": _options(request),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def _options(request: BuildRequest) -> dict[str, Any]:

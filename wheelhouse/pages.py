@@ -143,8 +143,15 @@ def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, dict[s
         "upload_time": _str_or_none(entry.get("upload-time")),
         "metadata_sha256": _json_metadata(metadata),
     }
-    file_url = urldefrag(urljoin(url, str(entry.get("url", "")))).url
-    return str(entry.get("filename", "")), file_url, details
+    return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
+
+
+def _absolute(page_url: str, link: str) -> str:
+    """The link without its fragment, resolved against the page (most links need no work)."""
+    link = link.partition("#")[0]
+    if link.startswith(("https://", "http://")):
+        return link  # already absolute: urljoin would only spend time proving it
+    return urljoin(page_url, link)
 
 
 def _json_yanked(value: object) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,6 +49,8 @@ class Index(Protocol):
 
     def prefetch(self, names: Iterable[str]) -> None: ...
 
+    def page_digests(self, names: Iterable[str]) -> dict[str, str]: ...
+
     def metadata(self, file: DistFile) -> bytes: ...
 
 
@@ -71,13 +74,78 @@ class Finder:
     """
 
     def __init__(
-        self, index: Index, policy: Policy, sdist_metadata: SdistMetadata | None = None
+        self,
+        index: Index,
+        policy: Policy,
+        sdist_metadata: SdistMetadata | None = None,
+        *,
+        jobs: int = 8,
     ) -> None:
         self.index, self.policy, self.sdist_metadata = index, policy, sdist_metadata
         self._selections: dict[tuple[str, str], Selection] = {}
         self._metadata: dict[str, tuple[list[Requirement], str | None]] = {}
         self._lock = threading.Lock()
         self.refused: dict[str, InvalidFilename] = {}
+        self._jobs, self._closed = jobs, False
+        self._pool: ThreadPoolExecutor | None = None
+        self._speculated: set[tuple[str, str]] = set()
+
+    def consulted(self) -> set[str]:
+        """Every project whose page this finder read."""
+        with self._lock:
+            return {name for name, _target in self._selections}
+
+    def speculate(self, wanted: Iterable[Req], target: Target) -> None:
+        """Fetch, in the background, what the resolver is likely to ask for next.
+
+        For each requirement, the page and the metadata of its newest fitting
+        wheel, then the same for that wheel's dependencies: the whole likely
+        tree arrives in a few round trips instead of one after another.
+        """
+        for req in wanted:
+            with self._lock:
+                key = (req.name, target.name)
+                if key in self._speculated or self._closed:
+                    continue
+                self._speculated.add(key)
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._jobs, "wheelhouse-speculate")
+                pool = self._pool
+            pool.submit(self._speculate_one, req, target)
+
+    def _speculate_one(self, req: Req, target: Target) -> None:
+        try:
+            selection = self.selection(req.name, target)
+            version = next(
+                (
+                    v
+                    for v in selection.versions()
+                    if req.specifier.contains(v) and not v.is_prerelease
+                ),
+                None,
+            )
+            files = (
+                [f for f in selection.by_version.get(version, []) if f.yanked is None]
+                if version
+                else []
+            )
+            if not files or not files[0].is_wheel:
+                return  # an sdist is read only when the resolver really needs it
+            deps = [
+                _req(dep, None, req.name, None)
+                for dep in self.requires(files[0], target)
+                if target.evaluate(dep.marker, req.extras) is not Truth.NEVER
+            ]
+        except Exception:
+            return
+        self.speculate(deps, target)
+
+    def close(self) -> None:
+        """Stop speculating: pending guesses are dropped, running ones finish."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def selection(self, name: NormalizedName, target: Target) -> Selection:
         key = (name, target.name)
@@ -90,7 +158,9 @@ class Finder:
                 and not any(file.upload_time for file in page.files)
             ):
                 raise NoUploadTimes(name)
-            self._selections[key] = select_files(list(page.files), target, self.policy)
+            selection = select_files(list(page.files), target, self.policy)
+            with self._lock:
+                self._selections[key] = selection
         return self._selections[key]
 
     def requires(self, file: DistFile, target: Target) -> list[Requirement]:
@@ -274,7 +344,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         key = (candidate.identifier, candidate.version)
         if key not in self._dependencies:
             self._dependencies[key] = list(self._compute_dependencies(candidate))
-            self.finder.index.prefetch(dep.name for dep in self._dependencies[key])
+            self.finder.speculate(self._dependencies[key], self.target)
         return self._dependencies[key]
 
     def _compute_dependencies(self, candidate: Candidate) -> Iterator[Req]:
@@ -326,7 +396,7 @@ def resolve(
     """
     provider = Provider(finder, target, inputs, preferred)
     roots = _root_requirements(target, inputs)
-    finder.index.prefetch(req.name for req in roots)
+    finder.speculate(roots, target)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
     try:
         result = resolver.resolve(roots, max_rounds=20000)

@@ -93,6 +93,9 @@ class Staging:
     def prefetch(self, names: Iterable[str]) -> None:
         self.index.prefetch(names)
 
+    def page_digests(self, names: Iterable[str]) -> dict[str, str]:
+        return self.index.page_digests(names)
+
     def metadata(self, file: DistFile) -> bytes:
         """A wheel's metadata: the wheelhouse's PEP 658 file when it holds that very wheel."""
         known = self.recorded.get(file.filename, {}).get("sha256")

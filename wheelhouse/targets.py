@@ -8,6 +8,7 @@ platform list PEP 600 (and PEP 656, and macOS's rules) implies for the tag.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ __all__ = [
     "Truth",
     "parse_platform",
     "parse_target_name",
+    "portable_platform",
 ]
 
 #: A target given by version stands for every patch release; markers and
@@ -105,6 +107,17 @@ def _linux(arch: str) -> dict[str, str]:
     }
 
 
+def portable_platform(platforms: Iterable[str]) -> str:
+    """The most specific platform of an interpreter's tags that another machine can share.
+
+    ``linux_<arch>`` (which newer tag lists put first) names no libc, so a
+    ``manylinux``/``musllinux`` tag is preferred.
+    """
+    found = [platform for platform in platforms if platform != "any"]
+    portable = [platform for platform in found if not platform.startswith("linux_")]
+    return (portable or found or ["any"])[0]
+
+
 def parse_target_name(name: str) -> tuple[tuple[int, int], str]:
     """Python version and platform tag of a target name like ``cp312-win_amd64``."""
     match = _TARGET_NAME.match(name)
@@ -135,7 +148,7 @@ class Target:
         major, minor = self.python_version
         return f"cp{major}{minor}"
 
-    @property
+    @cached_property
     def name(self) -> str:
         return f"{self.interpreter_tag}-{self.platform}"
 
@@ -208,11 +221,17 @@ class Target:
         """Whether some interpreter of the target satisfies ``Requires-Python``."""
         if not requires_python:
             return True
-        try:
-            spec = SpecifierSet(requires_python)
-        except ValueError:
-            return True  # pip ignores a Requires-Python it cannot parse
-        return any(spec.contains(full, prereleases=True) for full in self.full_versions)
+        return _allows(requires_python, self.full_versions)
+
+
+@functools.lru_cache(maxsize=4096)
+def _allows(requires_python: str, full_versions: tuple[str, ...]) -> bool:
+    """Cached: a project's files mostly share one Requires-Python."""
+    try:
+        spec = SpecifierSet(requires_python)
+    except ValueError:
+        return True  # pip ignores a Requires-Python it cannot parse
+    return any(spec.contains(full, prereleases=True) for full in full_versions)
 
 
 def _with_extra(environment: Mapping[str, str], extra: str) -> dict[str, str]:
