@@ -155,3 +155,28 @@ def test_refresh_needs_a_wheelhouse(tmp_path: Path) -> None:
     result = invoke("refresh", "-w", str(tmp_path / "nothing"))
     assert result.exit_code == 1
     assert "is not a wheelhouse" in result.output
+
+
+def test_nothing_changed_costs_page_lookups_only(
+    old_wheelhouse: Path, mutable_index_server: IndexServer
+) -> None:
+    ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    before = {p: p.read_bytes() for p in old_wheelhouse.rglob("*") if p.is_file()}
+    mutable_index_server.reset_log()
+    result = ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    assert "no pin changes" in result.output
+    paths = [r.path for r in mutable_index_server.log]
+    assert paths and all(path.startswith("/simple/") for path in paths)
+    assert len(paths) == len(set(paths))  # one look-up per page
+    after = {p: p.read_bytes() for p in old_wheelhouse.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_changed_page_is_resolved_again(
+    old_wheelhouse: Path, mutable_index_server: IndexServer
+) -> None:
+    ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    mutable_index_server.yank("evolving-1.1-py3-none-any.whl", "bad release")
+    result = ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
+    assert "evolving 1.1 -> 1.0 (downgraded)" in result.output
+    assert "evolving==1.0" in lock_text(old_wheelhouse)
