@@ -139,14 +139,14 @@ class Switches:
 
 @dataclass(frozen=True, kw_only=True)
 class Request:
-    """One request as the server saw and answered it; ``sent`` counts body bytes."""
+    """One request as the server saw and answered it; ``sent`` counts body bytes written."""
 
     method: str
     path: str
     range: str | None
     accept: str | None
     status: int
-    sent: int
+    sent: int  # the answer's body (half when truncating); 0 when the client hung up first
 
 
 @dataclass(kw_only=True)
@@ -155,6 +155,12 @@ class _Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     truncate: bool = False
+
+    def payload(self, *, head: bool) -> bytes:
+        """The body bytes to write: none for HEAD, half of them when truncating."""
+        if head:
+            return b""
+        return self.body[: len(self.body) // 2] if self.truncate else self.body
 
 
 class _Unsatisfiable(Exception):
@@ -509,9 +515,18 @@ class IndexServer:
         headers = {**accepts, "Content-Range": content_range}
         return _Response(status=206, body=data[start:stop], headers=headers)
 
-    def _record(self, request: Request) -> None:
+    def _record(self, request: Request) -> Request:
         with self._lock:
             self._log.append(request)
+        return request
+
+    def _amend(self, request: Request, sent: int) -> None:
+        """Correct the byte count of a logged request, unless the log was reset since."""
+        with self._lock:
+            for number in reversed(range(len(self._log))):
+                if self._log[number] is request:
+                    self._log[number] = dataclasses.replace(request, sent=sent)
+                    return
 
     def _pause(self) -> None:
         if self.switches.slow:
@@ -679,34 +694,36 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             response = _text(500, traceback.format_exc())
         index._pause()
-        sent = 0
+        body = response.payload(head=head)
+        # Logged before the first byte goes out: a client that has the answer finds it there.
+        logged = index._record(self._logged(response.status, len(body)))
         try:
-            sent = self._send(response, head=head)
-        finally:
-            index._record(
-                Request(
-                    method=self.command,
-                    path=self.path,
-                    range=self.headers.get("Range"),
-                    accept=self.headers.get("Accept"),
-                    status=response.status,
-                    sent=sent,
-                )
-            )
+            self._send(response, body, head=head)
+        except BaseException:
+            index._amend(logged, 0)
+            raise
 
-    def _send(self, response: _Response, *, head: bool) -> int:
+    def _logged(self, status: int, sent: int) -> Request:
+        return Request(
+            method=self.command,
+            path=self.path,
+            range=self.headers.get("Range"),
+            accept=self.headers.get("Accept"),
+            status=status,
+            sent=sent,
+        )
+
+    def _send(self, response: _Response, body: bytes, *, head: bool) -> None:
         self.send_response(response.status)
         headers = {**response.headers, "Content-Length": str(len(response.body))}
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         if head:
-            return 0
-        body = response.body[: len(response.body) // 2] if response.truncate else response.body
+            return
         self.wfile.write(body)
         if response.truncate:
             self.close_connection = True
-        return len(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

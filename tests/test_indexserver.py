@@ -287,6 +287,34 @@ def test_request_log(index_server: IndexServer) -> None:
     assert index_server.log == []
 
 
+def test_the_log_holds_every_answer_a_client_has(index_server: IndexServer) -> None:
+    size = index_server.entry(ALPHA).size
+    for number in range(1, 41):
+        # No waiting: a request is in the log before its answer leaves the server.
+        assert len(fetch(index_server, f"/files/{ALPHA}").body) == size
+        assert index_server.count() == number
+        assert index_server.log[-1].sent == size
+    fetch(index_server, f"/files/{ALPHA}", method="HEAD")
+    assert (index_server.log[-1].method, index_server.log[-1].sent) == ("HEAD", 0)
+
+
+def test_an_answer_the_client_hung_up_on_counts_nothing_sent(
+    mutable_index_server: IndexServer, tmp_path: Path
+) -> None:
+    big = tmp_path / "big-1.0.tar.gz"
+    big.write_bytes(bytes(64 << 20))  # more than the socket buffers hold
+    mutable_index_server.add_file(big)
+    connection = http.client.HTTPConnection("127.0.0.1", mutable_index_server.port, timeout=10)
+    connection.request("GET", f"/files/{big.name}")
+    assert connection.getresponse().status == 200
+    connection.close()  # without reading the body
+    deadline = time.monotonic() + 10
+    while [r.sent for r in mutable_index_server.log] != [0] and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server notices when its write fails
+    [request] = mutable_index_server.log
+    assert (request.status, request.sent) == (200, 0)
+
+
 # Misbehaviour.
 
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 from click.testing import CliRunner, Result
 from helpers import find_python, installed, make_venv, run_pip
 from indexserver import IndexServer
 
+from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 LINUX = "manylinux_2_28_x86_64"
 INPUTS = ("alpha[fast]", "native", "stable", "evolving")
@@ -66,10 +76,6 @@ def test_merge_equals_a_build_of_both_targets(builds: dict[str, Path], tmp_path:
 
 
 def test_merged_manifest_serves_refresh(builds: dict[str, Path], tmp_path: Path) -> None:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
     out = tmp_path / "out"
     ok(merge(out, builds["py312"], builds["py311"]))
     merged = tomllib.loads((out / "wheelhouse.toml").read_text())
@@ -209,3 +215,110 @@ def test_out_that_is_not_a_wheelhouse(builds: dict[str, Path], tmp_path: Path) -
 
 def test_no_source_is_a_usage_error(tmp_path: Path) -> None:
     assert merge(tmp_path / "out").exit_code == 2
+
+
+# Wheelhouses with wheels built from sdists (--build) and sdists kept (--keep-sdist).
+
+UNIVERSAL = "sdistonly-1.0-py3-none-any.whl"
+
+
+def manifest(root: Path) -> dict[str, Any]:
+    document: dict[str, Any] = tomllib.loads((root / "wheelhouse.toml").read_text())
+    return document
+
+
+def rewrite(root: Path, manifest: dict[str, Any]) -> None:
+    (root / "wheelhouse.toml").write_text(tomli_w.dumps(manifest))
+
+
+def same_as_one_build(merged: dict[str, Any], built: dict[str, Any]) -> None:
+    """Every table equal but the creation time; targets in any order."""
+    # A build's [resolution] (the pages it read, under a key of its targets) is its own:
+    # a merge leaves it out, and the next refresh resolves again.
+    sections = built.keys() - {"wheelhouse", "targets", "resolution"}
+    assert merged.keys() - {"wheelhouse", "targets"} == sections
+    for section in sections:
+        assert merged[section] == built[section], section
+    assert sorted(merged["targets"], key=str) == sorted(built["targets"], key=str)
+
+
+@pytest.fixture(scope="module")
+def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Per target and for both: ``--build`` of the fixture sdists, ``--keep-sdist`` of cext."""
+    for version in ("3.11", "3.12"):
+        if interpreters.find_python(version) is None:
+            pytest.skip(f"--build needs a Python {version} on this machine")
+    if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
+        pytest.skip("the fixture targets are glibc x86_64 Linux")
+    root = tmp_path_factory.mktemp("merge-sdists")
+    pythons: dict[str, tuple[str, ...]] = {"311": ("--python", "3.11"), "312": ("--python", "3.12")}
+    pythons["both"] = (*pythons["311"], *pythons["312"])
+    with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
+        for name, args in pythons.items():
+            build_only(root / f"built{name}", server, "sdistonly", "cext", "--build", *args)
+        patch.setattr(sdists, "find_python", lambda version: None)  # nothing builds: cext kept
+        for name, args in pythons.items():
+            build_only(root / f"kept{name}", server, "cext", "--keep-sdist", *args)
+    return {path.name: path for path in root.iterdir()}
+
+
+def build_only(root: Path, server: IndexServer, *args: str) -> None:
+    common = ("build", "-q", "-w", str(root), "--index-url", server.url, "--platform", LINUX)
+    ok(invoke(*common, *args))
+
+
+@pytest.mark.parametrize("kind", ["built", "kept"])
+def test_merge_of_sdist_builds_equals_a_build_of_both_targets(
+    sdist_builds: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "out"
+    # The newer Python first: the universal wheel's record is still the one 3.11 made.
+    ok(merge(out, sdist_builds[f"{kind}312"], sdist_builds[f"{kind}311"]))
+    assert tree(out) == tree(sdist_builds[f"{kind}both"])
+    same_as_one_build(manifest(out), manifest(sdist_builds[f"{kind}both"]))
+    assert ok(invoke("verify", "-w", str(out))).stdout.startswith("OK: ")
+
+
+def test_merge_keeps_the_tables_of_sdist_builds(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    ok(merge(tmp_path / "built", sdist_builds["built311"], sdist_builds["built312"]))
+    built = manifest(tmp_path / "built")["built"]
+    assert sorted(built) == [
+        "cext-1.0-cp311-cp311-linux_x86_64.whl",
+        "cext-1.0-cp312-cp312-linux_x86_64.whl",
+        UNIVERSAL,
+    ]
+    assert built[UNIVERSAL] == manifest(sdist_builds["built311"])["built"][UNIVERSAL]
+    ok(merge(tmp_path / "kept", sdist_builds["kept311"], sdist_builds["kept312"]))
+    assert manifest(tmp_path / "kept")["build-requirements"] == {
+        f"cp{version}-{LINUX}": {"files": ["cbuild-1.0-py3-none-any.whl"]}
+        for version in ("311", "312")
+    }
+
+
+def test_a_built_wheel_from_another_sdist_is_refused(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = Path(shutil.copytree(sdist_builds["built312"], tmp_path / "odd"))
+    changed = manifest(odd)
+    changed["built"][UNIVERSAL]["sdist-sha256"] = "0" * 64
+    rewrite(odd, changed)
+    line = failed(merge(tmp_path / "out", sdist_builds["built311"], odd))
+    assert line == (
+        f"error: cannot merge {odd} with {sdist_builds['built311']}: their manifests differ "
+        f'in [built."{UNIVERSAL}"] sdist-sha256'
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_different_build_requirements_of_one_target_are_refused(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    odd = Path(shutil.copytree(sdist_builds["kept312"], tmp_path / "odd"))
+    changed = manifest(odd)
+    changed["build-requirements"][f"cp312-{LINUX}"]["files"].append("gamma-1.0-py3-none-any.whl")
+    rewrite(odd, changed)
+    line = failed(merge(tmp_path / "out", sdist_builds["keptboth"], odd))
+    assert line.endswith(f'their manifests differ in [build-requirements."cp312-{LINUX}"] files')
+    assert not (tmp_path / "out").exists()

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from helpers import find_python, installed, make_venv, run_pip
 from indexserver import IndexServer
 
+from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
 from wheelhouse.store import Wheelhouse
 from wheelhouse.upkeep import is_temporary, read_manifest
@@ -170,9 +175,131 @@ def test_not_a_wheelhouse(tmp_path: Path) -> None:
     )
 
 
+def test_a_malformed_built_table_is_refused(wh: Path) -> None:
+    with (wh / "wheelhouse.toml").open("a") as manifest:
+        manifest.write('\n[built."evolving-1.1-py3-none-any.whl"]\npython = "3.12"\n')
+    before = tree(wh)
+    line = _failed(invoke("prune", "-w", str(wh)))
+    assert line.endswith(": [built] is not a table of tables as a build writes it")
+    assert tree(wh) == before
+
+
 def test_busy_wheelhouse_is_refused(wh: Path) -> None:
     before = tree(wh)
     with Wheelhouse.open(wh).exclusive():
         line = _failed(invoke("prune", "-w", str(wh)))
     assert line == f"error: {wh} is being written by another process"
     assert tree(wh) == before
+
+
+# Wheelhouses with wheels built from sdists (--build) and sdists kept (--keep-sdist).
+
+CEXT = ("cext-1.0-cp311-cp311-linux_x86_64.whl", "cext-1.0-cp312-cp312-linux_x86_64.whl")
+
+
+def manifest(root: Path) -> dict[str, Any]:
+    return read_manifest(Wheelhouse.open(root))
+
+
+@pytest.fixture(scope="module")
+def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """``--build`` of both fixture sdists, the same rebuilt without cext, and a ``--keep-sdist``."""
+    for version in ("3.11", "3.12"):
+        if interpreters.find_python(version) is None:
+            pytest.skip(f"--build needs a Python {version} on this machine")
+    linux = sysconfig.get_platform() == "linux-x86_64" and os.confstr("CS_GNU_LIBC_VERSION")
+    if not linux:
+        pytest.skip("the fixture targets are glibc x86_64 Linux")
+    root = tmp_path_factory.mktemp("sdists")
+    with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
+        build(root / "built", server, "sdistonly", "cext", "--build")
+        shutil.copytree(root / "built", root / "shrunk")
+        build(root / "shrunk", server, "sdistonly", "--build")
+        # No Python 3.12 here: cext is built for cp311, kept as an sdist for cp312.
+        found = interpreters.find_python
+        patch.setattr(sdists, "find_python", lambda v: None if v == "3.12" else found(v))
+        build(root / "kept", server, "cext", "--keep-sdist")
+    yield {name: root / name for name in ("built", "shrunk", "kept")}
+
+
+def copied(source: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(source, tmp_path / source.name))
+
+
+def test_prune_keeps_the_sdists_of_built_wheels(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    wh = copied(sdist_builds["built"], tmp_path)
+    before = tree(wh)
+    result = ok(invoke("prune", "-w", str(wh)))
+    assert result.stdout.startswith("removed 0 file(s) (0 bytes); kept 7 file(s)")
+    assert without_manifest(tree(wh)) == without_manifest(before)
+    assert manifest(wh) == manifest(sdist_builds["built"])
+    assert ok(invoke("verify", "-w", str(wh))).stdout.startswith("OK: ")
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12"])
+def test_pip_installs_every_built_lock_after_prune(
+    sdist_builds: dict[str, Path], tmp_path: Path, version: str
+) -> None:
+    wh = copied(sdist_builds["built"], tmp_path)
+    ok(invoke("prune", "-w", str(wh)))
+    venv = make_venv(tmp_path, find_python(version))
+    lock = wh / "locks" / f"cp{version.replace('.', '')}-{LINUX}.txt"
+    args = ("--no-index", "--find-links", str(wh), "--require-hashes", "-r", str(lock))
+    run_pip("install", *args, python=venv)
+    assert installed(venv)["cext"] == installed(venv)["sdistonly"] == "1.0"
+
+
+def test_prune_drops_built_wheels_no_lock_needs_with_their_sdists_and_records(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    wh = copied(sdist_builds["shrunk"], tmp_path)
+    result = ok(invoke("prune", "-w", str(wh)))
+    # cext's dependencies went with it; sdistonly takes the newest delta.
+    gone = [*CEXT, "cext-1.0.tar.gz", "delta-1.0-py3-none-any.whl", "gamma-1.0-py3-none-any.whl"]
+    assert [line.removeprefix("removed ") for line in result.stdout.splitlines()[:-1]] == [
+        *gone,
+        *(f"{name}.metadata" for name in gone if name.endswith(".whl")),
+    ]
+    assert (wh / "sdistonly-1.0.tar.gz").is_file()
+    pruned = manifest(wh)
+    assert list(pruned["built"]) == ["sdistonly-1.0-py3-none-any.whl"]
+    kept = [path.name for path in wh.iterdir() if path.name.endswith((".whl", ".tar.gz"))]
+    assert sorted(pruned["files"]) == sorted(kept)
+    assert ok(invoke("verify", "-w", str(wh))).stdout.startswith("OK: ")
+
+
+def test_prune_keeps_the_build_requirements_of_kept_sdists(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    wh = copied(sdist_builds["kept"], tmp_path)
+    recorded = manifest(wh)
+    assert recorded["build-requirements"] == {
+        f"cp312-{LINUX}": {"files": ["cbuild-1.0-py3-none-any.whl"]}
+    }
+    assert list(recorded["built"]) == [CEXT[0]]
+    before = tree(wh)
+    assert ok(invoke("prune", "-w", str(wh))).stdout.startswith("removed 0 file(s)")
+    assert without_manifest(tree(wh)) == without_manifest(before)
+    assert manifest(wh) == recorded
+    assert ok(invoke("verify", "-w", str(wh))).stdout.startswith("OK: ")
+    # pip builds cext from the kept sdist, with cbuild from the wheelhouse: nothing else.
+    venv = make_venv(tmp_path, find_python("3.12"))
+    lock = wh / "locks" / f"cp312-{LINUX}.txt"
+    args = ("--no-index", "--find-links", str(wh), "--require-hashes", "-r", str(lock))
+    run_pip("install", *args, python=venv)
+    assert installed(venv)["cext"] == "1.0"
+
+
+def test_prune_drops_build_requirements_of_targets_without_a_lock(
+    sdist_builds: dict[str, Path], tmp_path: Path
+) -> None:
+    wh = copied(sdist_builds["kept"], tmp_path)
+    for path in [*wh.glob(f"locks/*cp312-{LINUX}.*"), *wh.glob(f"constraints/cp312-{LINUX}.*")]:
+        path.unlink()
+    result = ok(invoke("prune", "-w", str(wh)))
+    assert "removed cbuild-1.0-py3-none-any.whl" in result.stdout.splitlines()
+    assert "removed cext-1.0.tar.gz" not in result.stdout  # the cp311 wheel's sdist
+    assert "build-requirements" not in manifest(wh)
+    assert list(manifest(wh)["built"]) == [CEXT[0]]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
+import tomli_w
 from click.testing import CliRunner, Result
 from indexserver import FIXTURES, IndexServer
 
+from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
 from wheelhouse.indexer import index_directory
 from wheelhouse.store import Wheelhouse
@@ -217,3 +221,66 @@ def test_unreadable_manifest(wh: Path) -> None:
 def test_python_that_is_not_an_interpreter(wh: Path) -> None:
     line = _failed(verify(wh, "--python", str(wh / "nope")))
     assert line == f"error: cannot use {wh / 'nope'} as an interpreter: no such file"
+
+
+# Files kept for builds: the sdists of built wheels, kept sdists and their build requirements.
+
+CBUILD = "cbuild-1.0-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def with_sdists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built by a machine without Python 3.12: wheels built for cp311, sdists kept for cp312."""
+    if interpreters.find_python("3.11") is None:
+        pytest.skip("--build needs a Python 3.11 on this machine")
+    if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
+        pytest.skip("the fixture targets are glibc x86_64 Linux")
+    root = tmp_path_factory.mktemp("verify-sdists") / "wh"
+    found = interpreters.find_python
+    with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sdists, "find_python", lambda v: None if v == "3.12" else found(v))
+        args = ["build", "-q", "-w", str(root), "--index-url", server.url, "sdistonly", "cext"]
+        targets = ["--python", "3.11", "--python", "3.12", "--platform", LINUX]
+        result = invoke(*args, "--keep-sdist", *targets)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def forget(root: Path, filename: str) -> None:
+    """Take a file out of the manifest's [files]."""
+    manifest = read_manifest(Wheelhouse.open(root))
+    del manifest["files"][filename]
+    (root / "wheelhouse.toml").write_text(tomli_w.dumps(manifest))
+
+
+def test_files_kept_for_builds_are_expected(with_sdists: Path) -> None:
+    manifest = read_manifest(Wheelhouse.open(with_sdists))
+    assert sorted(manifest["built"]) == [
+        "cext-1.0-cp311-cp311-linux_x86_64.whl",
+        "sdistonly-1.0-py3-none-any.whl",
+    ]
+    assert manifest["build-requirements"] == {f"cp312-{LINUX}": {"files": [CBUILD]}}
+    result = verify(with_sdists)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK: 7 files, 2 targets and ")
+
+
+def test_a_build_requirement_missing_from_files_is_named(with_sdists: Path, tmp_path: Path) -> None:
+    wh = Path(shutil.copytree(with_sdists, tmp_path / "wh"))
+    forget(wh, CBUILD)
+    lines = problems(verify(wh))
+    table = f'[build-requirements."cp312-{LINUX}"]'
+    assert lines[0] == f"unrecorded file {CBUILD}: {table} names it but [files] does not"
+    assert not any(line.startswith("stray file") for line in lines)
+
+
+def test_the_missing_sdist_of_a_built_wheel_is_named(with_sdists: Path, tmp_path: Path) -> None:
+    wh = Path(shutil.copytree(with_sdists, tmp_path / "wh"))
+    (wh / "sdistonly-1.0.tar.gz").unlink()
+    forget(wh, "sdistonly-1.0.tar.gz")
+    table = '[built."sdistonly-1.0-py3-none-any.whl"]'
+    assert problems(verify(wh)) == [
+        f"missing file sdistonly-1.0.tar.gz: {table} names it but [files] does not",
+        "stale index page simple/sdistonly/index.html",
+        "stale index page simple/sdistonly/index.json",
+    ]

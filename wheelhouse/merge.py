@@ -8,9 +8,16 @@ checked before anything is written, so a refusal leaves OUT untouched:
   that has them, because the merged manifest is what ``refresh`` re-runs;
 - a target in two sources must have byte-identical ``locks/<target>.txt``;
 - a file name in two sources must have the same sha256, and every source file
-  must still match its recorded sha256.
+  must still match its recorded sha256;
+- ``[build-requirements]`` of a target in two sources must be equal, and so
+  must two ``[built]`` records of one wheel, but for who built it: a universal
+  wheel built on two machines (same sdist, same hash) keeps the record of the
+  oldest Python, as a build of every target in ascending order would make it.
 
 An existing OUT takes part as the first source: its targets and files stay.
+The merged manifest equals that of one build of every target but for its
+``created`` time and, in ``[built]``, the interpreter paths and patch versions
+of the machines that built each wheel.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from wheelhouse import __version__
 from wheelhouse.diff import diff_pins
@@ -48,6 +57,8 @@ __all__ = ["AGREEING_SECTIONS", "MergePlan", "MergeResult", "merge", "plan_merge
 
 #: Manifest tables that every source must have alike: together they are the build to re-run.
 AGREEING_SECTIONS = ("inputs", "index", "options")
+#: What a ``[built]`` record says of who built the wheel, not of the wheel itself.
+_BUILDER = ("python", "python-full-version", "interpreter")
 _HINT = "each SRC must be a directory that `wheelhouse build` wrote"
 
 
@@ -133,6 +144,7 @@ def plan_merge(out: Wheelhouse | None, sources: Sequence[Path]) -> MergePlan:
         **sections,
         "targets": _merged_targets(read),
         "files": files,
+        **_build_tables(read),
     }
     return MergePlan(copies=copies, locks=locks, manifest=manifest)
 
@@ -174,11 +186,55 @@ def _agreeing_sections(sources: Sequence[_Source]) -> dict[str, Any]:
             if section not in chosen:
                 chosen[section] = (source, table)
                 continue
-            first, agreed = chosen[section]
-            for key in sorted({*agreed, *table}):
-                if agreed.get(key) != table.get(key):
-                    raise ConflictingInputs(section, key, first.label, source.label)
+            _agree(section, chosen[section], (source, table))
     return {section: table for section, (_, table) in chosen.items()}
+
+
+def _agree(
+    section: str,
+    first: tuple[_Source, Mapping[str, Any]],
+    second: tuple[_Source, Mapping[str, Any]],
+    ignore: Collection[str] = (),
+) -> None:
+    """ConflictingInputs naming the first key on which two tables differ."""
+    (one, agreed), (other, table) = first, second
+    for key in sorted({*agreed, *table} - set(ignore)):
+        if agreed.get(key) != table.get(key):
+            raise ConflictingInputs(section, key, one.label, other.label)
+
+
+def _build_tables(sources: Sequence[_Source]) -> dict[str, Any]:
+    """``[built]``, with the oldest Python's record of each wheel, and ``[build-requirements]``."""
+    built = _union(sources, "built", ignore=_BUILDER)
+    tables = {
+        "built": {name: min(records, key=_built_by) for name, records in built.items()},
+        "build-requirements": {
+            target: entries[0] for target, entries in _union(sources, "build-requirements").items()
+        },
+    }
+    return {key: table for key, table in tables.items() if table}  # no empty table, as build
+
+
+def _union(
+    sources: Sequence[_Source], key: str, *, ignore: Collection[str] = ()
+) -> dict[str, list[Mapping[str, Any]]]:
+    """Every entry of one manifest table, by name; entries of one name must agree."""
+    found: dict[str, list[tuple[_Source, Mapping[str, Any]]]] = {}
+    for source in sources:
+        for name, entry in source.manifest.get(key, {}).items():
+            if name in found:
+                _agree(f'{key}."{name}"', found[name][0], (source, entry), ignore)
+            found.setdefault(name, []).append((source, entry))
+    return {name: [entry for _, entry in found[name]] for name in sorted(found)}
+
+
+def _built_by(record: Mapping[str, Any]) -> tuple[Version, str]:
+    """Oldest Python first, then the interpreter path, for a stable choice."""
+    try:
+        version = Version(str(record.get("python-full-version") or record.get("python")))
+    except InvalidVersion:
+        version = Version("0")
+    return version, str(record.get("interpreter", ""))
 
 
 def _merged_locks(sources: Sequence[_Source]) -> dict[str, tuple[bytes, bytes, bytes]]:

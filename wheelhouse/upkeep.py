@@ -4,7 +4,8 @@
 separate step, so ``--dry-run`` is the same code without the last step. The
 manifest's records are trusted for files it knows, so nothing it lists is
 rehashed; only files it does not know are hashed, to find out whether a lock
-references them anyway.
+references them anyway. Besides the locks' files, prune keeps what builds
+need (:func:`needed_files`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "lock_entries",
     "lock_references",
     "manifest_file",
+    "needed_files",
     "plan_prune",
     "prune",
     "pylock_files",
@@ -65,12 +67,24 @@ def read_manifest(wheelhouse: Wheelhouse) -> dict[str, Any]:
         manifest = wheelhouse.read_manifest()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UnreadableFile(path, str(exc)) from None
-    files, targets = manifest.get("files", {}), manifest.get("targets", [])
-    if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
-        raise UnreadableFile(path, "[files] is not a table of tables")
+    for key in ("files", "built", "build-requirements"):
+        table = manifest.get(key, {})
+        if not isinstance(table, dict) or not all(_well_formed(key, e) for e in table.values()):
+            raise UnreadableFile(path, f"[{key}] is not a table of tables as a build writes it")
+    targets = manifest.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(e, dict) for e in targets):
         raise UnreadableFile(path, "[[targets]] is not a list of tables")
     return manifest
+
+
+def _well_formed(key: str, entry: object) -> bool:
+    """A table, with the fields of a ``[built]`` or ``[build-requirements]`` entry prune reads."""
+    if not isinstance(entry, dict):
+        return False
+    if key == "built":
+        return isinstance(entry.get("sdist"), str)
+    files = entry.get("files") if key == "build-requirements" else []
+    return isinstance(files, list) and all(isinstance(name, str) for name in files)
 
 
 def manifest_file(filename: str, entry: Mapping[str, Any]) -> DistFile:
@@ -119,13 +133,13 @@ def pylock_files(package: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class References:
-    """What the locks of a wheelhouse point at: sha256 digests and file names."""
+    """Files a wheelhouse keeps, by sha256 digest (locks) or by name (pylocks, builds)."""
 
     hashes: frozenset[str]
     filenames: frozenset[str]
 
     def cover(self, filename: str, sha256: str | None) -> bool:
-        """Whether a lock lists this file, by hash or (a pylock) by name."""
+        """Whether this file is among them, by hash or by name."""
         return filename in self.filenames or sha256 in self.hashes
 
 
@@ -143,6 +157,18 @@ def lock_references(wheelhouse: Wheelhouse) -> References:
                     PurePosixPath(str(f.get("path", ""))).name for f in pylock_files(package)
                 )
     return References(hashes=frozenset(hashes), filenames=frozenset(filenames))
+
+
+def needed_files(wheelhouse: Wheelhouse, manifest: Mapping[str, Any]) -> References:
+    """The locks' files, the build requirements of locked targets, sdists of built wheels kept."""
+    locked = lock_references(wheelhouse)
+    requirements = manifest.get("build-requirements", {})
+    names = {n for t in wheelhouse.lock_targets() for n in requirements.get(t, {}).get("files", [])}
+    needed = References(hashes=locked.hashes, filenames=locked.filenames | names)
+    # A refresh reads a built wheel's sdist here (to resolve, to build for a new Python).
+    built = manifest.get("built", {})
+    sdists = {r["sdist"] for w, r in built.items() if needed.cover(w, r.get("sha256"))}
+    return References(hashes=locked.hashes, filenames=needed.filenames | sdists)
 
 
 def read_pins(path: Path) -> dict[str, dict[str, str]]:
@@ -244,35 +270,49 @@ def temporary_files(root: Path) -> list[str]:
 class PrunePlan:
     """What prune removes: paths relative to the wheelhouse, and manifest entries."""
 
-    files: tuple[str, ...]  # distribution files no lock references
+    files: tuple[str, ...]  # distribution files nothing needs
     leftovers: tuple[str, ...]  # their metadata, orphan metadata, interrupted writes
-    entries: tuple[str, ...]  # manifest [files] entries that go
+    entries: Mapping[str, tuple[str, ...]]  # manifest table -> its entries that go
     kept: int
     freed: int  # bytes
 
 
 def plan_prune(wheelhouse: Wheelhouse) -> PrunePlan:
-    """Find the files no lock references; raises when the locks cannot be read."""
-    if not wheelhouse.lock_targets():
+    """Find the files nothing needs; raises when the locks or the manifest cannot be read."""
+    targets = wheelhouse.lock_targets()
+    if not targets:
         raise BadDirectory(
             str(wheelhouse.root),
             "it has no locks, so pruning would remove every file",
             hint="build the wheelhouse first (wheelhouse build)",
         )
-    recorded: dict[str, Any] = read_manifest(wheelhouse).get("files", {})
-    references = lock_references(wheelhouse)
+    manifest = read_manifest(wheelhouse)
+    recorded: dict[str, Any] = manifest.get("files", {})
+    needed = needed_files(wheelhouse, manifest)
     present = distribution_names(wheelhouse.root)
     # The manifest's hash is trusted; only a file it does not know is hashed.
     digests = {
         n: recorded.get(n, {}).get("sha256") or sha256_of(wheelhouse.path(n)) for n in present
     }
-    files = [name for name in present if not references.cover(name, digests[name])]
+    files = [name for name in present if not needed.cover(name, digests[name])]
+    orphans = set(manifest.get("build-requirements", {})) - set(targets)
     return PrunePlan(
         files=tuple(files),
         leftovers=tuple(_leftovers(wheelhouse.root, set(present) - set(files))),
-        entries=tuple(n for n, e in recorded.items() if not references.cover(n, e.get("sha256"))),
+        entries={
+            "files": _unneeded(recorded, needed),
+            "built": _unneeded(manifest.get("built", {}), needed),
+            "build-requirements": tuple(sorted(orphans)),
+        },
         kept=len(present) - len(files),
         freed=sum(wheelhouse.path(name).stat().st_size for name in files),
+    )
+
+
+def _unneeded(table: Mapping[str, Mapping[str, Any]], needed: References) -> tuple[str, ...]:
+    """Entries, keyed by file name, of files nothing needs."""
+    return tuple(
+        name for name, entry in table.items() if not needed.cover(name, entry.get("sha256"))
     )
 
 
@@ -287,7 +327,7 @@ def _leftovers(root: Path, kept: set[str]) -> list[str]:
 
 
 def prune(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> PrunePlan:
-    """Remove what no lock references, then rewrite manifest and index; ``dry_run`` only plans."""
+    """Remove what nothing needs, then rewrite manifest and index; ``dry_run`` only plans."""
     if dry_run:
         # No lock either: a dry run must work on a read-only mount.
         return plan_prune(wheelhouse)
@@ -300,8 +340,12 @@ def prune(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> PrunePlan:
 def _apply(wheelhouse: Wheelhouse, plan: PrunePlan) -> None:
     # Manifest first: a crash after it leaves unlisted files, which the next prune removes.
     manifest = read_manifest(wheelhouse)
-    files: dict[str, Any] = manifest.get("files", {})
-    manifest["files"] = {name: entry for name, entry in files.items() if name not in plan.entries}
+    for key, names in plan.entries.items():
+        table = {name: e for name, e in manifest.get(key, {}).items() if name not in names}
+        if table or key == "files":
+            manifest[key] = table
+        else:
+            manifest.pop(key, None)  # as a build writes it: no empty table
     wheelhouse.write_manifest(manifest)
     for relative in (*plan.files, *plan.leftovers):
         (wheelhouse.root / relative).unlink(missing_ok=True)

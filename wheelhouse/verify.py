@@ -75,8 +75,9 @@ def _count(number: int, noun: str) -> str:
 def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     """Check everything; with ``python``, also that a target serves that interpreter."""
     manifest = read_manifest(wheelhouse)
-    checker = _Checker(wheelhouse, manifest.get("files", {}))
+    checker = _Checker(wheelhouse, manifest.get("files", {}), _build_names(manifest))
     checker.check_files()
+    checker.check_build_files()
     targets = wheelhouse.lock_targets()
     for target in targets:
         checker.check_target(target)
@@ -96,8 +97,11 @@ def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
 class _Checker:
     """Collects problems; each method checks one aspect."""
 
-    def __init__(self, wheelhouse: Wheelhouse, recorded: Mapping[str, Any]) -> None:
+    def __init__(
+        self, wheelhouse: Wheelhouse, recorded: Mapping[str, Any], build: Mapping[str, str]
+    ) -> None:
         self.wheelhouse, self.root, self.recorded = wheelhouse, wheelhouse.root, recorded
+        self.build = build  # files kept for builds -> the manifest table that names them
         self.problems: list[Problem] = []
         self.broken: set[str] = set()  # files already reported corrupt: no second report
         self.referenced: set[str] = set()  # digests and names the locks point at
@@ -130,6 +134,13 @@ class _Checker:
             elif entry.get("size") not in (None, (self.root / name).stat().st_size):
                 self.broken.add(name)
                 self.add("corrupted file", name, f"its size is not the recorded {entry['size']}")
+
+    def check_build_files(self) -> None:
+        """What ``[built]`` and ``[build-requirements]`` name is in ``[files]`` too."""
+        for name, table in sorted(self.build.items()):
+            if name not in self.recorded:
+                kind = "unrecorded file" if name in self.hashes else "missing file"
+                self.add(kind, name, f"{table} names it but [files] does not")
 
     def check_target(self, target: str) -> None:
         """The target's lock points at present files; pylock and constraints agree with it."""
@@ -211,7 +222,7 @@ class _Checker:
     def check_strays(self) -> None:
         """Files nobody knows, metadata without a wheel, and leftovers of interrupted writes."""
         for name, digest in self.hashes.items():
-            if name in self.recorded:
+            if name in self.recorded or name in self.build:
                 continue
             if digest in self.referenced or name in self.referenced:
                 self.add(
@@ -281,6 +292,16 @@ class _Checker:
             have = ", ".join(exc.targets) or "none"
             detail = f"its tag is {exc.interpreter_tag}; the wheelhouse has: {have}"
             self.add("no target for interpreter", str(python), detail)
+
+
+def _build_names(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The files the manifest keeps for builds, each with the table that names it."""
+    names = {}
+    for wheel, record in manifest.get("built", {}).items():
+        names[wheel] = names[record["sdist"]] = f'[built."{wheel}"]'
+    for target, entry in manifest.get("build-requirements", {}).items():
+        names.update(dict.fromkeys(entry["files"], f'[build-requirements."{target}"]'))
+    return names
 
 
 def _parsed(name: str) -> tuple[str, Version] | None:
