@@ -351,3 +351,20 @@ def test_a_zipapp_installs_with_nothing_but_python_and_pip(unchanged: Path, tmp_
     command = [*unshare_prefix(), str(base), "-I", str(pyz), "install", "-w", str(unchanged)]
     run([*command, "--python", str(venv)])
     assert installed(venv) == expected("3.12", full_version(venv))
+
+
+def test_files_are_split_into_disjoint_balanced_groups(tmp_path: Path) -> None:
+    files = []
+    for number, size in enumerate([900, 500, 400, 300, 100, 100]):
+        path = tmp_path / f"p{number}-1.0-py3-none-any.whl"
+        path.write_bytes(b"x" * size)
+        files.append(
+            installer.LockedFile(
+                name=canonicalize_name(f"p{number}"), version=Version("1.0"), path=path, sha256="0"
+            )
+        )
+    groups = installer._balanced(files, 2)
+    assert sorted(f.name for group in groups for f in group) == sorted(f.name for f in files)
+    loads = [sum(f.path.stat().st_size for f in group) for group in groups]
+    assert loads == [1100, 1200] or loads == [1200, 1100]
+    assert len(installer._balanced(files[:1], 8)) == 1

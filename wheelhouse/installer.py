@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -259,36 +260,54 @@ def _run_backend(request: InstallRequest, choice: Choice, files: Sequence[Locked
     explicit = request.tmp_dir or os.environ.get("WHEELHOUSE_TMPDIR") or None
     tmp_root = Path(explicit) if explicit else None
     with tempfile.TemporaryDirectory(prefix="wheelhouse-", dir=tmp_root) as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        requirements.write_text("".join(f"{file.line}\n" for file in files), encoding="utf-8")
         if request.backend == "uv":
+            requirements = _requirements_file(Path(scratch) / "requirements.txt", files)
             _run_uv(choice, requirements, tmp_root, Path(scratch))
-        else:
-            _run_pip(choice, requirements, tmp_root)
+            return
+        groups = _balanced(files, os.cpu_count() or 1)
+        paths = [
+            _requirements_file(Path(scratch) / f"requirements-{number}.txt", group)
+            for number, group in enumerate(groups)
+        ]
+        # pip unpacks and byte-compiles on one core: one pip per core, each with a
+        # disjoint share of the exact files (no resolution links them), does both
+        # in parallel and leaves what a single pip would.
+        with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+            codes = list(pool.map(lambda path: _run_pip(choice, path, tmp_root), paths))
+        if failed := next((code for code in codes if code != 0), None):
+            raise errors.InstallFailed("pip", failed)
 
 
-def _run_pip(choice: Choice, requirements: Path, tmp_root: Path | None) -> None:
-    # pip byte-compiles on one core, which is most of its time on a large set:
-    # it unpacks only, and every core compiles afterwards.
+def _requirements_file(path: Path, files: Sequence[LockedFile]) -> Path:
+    path.write_text("".join(f"{file.line}\n" for file in files), encoding="utf-8")
+    return path
+
+
+def _balanced(files: Sequence[LockedFile], count: int) -> list[list[LockedFile]]:
+    """Split ``files`` into at most ``count`` groups of about equal size, biggest first."""
+    groups: list[list[LockedFile]] = [[] for _ in range(max(1, min(count, len(files))))]
+    loads = [0] * len(groups)
+    for file in sorted(files, key=lambda file: (-_size(file.path), file.name)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(file)
+        loads[lightest] += _size(file.path)
+    return groups
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _run_pip(choice: Choice, requirements: Path, tmp_root: Path | None) -> int:
     command = [
         *interpreters.pip_command(choice.interpreter),
-        *("install", "--no-index", "--find-links", str(choice.wheelhouse.root)),
-        *("--no-deps", "--require-hashes", "--no-cache-dir", "--no-compile"),
-        *("-r", str(requirements)),
+        *("install", "--quiet", "--no-index", "--find-links", str(choice.wheelhouse.root)),
+        *("--no-deps", "--require-hashes", "--no-cache-dir", "-r", str(requirements)),
     ]
-    if (code := run(command, tmp_dir=tmp_root).returncode) != 0:
-        raise errors.InstallFailed("pip", code)
-    run([choice.interpreter.path, "-I", "-c", _COMPILE], tmp_dir=tmp_root)
-
-
-#: Byte-compile site-packages with every core; like pip, a file that does not
-#: compile (Python 2 code shipped by accident) is left alone.
-_COMPILE = """
-import compileall, sysconfig
-paths = sysconfig.get_paths()
-for key in sorted({paths["purelib"], paths["platlib"]}):
-    compileall.compile_dir(key, quiet=2, workers=0)
-"""
+    return run(command, tmp_dir=tmp_root).returncode
 
 
 def _run_uv(choice: Choice, requirements: Path, tmp_root: Path | None, scratch: Path) -> None:
