@@ -122,6 +122,8 @@ class Switches:
     count only paths that start with ``fail_prefix``. ``slow`` delays every
     response by that many seconds. ``truncate`` sends half of every file body
     under a Content-Length for all of it, then closes the connection.
+    ``no_hashes`` lists files with no digest (an empty ``hashes``, a link
+    without ``#sha256=``), as some private indexes do.
     """
 
     fail_5xx: int = 0
@@ -135,6 +137,7 @@ class Switches:
     html_only: bool = False
     no_upload_time: bool = False
     no_range: bool = False
+    no_hashes: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -450,7 +453,7 @@ class IndexServer:
         data: dict[str, Any] = {
             "filename": entry.filename,
             "url": f"../../files/{quote(entry.filename, safe='')}",
-            "hashes": {"sha256": self._announced_sha256(entry)},
+            "hashes": {} if self.switches.no_hashes else {"sha256": self._announced_sha256(entry)},
             "size": entry.size,
             "yanked": entry.yanked if entry.yanked != "" else True,
             "core-metadata": offered,
@@ -463,9 +466,9 @@ class IndexServer:
         return data
 
     def _html_link(self, entry: Entry) -> str:
-        href = (
-            f"../../files/{quote(entry.filename, safe='')}#sha256={self._announced_sha256(entry)}"
-        )
+        href = f"../../files/{quote(entry.filename, safe='')}"
+        if not self.switches.no_hashes:
+            href += f"#sha256={self._announced_sha256(entry)}"
         attributes = [f'href="{html.escape(href)}"']
         if entry.requires_python is not None:
             attributes.append(f'data-requires-python="{html.escape(entry.requires_python)}"')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,13 @@ from click.testing import CliRunner, Result
 from helpers import find_python, installed, make_venv, run, run_pip, run_uv
 from indexserver import IndexServer
 
-from wheelhouse.cli import cli
+from wheelhouse.cli import ProgressReporter, cli
 from wheelhouse.locks import parse_requirements_lock
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 LINUX = "manylinux_2_28_x86_64"
 HERE = Path(sys.executable)
@@ -201,8 +207,12 @@ def test_rebuild_is_byte_identical_and_downloads_nothing(
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     assert changed == {"wheelhouse.toml"}  # only the manifest carries a timestamp
     fetched = [r.path.rsplit("/", 1)[1] for r in index_server.log if r.path.startswith("/files/")]
-    # Only the metadata of a version visited while backtracking, which no lock keeps.
-    assert fetched == ["bt_left-2.0-py3-none-any.whl.metadata"]
+    # Only metadata of versions no lock keeps (visited while backtracking, or
+    # fetched ahead in case they would be): nothing the wheelhouse already has.
+    assert "bt_left-2.0-py3-none-any.whl.metadata" in fetched
+    for name in fetched:
+        assert name.endswith(".metadata"), name
+        assert not (copy / name.removesuffix(".metadata")).exists(), name
 
 
 def test_constraints_and_requirement_files(tmp_path: Path, index_server: IndexServer) -> None:
@@ -347,3 +357,83 @@ def test_a_new_wheelhouse_is_filled_from_the_cache(
     assert tree_digest(tmp_path / "second").keys() == tree_digest(tmp_path / "first").keys()
     venv = pip_install_lock(tmp_path / "second", f"cp311-{LINUX}", find_python("3.11"), tmp_path)
     assert installed(venv)["delta"] == "1.0"
+
+
+SECRET = "s3cr3t-token"
+
+
+def test_index_credentials_are_written_nowhere(tmp_path: Path, index_server: IndexServer) -> None:
+    wh = tmp_path / "wh"
+    with_token = index_server.url.replace("http://", f"http://user:{SECRET}@")
+    target = ("--python", "3.11", "--platform", LINUX)
+    args = ["build", "-w", str(wh), "--index-url", with_token, "-q", "alpha", *target]
+    ok(CliRunner().invoke(cli, args))
+    assert [
+        path for path in wh.rglob("*") if path.is_file() and SECRET.encode() in path.read_bytes()
+    ] == []
+    manifest = (wh / "wheelhouse.toml").read_text()
+    assert f'url = "{index_server.url}"' in manifest
+    assert f'url = "{index_server.base_url}/files/alpha-1.1-py3-none-any.whl"' in manifest
+
+
+@pytest.mark.parametrize("html_only", [False, True])
+def test_an_index_without_hashes_still_gives_hash_pinned_locks(
+    tmp_path: Path, index_server: IndexServer, html_only: bool
+) -> None:
+    index_server.configure(no_hashes=True, html_only=html_only)
+    wh, target = tmp_path / "wh", f"cp311-{LINUX}"
+    args = ("alpha", "--python", "3.11", "--platform", LINUX)
+    ok(build(wh, index_server, *args))
+    entries = parse_requirements_lock((wh / "locks" / f"{target}.txt").read_text())
+    files = {hashlib.sha256(path.read_bytes()).hexdigest() for path in wh.glob("*.whl")}
+    assert entries and all(len(entry.hashes) == 1 and entry.hashes[0] in files for entry in entries)
+    assert installed(pip_install_lock(wh, target, find_python("3.11"), tmp_path))["alpha"] == "1.1"
+    index_server.reset_log()
+    ok(build(wh, index_server, *args))
+    assert [r.path for r in index_server.log if r.path.endswith(".whl")] == []
+
+
+def test_platform_spellings_name_one_target_each(tmp_path: Path, index_server: IndexServer) -> None:
+    wh = tmp_path / "wh"
+    spellings = ("Manylinux_2_28_X86_64", "manylinux_2_28_x86_64", "manylinux2014-x86_64")
+    platforms = [part for spelling in spellings for part in ("--platform", spelling)]
+    ok(build(wh, index_server, "alpha", "--python", "3.11", *platforms))
+    assert sorted(path.name for path in (wh / "locks").glob("*.txt")) == [
+        "cp311-manylinux_2_17_x86_64.txt",  # the PEP 600 name of manylinux2014
+        "cp311-manylinux_2_28_x86_64.txt",
+    ]
+
+
+def _wheel_requiring(directory: Path, name: str, version: str, *requires: str) -> Path:
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    lines = [f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}"]
+    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", "\n".join(lines) + "\n\n")
+    return wheel
+
+
+def test_identical_builds_record_identical_resolutions(
+    tmp_path: Path, mutable_index_server: IndexServer
+) -> None:
+    """Guessing ahead reads speedy's page (evolving 1.2 needs it); the resolver never does."""
+    mutable_index_server.add_file(_wheel_requiring(tmp_path, "evolving", "1.2", "speedy"))
+    (tmp_path / "c.txt").write_text("evolving<1.2\n")
+    args = ("evolving", "-c", str(tmp_path / "c.txt"), "--python", "3.12", "--platform", LINUX)
+    tables = []
+    for name in ("first", "second"):
+        ok(build(tmp_path / name, mutable_index_server, *args))
+        tables.append(
+            tomllib.loads((tmp_path / name / "wheelhouse.toml").read_text())["resolution"]
+        )
+    assert tables[0] == tables[1]
+    assert set(tables[0]["pages"]) == {"evolving"}
+
+
+def test_progress_is_closed_when_a_build_fails(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[ProgressReporter] = []
+    monkeypatch.setattr(ProgressReporter, "close", lambda self: closed.append(self))
+    result = build(tmp_path / "wh", index_server, "nosuchthing", "--platform", LINUX)
+    assert result.exit_code == 1 and len(closed) == 1

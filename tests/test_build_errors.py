@@ -200,3 +200,20 @@ def test_non_wheelhouse_directory_is_refused_untouched(
     assert "is not a wheelhouse" in failed(code, err)
     assert digest(source) == before
     assert sorted(path.name for path in source.iterdir()) == ["setup.py"]
+
+
+SECRET = "s3cr3t-token"
+
+
+def test_index_credentials_stay_out_of_errors(tmp_path: Path, index_server: IndexServer) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://user:{SECRET}@127.0.0.1:{port}/simple/"
+    code, out, err = wheelhouse(tmp_path / "wh", url, "alpha", *TARGET)
+    assert f"http://127.0.0.1:{port}/simple/alpha/" in failed(code, err)
+    index_server.configure(wrong_hash=True)
+    url = index_server.url.replace("http://", f"http://user:{SECRET}@")
+    code, more, also = wheelhouse(tmp_path / "wh2", url, "alpha", *TARGET)
+    assert "sha256 of" in failed(code, also)
+    assert SECRET not in out + err + more + also

@@ -124,3 +124,40 @@ def test_default_cache_dir_honours_the_environment(
     monkeypatch.delenv("WHEELHOUSE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "wheelhouse"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        [],
+        "a string",
+        {"url": f"{INDEX}/demo/", "etag": '"v1"'},  # no content-type
+        {"url": 1, "content-type": "text/html", "etag": '"v1"'},
+        {"url": f"{INDEX}/demo/", "content-type": "text/html", "etag": 7},
+    ],
+)
+def test_a_corrupt_page_entry_is_a_miss_not_a_failure(tmp_path: Path, meta: object) -> None:
+    cache = Cache(tmp_path / "cache")
+    _run(Recorder(etag='"v1"'), cache, tmp_path / "a.whl")
+    (header,) = (tmp_path / "cache" / "pages").rglob("*.json")
+    if isinstance(meta, dict):
+        meta["sha256"] = hashlib.sha256(header.with_suffix(".body").read_bytes()).hexdigest()
+    header.write_text(json.dumps(meta))
+    assert cache.page(f"{INDEX}/demo/") is None
+    again = Recorder(etag='"v1"')
+    _run(again, cache, tmp_path / "b.whl")
+    assert again.paths() == ["/simple/demo/"]
+    assert "if-none-match" not in again.requests[0].headers
+
+
+def test_files_are_kept_by_link_and_given_out_by_checked_copy(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    source = tmp_path / "a.whl"
+    source.write_bytes(WHEEL)
+    cache.store_file(WHEEL_SHA, source)
+    (kept,) = (tmp_path / "cache" / "files").rglob(WHEEL_SHA)
+    assert kept.stat().st_ino == source.stat().st_ino
+    dest = tmp_path / "b.whl"
+    assert cache.fetch_file(WHEEL_SHA, dest)
+    assert dest.read_bytes() == WHEEL and dest.stat().st_ino != source.stat().st_ino
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.whl", "b.whl", "cache"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import ssl
@@ -219,12 +221,33 @@ def test_retries_exhausted_name_the_url(fake: FakeIndex, client: IndexClient) ->
     assert len(fake.hits(url)) == 3
 
 
-def test_failure_is_remembered_not_refetched(fake: FakeIndex, client: IndexClient) -> None:
-    fake.routes[f"{INDEX}/demo/"] = status(502)
-    for _ in range(2):
-        with pytest.raises(IndexUnreachable):
-            client.project_files("demo")
-    assert len(fake.log) == 3
+def test_a_failure_is_not_kept_the_next_call_tries_again(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    """A speculative fetch that failed must not stand in for the resolver's own request."""
+    url = f"{INDEX}/demo/"
+    fake.routes[url] = sequence(status(502), status(502), status(502), html_answer("demo-1.0.zip"))
+    with pytest.raises(IndexUnreachable):
+        client.project_files("demo")
+    assert len(client.project_files("demo").files) == 1
+    assert len(client.project_files("demo").files) == 1  # a success is kept
+    assert len(fake.hits(url)) == 4
+
+
+def test_a_failed_prefetch_is_fetched_again_when_asked_for(fake: FakeIndex) -> None:
+    url = f"{INDEX}/demo/"
+    fake.routes[url] = sequence(httpx.ConnectError("refused"), html_answer("demo-1.0.zip"))
+    with IndexClient([INDEX], transport=httpx.MockTransport(fake), retries=0) as client:
+        client.prefetch(["demo"])
+        deadline = time.monotonic() + 5
+        # Until the prefetch has failed and dropped its entry (a caller arriving
+        # earlier would wait for it, and share its failure).
+        while (
+            not fake.hits(url) or (INDEX, "demo") in client._pages
+        ) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(client.project_files("demo").files) == 1
+    assert len(fake.hits(url)) == 2
 
 
 def test_backoff_grows_exponentially(fake: FakeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -684,6 +707,71 @@ def test_served_truncated_download_fails_after_retries(
         served.download(file, tmp_path / file.filename)
     assert list(tmp_path.iterdir()) == []
     assert index_server.count(f"/files/{file.filename}") == 3
+
+
+def test_a_failure_does_not_wait_for_pending_prefetches(fake: FakeIndex) -> None:
+    release = threading.Event()
+
+    def stuck(request: httpx.Request) -> httpx.Response:
+        release.wait(10)
+        return httpx.Response(404)
+
+    names = [f"p{number}" for number in range(5)]
+    for name in names:
+        fake.routes[f"{INDEX}/{name}/"] = stuck
+    client = IndexClient([INDEX], transport=httpx.MockTransport(fake), jobs=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt), client:
+            client.prefetch(names)
+            while not fake.log:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+        assert time.monotonic() - started < 5  # the stuck fetch was not waited for
+    finally:
+        release.set()
+    time.sleep(0.1)
+    assert len(fake.log) == 1  # pending prefetches were cancelled, not run
+
+
+def test_page_digests_fails_at_once_and_cancels_the_rest(fake: FakeIndex) -> None:
+    release = threading.Event()
+
+    def stuck(request: httpx.Request) -> httpx.Response:
+        release.wait(10)
+        return httpx.Response(404)
+
+    fake.routes[f"{INDEX}/a/"] = status(403)
+    for name in ("b", "c", "d"):
+        fake.routes[f"{INDEX}/{name}/"] = stuck
+    client = IndexClient([INDEX], transport=httpx.MockTransport(fake), jobs=1, retries=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(IndexUnreachable), client:
+            client.page_digests(["a", "b", "c", "d"])
+        assert time.monotonic() - started < 5  # the fetch already running was not waited for
+    finally:
+        release.set()
+    time.sleep(0.1)
+    # The one worker may have started on b before the failure was seen; c and d never ran.
+    assert {str(request.url) for request in fake.log} <= {f"{INDEX}/a/", f"{INDEX}/b/"}
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = content(b"x" * 10)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    dest = tmp_path / file.filename
+    with pytest.raises(OSError, match="No space left") as caught:
+        client.download(file, dest)
+    assert caught.value.filename == str(dest)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_prefetch_after_close_is_refused(client: IndexClient) -> None:

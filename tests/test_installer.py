@@ -7,6 +7,7 @@ it; what ends up installed is read back by the target interpreter itself.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import installed, make_venv, run, run_pip, unshare_prefix
@@ -368,3 +370,62 @@ def test_files_are_split_into_disjoint_balanced_groups(tmp_path: Path) -> None:
     loads = [sum(f.path.stat().st_size for f in group) for group in groups]
     assert loads == [1100, 1200] or loads == [1200, 1100]
     assert len(installer._balanced(files[:1], 8)) == 1
+
+
+def _file(tmp_path: Path, name: str, size: int = 10) -> installer.LockedFile:
+    path = tmp_path / f"{name}-1.0-py3-none-any.whl"
+    path.write_bytes(b"x" * size)
+    return installer.LockedFile(
+        name=canonicalize_name(name), version=Version("1.0"), path=path, sha256="0"
+    )
+
+
+def test_fresh_installs_go_to_several_pips_anything_else_to_one(tmp_path: Path) -> None:
+    files = [_file(tmp_path, f"p{number}", 100 - number) for number in range(6)]
+    fresh = [installer.Change(file=file, action="install") for file in files]
+    kept = installer.Change(file=_file(tmp_path, "kept"), action="keep", installed="1.0")
+    assert len(installer.pip_groups([*fresh, kept], 4)) == 4
+    assert len(installer.pip_groups(fresh[:2], 4)) == 2
+    assert all(kept.file not in group for group in installer.pip_groups([*fresh, kept], 4))
+    for action in ("upgrade", "downgrade"):
+        changed = installer.Change(file=files[0], action=action, installed="0.5")
+        (group,) = installer.pip_groups([changed, *fresh[1:], kept], 4)
+        assert sorted(file.name for file in group) == sorted(file.name for file in files)
+
+
+def test_pips_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert installer._cores() == 2  # a container's two CPUs, not the host's 64
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert installer._cores() == installer.MAX_PIPS == 8
+
+
+def test_temporary_files_go_where_asked_else_under_the_prefix_else_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = replace(_info(), prefix=tmp_path)
+    request = installer.InstallRequest(wheelhouse=tmp_path / "wh")
+    assert installer._scratch_root(request, info) == tmp_path
+    assert installer._scratch_root(request, replace(info, prefix=tmp_path / "none")) is None
+    monkeypatch.setenv("WHEELHOUSE_TMPDIR", str(tmp_path / "env"))
+    assert installer._scratch_root(request, info) == tmp_path / "env"
+    explicit = replace(request, tmp_dir=tmp_path / "option")
+    assert installer._scratch_root(explicit, info) == tmp_path / "option"
+
+
+def test_pip_works_in_a_directory_under_the_prefix_removed_afterwards(
+    unchanged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = make_venv(tmp_path, python("3.12"))
+    seen: list[Path] = []
+
+    def fake_run(command: list[str], *, tmp_dir: Path, **_: object) -> Any:
+        assert tmp_dir.is_dir() and any(tmp_dir.glob("requirements-*.txt"))
+        seen.append(tmp_dir)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(installer, "run", fake_run)
+    assert installer.install(installer.InstallRequest(wheelhouse=unchanged, python=venv)).ran
+    assert seen and {path.parent for path in seen} == {Path(os.path.abspath(venv.parent.parent))}
+    assert not any(path.exists() for path in seen)

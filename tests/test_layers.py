@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).parent.parent / "wheelhouse"
 LAYERS = {
     "__init__": 0,
     "errors": 0,
+    "urls": 0,
     "distributions": 1,
     "targets": 1,
     "reqfile": 1,
@@ -24,6 +25,7 @@ LAYERS = {
     "manifest": 1,
     "cache": 2,
     "client": 2,
+    "finder": 2,
     "resolver": 2,
     "store": 2,
     "indexer": 2,

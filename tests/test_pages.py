@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from packaging.version import Version
 
-from wheelhouse.distributions import DistFile
+from wheelhouse.distributions import DistFile, parse_upload_time
 from wheelhouse.pages import ProjectPage, merge_pages, parse_page
 
 PAGE = "https://index.example.invalid/simple/demo/"
@@ -214,3 +215,36 @@ def test_merge_keeps_the_first_index_file_of_a_name() -> None:
         extra_url + "demo-2.0.tar.gz",
     ]
     assert [error.filename for error in merged.refused] == ["nope-1.0.tar.gz"]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("yesterday", None),
+        ("2024-13-01T00:00:00Z", None),
+        ("", None),
+        ("2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"),
+        ("2024-01-02T03:04:05.1Z", "2024-01-02T03:04:05.1Z"),
+    ],
+)
+def test_json_upload_time_that_does_not_parse_is_dropped(given: str, kept: str | None) -> None:
+    entry = {"filename": "demo-1.0-py3-none-any.whl", "url": "x.whl", "upload-time": given}
+    (wheel,) = parse_page(json_page(entry), JSON, PAGE, "demo").files
+    assert wheel.upload_time == kept
+    assert (wheel.uploaded_at() is None) == (kept is None)  # never a ValueError later
+
+
+@pytest.mark.parametrize(
+    ("text", "microsecond"),
+    [
+        ("2024-01-02T03:04:05Z", 0),
+        ("2024-01-02T03:04:05.1Z", 100000),  # one fraction digit: Python 3.10 refuses it as is
+        ("2024-01-02T03:04:05.1234567Z", 123456),  # seven
+        ("2024-01-02T03:04:05.100000+00:00", 100000),
+        ("2024-01-02T05:04:05.5+0200", 500000),
+        ("2024-01-02 03:04:05", 0),
+    ],
+)
+def test_upload_times_in_every_iso_spelling(text: str, microsecond: int) -> None:
+    expected = datetime(2024, 1, 2, 3, 4, 5, microsecond, timezone.utc)
+    assert parse_upload_time(text) == expected

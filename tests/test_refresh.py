@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from helpers import find_python, installed, make_venv, run_pip
 from indexserver import IndexServer
 
+from wheelhouse import cli as cli_module
 from wheelhouse.cli import cli
+from wheelhouse.client import IndexClient
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = f"cp312-{LINUX}"
@@ -180,3 +184,41 @@ def test_a_changed_page_is_resolved_again(
     result = ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
     assert "evolving 1.1 -> 1.0 (downgraded)" in result.output
     assert "evolving==1.0" in lock_text(old_wheelhouse)
+
+
+@pytest.mark.parametrize("edit", ["-i", "--extra-index-url"])
+def test_refresh_reads_the_indexes_named_in_requirement_files(
+    tmp_path: Path, mutable_index_server: IndexServer, index_server: IndexServer, edit: str
+) -> None:
+    """The recorded index still hides the 2025 release; the edited file names one that has it."""
+    mutable_index_server.hide_after = BEFORE_2025
+    wh, requirements = tmp_path / "wh", tmp_path / "requirements.txt"
+    requirements.write_text(f"-i {mutable_index_server.url}\nevolving\n")
+    target = ("--python", "3.12", "--platform", LINUX)
+    ok(invoke("build", "-q", "-w", str(wh), "-r", str(requirements), *target))
+    assert "evolving==1.0" in lock_text(wh)
+    old = "" if edit == "-i" else f"-i {mutable_index_server.url}\n"
+    requirements.write_text(f"{old}{edit} {index_server.url}\nevolving\n")
+    result = ok(invoke("refresh", "-q", "-w", str(wh)))
+    assert f"{TARGET}: evolving 1.0 -> 1.1 (upgraded)" in result.output
+    assert index_server.count("/simple/evolving/", method="GET") == 1
+
+
+def test_refresh_takes_credentials_again_from_the_environment(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_token = index_server.url.replace("http://", "http://user:s3cr3t@")
+    monkeypatch.setenv("PIP_INDEX_URL", with_token)
+    wh = tmp_path / "wh"
+    ok(invoke("build", "-q", "-w", str(wh), "alpha", "--python", "3.12", "--platform", LINUX))
+    assert "s3cr3t" not in (wh / "wheelhouse.toml").read_text()
+    given: list[Sequence[str]] = []
+
+    class Recording(IndexClient):
+        def __init__(self, index_urls: Sequence[str], **options: Any) -> None:
+            given.append(index_urls)
+            super().__init__(index_urls, **options)
+
+    monkeypatch.setattr(cli_module, "IndexClient", Recording)
+    ok(invoke("refresh", "-q", "-w", str(wh)))
+    assert given == [[with_token]]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.distributions import DistFile, Policy
-from wheelhouse.errors import NoFileForTarget, NoVersionFound, ResolutionConflict
+from wheelhouse.errors import (
+    NoFileForTarget,
+    NoVersionFound,
+    ResolutionConflict,
+    ResolutionTooComplex,
+)
 from wheelhouse.pages import ProjectPage
 from wheelhouse.reqfile import parse_inputs
 from wheelhouse.resolver import Finder, Resolution, resolve
@@ -202,3 +211,66 @@ def test_metadata_read_once_per_file_across_targets() -> None:
     resolve(finder, LINUX, inputs)
     resolve(finder, WINDOWS, inputs)
     assert sorted(index.metadata_reads) == sorted(set(index.metadata_reads))
+
+
+def test_missing_dependency_names_the_whole_chain() -> None:
+    index = FakeIndex(
+        {
+            **INDEX,
+            "top": [_release("1.0", "middle")],
+            "middle": [_release("2.0", "nosuchdep>=1")],
+        }
+    )
+    with pytest.raises(NoVersionFound) as info:
+        _resolve("top", index=index)
+    assert info.value.chain == ["the command line", "top==1.0", "middle==2.0"]
+    assert "(required by the command line -> top==1.0 -> middle==2.0)" in str(info.value)
+
+
+def test_a_root_requirement_names_the_input_it_came_from() -> None:
+    with pytest.raises(NoVersionFound) as info:
+        _resolve("nosuchthing")
+    assert info.value.chain == ["the command line"]
+
+
+def test_too_many_rounds_is_its_own_error() -> None:
+    inputs = parse_inputs(["bt-top"], [], [])
+    with pytest.raises(ResolutionTooComplex) as info:
+        resolve(Finder(FakeIndex(INDEX), Policy()), LINUX, inputs, max_rounds=2)
+    assert "2 rounds" in str(info.value)
+    assert "the conflict is caused by" not in str(info.value)
+    assert "constraints" in info.value.hint
+
+
+@dataclass(frozen=True)
+class Want:
+    """A requirement as speculation reads it."""
+
+    name: NormalizedName
+    extras: frozenset[str] = frozenset()
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+
+
+class WatchedIndex(FakeIndex):
+    """Says when a page was read, so a test can wait for a background read."""
+
+    def __init__(self, projects: dict[str, list[tuple[str, list[str], str, bool]]]) -> None:
+        super().__init__(projects)
+        self.read = threading.Event()
+
+    def project_files(self, name: str) -> ProjectPage:
+        page = super().project_files(name)
+        self.read.set()
+        return page
+
+
+def test_pages_read_only_by_speculation_are_not_consulted() -> None:
+    """Which guesses finish depends on thread timing; the manifest must not."""
+    index = WatchedIndex(INDEX)
+    finder = Finder(index, Policy())
+    finder.speculate([Want(name=canonicalize_name("bt-top"))], LINUX)  # and its dependencies
+    assert index.read.wait(10)
+    finder.close()  # waits for the running guess
+    assert finder.consulted() == set()
+    resolve(finder, LINUX, parse_inputs(["alpha"], [], []))
+    assert finder.consulted() == {"alpha", "beta", "gamma", "delta"}

@@ -8,6 +8,7 @@ locks, index and manifest as they were.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from wheelhouse.builder import SdistBuilder, gather
 from wheelhouse.diff import TargetDiff, diff_pins
 from wheelhouse.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.errors import InterpreterNotFound, InvalidFilename
+from wheelhouse.finder import Finder
 from wheelhouse.indexer import index_directory
 from wheelhouse.locks import Lock, Pin
 from wheelhouse.manifest import (
@@ -40,11 +42,11 @@ from wheelhouse.manifest import (
     targets_from_manifest,
 )
 from wheelhouse.reqfile import Inputs, parse_inputs
-from wheelhouse.resolver import Finder, Resolution, resolve
+from wheelhouse.resolver import Resolution, resolve
 from wheelhouse.sdists import BuildInterpreters
 from wheelhouse.staging import Downloader, Staging, StagingIndex
-from wheelhouse.store import FORMAT, Wheelhouse
-from wheelhouse.targets import Target, parse_platform, portable_platform
+from wheelhouse.store import FORMAT, Wheelhouse, sha256_of
+from wheelhouse.targets import Target, canonical_platform, parse_platform, portable_platform
 
 __all__ = [
     "BuildReporter",
@@ -106,7 +108,7 @@ def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Targe
     chosen: list[Target] = []
     for python in pythons or [f"{sys.version_info[0]}.{sys.version_info[1]}"]:
         version, full, own_platform = _python(python)
-        for platform in platforms or [own_platform]:
+        for platform in map(canonical_platform, platforms or [own_platform]):
             parse_platform(platform)  # reject an unknown tag before any work
             target = Target(python_version=version, platform=platform, python_full_version=full)
             if target.name not in {known.name for known in chosen}:
@@ -151,12 +153,12 @@ def build(
         if builder is not None:
             resolutions = builder.realize(resolutions)
             extra = builder.resolve_build_requirements(finder, resolutions)
-        files = _unique_files([*resolutions, *extra], builder)
-        recorded = wheelhouse.read_manifest().get("files", {})
-        missing = [file for file in files if not wheelhouse.has_file(file, recorded)]
-        _download_all(wheelhouse, staging, missing, request.jobs, reporter)
-        locks = [_lock(resolution) for resolution in resolutions]
-        index_directory(wheelhouse.root, {file.filename: file for file in files})
+        hashed, fetched = _fetch(
+            wheelhouse, staging, _unique_files([*resolutions, *extra], builder), request, reporter
+        )
+        files = list(hashed.values())
+        locks = [_lock(resolution, hashed) for resolution in resolutions]
+        index_directory(wheelhouse.root, hashed)
         wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
         built = Built(wheels=builder.used if builder else {}, requirements=_requirements(extra))
         pages = index.page_digests(finder.consulted())
@@ -164,10 +166,10 @@ def build(
     return BuildResult(
         targets=targets,
         locks=locks,
-        downloaded=[file for file in missing if not (builder and builder.is_built(file))],
-        reused=[file for file in files if file not in missing],
+        downloaded=[hashed[n] for n in fetched if not (builder and builder.is_built(hashed[n]))],
+        reused=[file for file in files if file.filename not in fetched],
         refused=sorted(finder.refused.values(), key=str),
-        built=[record for record in builder.built if record.wheel in files] if builder else [],
+        built=[r for r in builder.built if r.wheel.filename in hashed] if builder else [],
     )
 
 
@@ -316,25 +318,69 @@ def _unique_files(
     return [files[name] for name in sorted(files)]
 
 
+def _fetch(
+    wheelhouse: Wheelhouse,
+    index: Downloader,
+    files: Sequence[DistFile],
+    request: BuildRequest,
+    reporter: BuildReporter,
+) -> tuple[dict[str, DistFile], list[str]]:
+    """Download what the wheelhouse lacks; return every file by name, and the names fetched.
+
+    Every file comes back with its sha256 and size, which a lock needs and an index
+    may not give: the download's digest, else the manifest's, else the file's own.
+    """
+    recorded = wheelhouse.read_manifest().get("files", {})
+    known = [_known_digest(wheelhouse, file, recorded) for file in files]
+    missing = [file for file in known if not wheelhouse.has_file(file, recorded)]
+    digests = _download_all(wheelhouse, index, missing, request.jobs, reporter)
+    hashed = {file.filename: _completed(wheelhouse, file, digests) for file in known}
+    return hashed, [file.filename for file in missing]
+
+
+def _known_digest(wheelhouse: Wheelhouse, file: DistFile, recorded: Mapping[str, Any]) -> DistFile:
+    """A file listed without a digest that the wheelhouse holds: the digest of that copy."""
+    path = wheelhouse.path(file.filename)
+    if file.sha256 or not path.is_file():
+        return file
+    entry = recorded.get(file.filename, {})
+    # The manifest's record stands while the size agrees, as for files with digests.
+    trusted = entry.get("sha256") if entry.get("size") == path.stat().st_size else None
+    return dataclasses.replace(file, sha256=trusted or sha256_of(path))
+
+
+def _completed(wheelhouse: Wheelhouse, file: DistFile, digests: Mapping[str, str]) -> DistFile:
+    """``file`` with the sha256 and size of its copy in the wheelhouse where the index gave none."""
+    if file.sha256 and file.size is not None:
+        return file
+    path = wheelhouse.path(file.filename)
+    return dataclasses.replace(
+        file,
+        sha256=file.sha256 or digests.get(file.filename) or sha256_of(path),
+        size=path.stat().st_size if file.size is None else file.size,
+    )
+
+
 def _download_all(
     wheelhouse: Wheelhouse,
     index: Downloader,
     files: Sequence[DistFile],
     jobs: int,
     reporter: BuildReporter,
-) -> None:
+) -> dict[str, str]:
+    """Download ``files`` in parallel; their sha256 digests by file name."""
     if not files:
-        return
+        return {}
     reporter.downloading(files)
 
-    def one(file: DistFile) -> None:
-        index.download(
+    def one(file: DistFile) -> str:
+        return index.download(
             file, wheelhouse.path(file.filename), lambda nbytes: reporter.progress(file, nbytes)
         )
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, file) for file in files]:
-            future.result()
+        futures = {file.filename: pool.submit(one, file) for file in files}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def _manifest(
@@ -367,12 +413,13 @@ def _requirements(extra: Iterable[Resolution]) -> dict[str, list[str]]:
     return {target: sorted(names) for target, names in found.items()}
 
 
-def _lock(resolution: Resolution) -> Lock:
+def _lock(resolution: Resolution, hashed: Mapping[str, DistFile]) -> Lock:
+    """The lock of a resolution, its files as ``hashed`` completed them."""
     pins = tuple(
         Pin(
             name=pin.name,
             version=pin.version,
-            files=pin.files,
+            files=tuple(hashed.get(file.filename, file) for file in pin.files),
             via=pin.via,
             dependencies=pin.dependencies,
             marker=pin.marker,

@@ -12,13 +12,12 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from wheelhouse.store import atomic_write
+from wheelhouse.store import atomic_copy, atomic_write
 
 __all__ = ["Cache", "CachedPage", "default_cache_dir"]
 
@@ -81,18 +80,9 @@ class Cache:
         base = self._digest_path("pages", _key(url))
         try:
             meta = json.loads(base.with_suffix(".json").read_text("utf-8"))
-            content = base.with_suffix(".body").read_bytes()
-        except (OSError, ValueError):
-            return None
-        if hashlib.sha256(content).hexdigest() != meta.get("sha256"):
-            return None  # a body and header pair from two different writes
-        return CachedPage(
-            content=content,
-            content_type=meta["content-type"],
-            url=meta["url"],
-            etag=meta.get("etag"),
-            last_modified=meta.get("last-modified"),
-        )
+            return _cached_page(meta, base.with_suffix(".body").read_bytes())
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            return None  # damaged, or written by another version: a miss, never a failure
 
     def store_page(self, url: str, page: CachedPage) -> None:
         if not (page.etag or page.last_modified):
@@ -118,55 +108,39 @@ class Cache:
         source = self._digest_path("files", sha256)
         if not source.is_file():
             return False
-        temp = dest.with_name(f".{dest.name}.cache-{os.getpid()}.tmp")
         try:
-            if _copy_hashing(source, temp) == sha256:
-                os.replace(temp, dest)
+            if atomic_copy(source, dest, sha256=sha256):
                 return True
             source.unlink()
         except OSError:
             pass
-        with contextlib.suppress(OSError):
-            temp.unlink()
         return False
 
     def store_file(self, sha256: str, path: Path) -> None:
-        """Keep ``path`` (whose digest is ``sha256``) for later runs."""
+        """Keep ``path`` (whose digest is ``sha256``) for later runs, linked where possible."""
         target = self._digest_path("files", sha256)
         if not target.exists():
-            _place(path, target)
+            with contextlib.suppress(OSError):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_copy(path, target, link=True)
 
 
-def _copy_hashing(source: Path, dest: Path) -> str:
-    digest = hashlib.sha256()
-    with source.open("rb") as reader, dest.open("wb") as writer:
-        while chunk := reader.read(1 << 20):
-            digest.update(chunk)
-            writer.write(chunk)
-    return digest.hexdigest()
+def _cached_page(meta: Any, content: bytes) -> CachedPage | None:
+    """The page a header and body make; None when they come from two different writes."""
+    if hashlib.sha256(content).hexdigest() != meta.get("sha256"):
+        return None
+    etag, last_modified = meta.get("etag"), meta.get("last-modified")
+    fields = [meta["content-type"], meta["url"], *filter(None, (etag, last_modified))]
+    if not all(isinstance(field, str) for field in fields):
+        raise TypeError("a cached page's header fields are strings")
+    return CachedPage(
+        content=content,
+        content_type=meta["content-type"],
+        url=meta["url"],
+        etag=etag,
+        last_modified=last_modified,
+    )
 
 
 def _key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
-
-
-def _place(source: Path, dest: Path) -> bool:
-    """Link or copy ``source`` to ``dest`` atomically; False when neither works."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.close(fd)
-        os.unlink(temp)
-    except OSError:
-        return False
-    try:
-        try:
-            os.link(source, temp)
-        except OSError:
-            shutil.copyfile(source, temp)
-        os.replace(temp, dest)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        return False
-    return True

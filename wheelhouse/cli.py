@@ -29,7 +29,8 @@ from wheelhouse.distributions import BuiltWheel, DistFile
 from wheelhouse.errors import InvalidFilename, WheelhouseError
 from wheelhouse.resolver import Resolution
 from wheelhouse.store import Wheelhouse, atomic_write
-from wheelhouse.targets import parse_platform
+from wheelhouse.targets import canonical_platform, parse_platform
+from wheelhouse.urls import unique_urls
 
 __all__ = ["main"]
 
@@ -52,13 +53,13 @@ wheelhouse_option = click.option(
 
 
 def reports_errors(func: F) -> F:
-    """Turn a WheelhouseError into `error:`/`hint:` lines and exit status 1."""
+    """Turn a WheelhouseError or an OSError into `error:`/`hint:` lines and exit status 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except WheelhouseError as exc:
+        except (WheelhouseError, OSError) as exc:
             if click.get_current_context().find_root().params.get("verbose"):
                 raise
             _fail(exc)
@@ -69,7 +70,13 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _fail(exc: WheelhouseError) -> NoReturn:
+def _fail(exc: WheelhouseError | OSError) -> NoReturn:
+    if isinstance(exc, OSError):
+        from wheelhouse.errors import FileSystemError
+
+        # A missing directory, a read-only mount or a full disk is for the user to
+        # fix, not a bug: it gets words and a hint, as the tool's own errors do.
+        exc = FileSystemError.from_os_error(exc)
     message = str(exc).splitlines() or [type(exc).__name__]
     click.echo(f"error: {message[0]}", err=True)
     for line in message[1:]:
@@ -197,12 +204,13 @@ class TimestampType(click.ParamType):  # type: ignore[type-arg]
 def _check_platforms(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
+    """Validate each tag and give it its canonical spelling, once: it names the target."""
     for platform in value:
         try:
             parse_platform(platform)
         except ValueError as exc:
             raise click.BadParameter(str(exc), ctx, param) from None
-    return value
+    return tuple(dict.fromkeys(canonical_platform(platform) for platform in value))
 
 
 BUILD_EPILOG = """\b
@@ -249,13 +257,15 @@ def build(wheelhouse_dir: Path, quiet: bool, cache_dir: Path | None, **options: 
     request = dataclasses.replace(
         request,
         index_url=_choose_index(request.index_url, inputs.index_url),
-        extra_index_urls=(*request.extra_index_urls, *inputs.extra_index_urls),
+        extra_index_urls=unique_urls((*request.extra_index_urls, *inputs.extra_index_urls)),
     )
     wheelhouse = Wheelhouse.for_writing(wheelhouse_dir)
     reporter = ProgressReporter(quiet=quiet)
-    with _index_client(request, cache_dir) as client:
-        result = build_wheelhouse(wheelhouse, request, inputs, client, reporter)
-    reporter.close()
+    try:
+        with _index_client(request, cache_dir) as client:
+            result = build_wheelhouse(wheelhouse, request, inputs, client, reporter)
+    finally:
+        reporter.close()  # a failure's message must not land inside a live bar
     _report_refused(result.refused)
     built = f", {len(result.built)} wheel(s) built from sdists" if request.allow_sdist else ""
     if not quiet:
@@ -290,12 +300,16 @@ def _index_client(request: BuildRequest, cache_dir: Path | None) -> IndexClient:
     )
 
 
-def _choose_index(option: str, from_file: str | None) -> str:
-    """--index-url, then the environment, then a requirements file's -i, then pip's default."""
+def _choose_index(option: str, from_file: str | None, recorded: str = "") -> str:
+    """--index-url, the environment, a requirements file's -i, the recorded index, pip's default.
+
+    ``recorded`` is what a refresh read in the manifest, written without credentials:
+    the URLs before it are where a refresh takes them again.
+    """
     overridden = option or os.environ.get("WHEELHOUSE_INDEX_URL") or os.environ.get("PIP_INDEX_URL")
-    if overridden or not from_file:
+    if overridden or not (from_file or recorded):
         return index_url_from(option or None)
-    return from_file
+    return from_file or recorded
 
 
 def _build_request(options: dict[str, Any]) -> BuildRequest:
@@ -356,6 +370,7 @@ class ProgressReporter(BuildReporter):
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 python_option = click.option(
@@ -388,8 +403,10 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="Print what would change; install nothing.")
 @click.option(
     "--tmp-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where temporary files go.  [default: $WHEELHOUSE_TMPDIR, else $TMPDIR]",
+    type=click.Path(exists=True, file_okay=False, writable=True, path_type=Path),
+    help="An existing, writable directory for temporary files.  [default: $WHEELHOUSE_TMPDIR, "
+    "else a directory under the target environment's prefix (on its filesystem, removed "
+    "afterwards) when writable, else $TMPDIR]",
 )
 @wheelhouse_option
 @reports_errors
@@ -398,7 +415,8 @@ def install(wheelhouse_dir: Path, **options: Any) -> None:
 
     Picks the lock whose target the interpreter supports. With no REQ, installs
     the whole lock; with REQ or -r, those and their dependencies at the locked
-    versions. Writes nothing inside the wheelhouse.
+    versions. Writes nothing inside the wheelhouse; temporary files go on the
+    target environment's filesystem unless --tmp-dir says otherwise.
     """
     from wheelhouse import installer
 
@@ -504,22 +522,28 @@ def refresh(
     allow_sdist, keep_sdist = _sdist_policy(options)
     request = request_from_manifest(
         wheelhouse.read_manifest(),
-        index_url=options["index_url"],
         extra_index_urls=tuple(options["extra_index_url"]) or None,
         exclude_newer=options["exclude_newer"],
         jobs=options["jobs"],
         allow_sdist=allow_sdist,
         keep_sdist=keep_sdist,
     )
-    if not request.index_url:
-        request = dataclasses.replace(request, index_url=index_url_from(None))
     inputs = read_inputs(request)
+    # As build does, with the recorded index in place of pip's default; the files'
+    # extra indexes join the recorded ones (which may hold the same URLs, redacted).
+    request = dataclasses.replace(
+        request,
+        index_url=_choose_index(options["index_url"] or "", inputs.index_url, request.index_url),
+        extra_index_urls=unique_urls((*request.extra_index_urls, *inputs.extra_index_urls)),
+    )
     reporter = ProgressReporter(quiet=quiet)
-    with _index_client(request, cache_dir) as client:
-        result = refresh_wheelhouse(
-            wheelhouse, request, inputs, client, reporter, check=check, upgrade=upgrade or None
-        )
-    reporter.close()
+    try:
+        with _index_client(request, cache_dir) as client:
+            result = refresh_wheelhouse(
+                wheelhouse, request, inputs, client, reporter, check=check, upgrade=upgrade or None
+            )
+    finally:
+        reporter.close()
     if result.build is not None:
         _report_refused(result.build.refused)
     for line in render_text(result.diffs):
@@ -638,7 +662,7 @@ def prune(wheelhouse_dir: Path, dry_run: bool) -> None:
         click.echo(f"{verb} {relative}")
     click.echo(
         f"{verb} {len(plan.files)} file(s) ({_megabytes(plan.freed)}); "
-        f"kept {plan.kept} file(s) that locks reference"
+        f"kept {plan.kept} file(s) that locks or builds need"
     )
 
 
@@ -687,13 +711,19 @@ def index(directory: Path) -> None:
     Files that are not valid distributions are skipped with a warning. Over a
     wheelhouse, what its manifest records (upload times, yanked) goes into the pages.
     """
+    from contextlib import nullcontext
+
     from wheelhouse.indexer import index_directory
     from wheelhouse.upkeep import known_files
 
     # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
-    # times, yanked), so the pages match what build wrote.
-    manifest = Wheelhouse(directory).read_manifest() if directory.is_dir() else {}
-    result = index_directory(directory, known_files(manifest.get("files", {})))
+    # times, yanked), so the pages match what build wrote; its lock keeps these
+    # writes from interleaving with a running build's.
+    wheelhouse = Wheelhouse(directory)
+    over_wheelhouse = wheelhouse.manifest_path.is_file()
+    with wheelhouse.exclusive() if over_wheelhouse else nullcontext():
+        manifest = wheelhouse.read_manifest()
+        result = index_directory(directory, known_files(manifest.get("files", {})))
     for skipped in result.skipped:
         click.echo(f"warning: skipped {skipped}", err=True)
     click.echo(result.summary())

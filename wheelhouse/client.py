@@ -1,9 +1,10 @@
 """The index client: project pages, wheel metadata and downloads over one HTTP client.
 
 This is the only module that speaks HTTP. One :class:`IndexClient` serves every
-target and thread of a run: pages and metadata are fetched at most once, and
-failures worth another try (connection errors, timeouts, 5xx, truncated bodies)
-are retried with exponential backoff before an error names the URL.
+target and thread of a run: pages and metadata are fetched at most once (a
+failure is not kept: the next caller tries again), and failures worth another
+try (connection errors, timeouts, 5xx, truncated bodies) are retried with
+exponential backoff before an error names the URL.
 """
 
 from __future__ import annotations
@@ -142,15 +143,16 @@ class IndexClient:
     def __enter__(self) -> IndexClient:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        # A failure or Ctrl-C must not wait for background work nobody will read.
+        self.close(wait=exc_type is None)
 
-    def close(self) -> None:
-        """Cancel pending prefetches, wait for running ones, close the connections."""
+    def close(self, *, wait: bool = True) -> None:
+        """Cancel pending prefetches, close the connections; ``wait`` for running ones first."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
         self._http.close()
 
     # Project pages
@@ -192,10 +194,15 @@ class IndexClient:
             project: [pool.submit(self._raw_page, index, project) for index in self.index_urls]
             for project in projects
         }
-        return {
-            project: _digest(future.result() for future in pending)
-            for project, pending in futures.items()
-        }
+        try:
+            return {
+                project: _digest(future.result() for future in pending)
+                for project, pending in futures.items()
+            }
+        except BaseException:
+            for future in (future for pending in futures.values() for future in pending):
+                future.cancel()  # the first failure decides: the rest would be waited for
+            raise
 
     def _page(self, index: str, project: NormalizedName) -> ProjectPage:
         return self._once(self._pages, (index, project), partial(self._parse_page, index, project))
@@ -331,8 +338,10 @@ class IndexClient:
             if file.sha256 and digest != file.sha256:
                 raise HashMismatch(file.url, file.sha256, digest)
             os.replace(temp, dest)
-        except BaseException:
+        except BaseException as exc:
             temp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(dest)  # a full disk names no file; the user needs one
             raise
         if self._cache is not None:
             self._cache.store_file(digest, dest)
@@ -396,7 +405,10 @@ class IndexClient:
         raise error(url, f"{reason} (tried {self._retries + 1} times)")
 
     def _once(self, table: dict[_K, Future[_V]], key: _K, compute: Callable[[], _V]) -> _V:
-        """Compute ``table[key]`` once; concurrent callers wait for the first one's result."""
+        """Compute ``table[key]`` once; concurrent callers wait for the first one's result.
+
+        A success is kept for the whole run, a failure only for the callers that waited on it.
+        """
         with self._lock:
             future = table.get(key)
             owner = future is None
@@ -406,6 +418,10 @@ class IndexClient:
             try:
                 future.set_result(compute())
             except BaseException as exc:
+                # Callers already waiting share the failure; a later one tries again,
+                # so a failed speculative fetch never stands in for the real request.
+                with self._lock:
+                    table.pop(key, None)
                 future.set_exception(exc)
                 raise
         return future.result()

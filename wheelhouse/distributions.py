@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -95,9 +96,25 @@ def project_name_and_version(
     raise ValueError(reason or f"{filename!r} is not an sdist of {project}")
 
 
+# Python 3.10's fromisoformat reads only what isoformat writes: no "Z", a fraction
+# of exactly 3 or 6 digits, and an offset with a colon.
+_FRACTION = re.compile(r"\.(\d+)")
+_OFFSET = re.compile(r"([+-]\d\d)(\d\d)$")
+
+
 def parse_upload_time(text: str) -> datetime:
-    """Parse an ISO 8601 upload time (PEP 700), assuming UTC when no zone is given."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Parse an ISO 8601 upload time (PEP 700), assuming UTC when no zone is given.
+
+    Accepts ``Z``, any number of fraction digits and ``+HHMM`` on every Python;
+    raises ``ValueError`` for anything that is not such a moment.
+    """
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    text = _FRACTION.sub(lambda match: "." + f"{match[1]:0<6}"[:6], text, count=1)
+    if "T" in text or " " in text:
+        text = _OFFSET.sub(r"\1:\2", text)
+    moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -7,8 +7,11 @@ The CLI prints them as ``error: ...`` and ``hint: ...`` in one place.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from wheelhouse.urls import redact
 
 __all__ = [
     "BackendUnavailable",
@@ -22,6 +25,7 @@ __all__ = [
     "ConflictingInputs",
     "ConflictingPins",
     "DownloadError",
+    "FileSystemError",
     "HashMismatch",
     "IndexUnreachable",
     "InstallFailed",
@@ -38,6 +42,7 @@ __all__ = [
     "PinMismatch",
     "RequirementFileError",
     "ResolutionConflict",
+    "ResolutionTooComplex",
     "SdistBuildFailed",
     "UnreadableFile",
     "VerifyFailed",
@@ -138,6 +143,8 @@ class IndexUnreachable(WheelhouseError):
     """The index did not answer usefully after the retries."""
 
     def __init__(self, url: str, reason: str) -> None:
+        # Logs and CI output outlive the run: no index token may reach them.
+        url, reason = redact(url), redact(reason)
         super().__init__(url, reason)
         self.url, self.reason = url, reason
         self.hint = "check the index URL (--index-url) and the network, then run again"
@@ -154,6 +161,7 @@ class HashMismatch(WheelhouseError):
     """A downloaded file's digest differs from the one the index announced."""
 
     def __init__(self, url: str, expected: str, actual: str) -> None:
+        url = redact(url)
         super().__init__(url, expected, actual)
         self.url, self.expected, self.actual = url, expected, actual
         self.hint = "the file was discarded; the index or a proxy serves corrupted data"
@@ -502,3 +510,50 @@ class BadSdist(WheelhouseError):
 
     def __str__(self) -> str:
         return f"cannot read the sdist {self.filename}: {self.reason}"
+
+
+_WRITABLE = "choose a writable location (-w, --tmp-dir, --cache-dir) or fix its permissions"
+_ERRNO_HINTS = {
+    errno.ENOSPC: "free some disk space, or point the command at another filesystem",
+    errno.EACCES: _WRITABLE,
+    errno.EPERM: _WRITABLE,
+    errno.EROFS: _WRITABLE,
+    errno.ENOENT: "check that the path exists",
+    errno.ENOTDIR: "check that every parent of the path is a directory",
+}
+
+
+class FileSystemError(WheelhouseError):
+    """An operating-system error: a missing directory, no permission, a full disk."""
+
+    def __init__(self, path: str | None, reason: str, code: int | None = None) -> None:
+        super().__init__(path, reason, code)
+        self.path, self.reason, self.code = path, reason, code
+        self.hint = _ERRNO_HINTS.get(code or 0, "check the path and its permissions, then retry")
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> FileSystemError:
+        """The error an ``OSError`` stands for, naming its file when it has one."""
+        path = None if exc.filename is None else str(exc.filename)
+        return cls(path, exc.strerror or str(exc) or type(exc).__name__, exc.errno)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class ResolutionTooComplex(WheelhouseError):
+    """The resolver gave up: it backtracked for too many rounds without an answer."""
+
+    def __init__(self, target: str, rounds: int) -> None:
+        super().__init__(target, rounds)
+        self.target, self.rounds = target, rounds
+        self.hint = (
+            "add constraints (-c) that pin or bound the projects it keeps trying, "
+            "or narrow the requirements' version ranges"
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"cannot resolve for target {self.target}: no answer found in "
+            f"{self.rounds} rounds of backtracking"
+        )

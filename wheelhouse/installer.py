@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,13 +26,8 @@ from wheelhouse import errors, interpreters
 from wheelhouse.interpreters import InterpreterInfo, run
 from wheelhouse.locks import LockedRequirement, parse_requirements_lock
 from wheelhouse.reqfile import Inputs, parse_inputs
-from wheelhouse.store import Wheelhouse
+from wheelhouse.store import Wheelhouse, load_toml
 from wheelhouse.targets import parse_target_name
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "FORMATS",
@@ -47,6 +40,7 @@ __all__ = [
     "install",
     "match_target",
     "offline_settings",
+    "pip_groups",
     "plan",
     "render_plan",
     "render_settings",
@@ -56,6 +50,8 @@ __all__ = [
 FORMATS = ("sh", "dotenv", "pip.conf", "uv.toml")
 #: A ``# via`` entry that names a project (``alpha`` or ``alpha[fast]``), not an input file.
 _PROJECT = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\[[^\]]*\])?$")
+#: Concurrent pips at most: beyond this, disk and memory, not cores, set the pace.
+MAX_PIPS = 8
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -142,7 +138,7 @@ def install(request: InstallRequest) -> InstallResult:
     inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
     files = _select(choice, inputs)
     changes = plan(files, interpreters.installed_distributions(choice.interpreter.path))
-    todo = [change.file for change in changes if change.action != "keep"]
+    todo = [change for change in changes if change.action != "keep"]
     if not request.dry_run and todo:
         _run_backend(request, choice, todo)
     return InstallResult(choice=choice, changes=changes, ran=not request.dry_run and bool(todo))
@@ -151,9 +147,11 @@ def install(request: InstallRequest) -> InstallResult:
 def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
     pylock_path = choice.wheelhouse.pylock_path(choice.target)
     try:
-        pylock = Pylock.from_dict(tomllib.loads(pylock_path.read_text(encoding="utf-8")))
+        pylock = Pylock.from_dict(load_toml(pylock_path))
         text = choice.wheelhouse.lock_path(choice.target).read_text(encoding="utf-8")
         return pylock, parse_requirements_lock(text)
+    except errors.UnreadableFile as exc:
+        raise errors.LockUnusable(exc.path, exc.reason) from None
     except OSError as exc:
         raise errors.LockUnusable(str(exc.filename), exc.strerror or str(exc)) from None
     except (ValueError, PylockValidationError) as exc:
@@ -255,27 +253,56 @@ def render_plan(result: InstallResult) -> Iterator[str]:
         yield "nothing to install: every locked version is installed already"
 
 
-def _run_backend(request: InstallRequest, choice: Choice, files: Sequence[LockedFile]) -> None:
-    """pip or uv, with temporary files where the caller said (else in TMPDIR)."""
-    explicit = request.tmp_dir or os.environ.get("WHEELHOUSE_TMPDIR") or None
-    tmp_root = Path(explicit) if explicit else None
-    with tempfile.TemporaryDirectory(prefix="wheelhouse-", dir=tmp_root) as scratch:
+def _run_backend(request: InstallRequest, choice: Choice, changes: Sequence[Change]) -> None:
+    """pip or uv, with their temporary files in a directory of their own, removed afterwards."""
+    root = _scratch_root(request, choice.interpreter)
+    with tempfile.TemporaryDirectory(prefix=".wheelhouse-tmp-", dir=root) as name:
+        scratch = Path(name)
         if request.backend == "uv":
-            requirements = _requirements_file(Path(scratch) / "requirements.txt", files)
-            _run_uv(choice, requirements, tmp_root, Path(scratch))
+            files = [change.file for change in changes]
+            _run_uv(choice, _requirements_file(scratch / "requirements.txt", files), scratch)
             return
-        groups = _balanced(files, os.cpu_count() or 1)
         paths = [
-            _requirements_file(Path(scratch) / f"requirements-{number}.txt", group)
-            for number, group in enumerate(groups)
+            _requirements_file(scratch / f"requirements-{number}.txt", group)
+            for number, group in enumerate(pip_groups(changes, _cores()))
         ]
-        # pip unpacks and byte-compiles on one core: one pip per core, each with a
-        # disjoint share of the exact files (no resolution links them), does both
-        # in parallel and leaves what a single pip would.
         with ThreadPoolExecutor(max_workers=len(paths)) as pool:
-            codes = list(pool.map(lambda path: _run_pip(choice, path, tmp_root), paths))
+            codes = list(pool.map(lambda path: _run_pip(choice, path, scratch), paths))
         if failed := next((code for code in codes if code != 0), None):
             raise errors.InstallFailed("pip", failed)
+
+
+def _scratch_root(request: InstallRequest, info: InterpreterInfo) -> Path | None:
+    """Where the temporary directory goes: as the caller says, else under the target's prefix.
+
+    On the target's own filesystem, a read-only root or a small ``/tmp`` does not
+    matter and uv can link from its cache. None (``$TMPDIR``) when the prefix is
+    not writable.
+    """
+    explicit = request.tmp_dir or os.environ.get("WHEELHOUSE_TMPDIR")
+    if explicit:
+        return Path(explicit)
+    return info.prefix if os.access(info.prefix, os.W_OK) else None
+
+
+def _cores() -> int:
+    """CPUs this process may use (a container's cpuset, not the host's count), at most MAX_PIPS."""
+    if hasattr(os, "sched_getaffinity"):
+        return min(len(os.sched_getaffinity(0)), MAX_PIPS)
+    return min(os.cpu_count() or 1, MAX_PIPS)
+
+
+def pip_groups(changes: Sequence[Change], cores: int) -> list[list[LockedFile]]:
+    """The files to install split into one share per pip to run at once.
+
+    pip unpacks and byte-compiles on one core, so fresh installs go to up to
+    ``cores`` pips, each with a disjoint share (no resolution links them). Any
+    upgrade, downgrade or removal makes it one pip: pips that remove old
+    versions at once race over shared namespace directories and scripts.
+    """
+    todo = [change for change in changes if change.action != "keep"]
+    fresh = all(change.action == "install" for change in todo)
+    return _balanced([change.file for change in todo], cores if fresh else 1)
 
 
 def _requirements_file(path: Path, files: Sequence[LockedFile]) -> Path:
@@ -301,40 +328,35 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _run_pip(choice: Choice, requirements: Path, tmp_root: Path | None) -> int:
+def _run_pip(choice: Choice, requirements: Path, scratch: Path) -> int:
     command = [
         *interpreters.pip_command(choice.interpreter),
         *("install", "--quiet", "--no-index", "--find-links", str(choice.wheelhouse.root)),
         *("--no-deps", "--require-hashes", "--no-cache-dir", "-r", str(requirements)),
     ]
-    return run(command, tmp_dir=tmp_root).returncode
+    return run(command, tmp_dir=scratch).returncode
 
 
-def _run_uv(choice: Choice, requirements: Path, tmp_root: Path | None, scratch: Path) -> None:
+def _run_uv(choice: Choice, requirements: Path, scratch: Path) -> None:
     if (uv := interpreters.find_uv()) is None:
         raise errors.BackendUnavailable("uv", "no uv executable beside this Python or on PATH")
-    cache = _uv_cache(choice.interpreter, tmp_root, scratch)
-    linked = cache.is_relative_to(choice.interpreter.prefix)
     command = [
         *(str(uv), "pip", "install", "--python", str(choice.interpreter.path)),
         *("--offline", "--no-index", "--no-config", "--no-deps", "--require-hashes"),
-        *("--find-links", str(choice.wheelhouse.root), "--cache-dir", str(cache)),
-        *(() if linked else ("--link-mode", "copy")),  # no cross-device link warnings
+        *("--find-links", str(choice.wheelhouse.root), "--cache-dir", str(scratch / "uv-cache")),
+        # A cache on the environment's filesystem lets uv link; elsewhere it would warn.
+        *(() if _same_filesystem(scratch, choice.interpreter.prefix) else ("--link-mode", "copy")),
         *("-r", str(requirements)),
     ]
-    try:
-        code = run(command, tmp_dir=tmp_root).returncode
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    if code != 0:
+    if (code := run(command, tmp_dir=scratch).returncode) != 0:
         raise errors.InstallFailed("uv", code)
 
 
-def _uv_cache(info: InterpreterInfo, tmp_root: Path | None, scratch: Path) -> Path:
-    """uv's cache for one run: inside the venv (one filesystem, so uv links, not copies)."""
-    if tmp_root is None and info.is_venv and os.access(info.prefix, os.W_OK):
-        return Path(tempfile.mkdtemp(prefix=".wheelhouse-uv-cache-", dir=info.prefix))
-    return scratch / "uv-cache"
+def _same_filesystem(first: Path, second: Path) -> bool:
+    try:
+        return os.stat(first).st_dev == os.stat(second).st_dev
+    except OSError:
+        return False
 
 
 def offline_settings(choice: Choice) -> dict[str, str]:

@@ -19,6 +19,7 @@ from wheelhouse import __version__
 from wheelhouse.distributions import BuiltWheel, DistFile, parse_upload_time
 from wheelhouse.reqfile import Inputs
 from wheelhouse.targets import Target
+from wheelhouse.urls import redact
 
 __all__ = [
     "BuildRequest",
@@ -105,7 +106,8 @@ def manifest_dict(
 ) -> dict[str, Any]:
     """What a later refresh needs to re-run the build, and where each file came from.
 
-    ``pages`` maps every project page the resolution read to its digest.
+    ``pages`` maps every project page the resolution read to its digest. URLs are
+    written without credentials: CI recipes commit the manifest.
     """
     manifest: dict[str, Any] = {
         "wheelhouse": {
@@ -120,7 +122,10 @@ def manifest_dict(
             "resolved-requirements": [str(item) for item in inputs.requirements],
             "resolved-constraints": [str(item) for item in inputs.constraints],
         },
-        "index": {"url": request.index_url, "extra-urls": list(request.extra_index_urls)},
+        "index": {
+            "url": redact(request.index_url),
+            "extra-urls": [redact(url) for url in request.extra_index_urls],
+        },
         "options": _options(request),
         "targets": [_target_entry(target) for target in targets],
         "files": {
@@ -149,7 +154,8 @@ def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Targ
         "constraints": [str(item) for item in inputs.constraints],
         "pre": inputs.pre,
         "targets": [[target.name, target.python_full_version] for target in targets],
-        "indexes": [request.index_url, *request.extra_index_urls],
+        # Without credentials: a new token changes no outcome, and the key is written.
+        "indexes": [redact(url) for url in (request.index_url, *request.extra_index_urls)],
         "options": _options(request),
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
@@ -174,7 +180,7 @@ def _target_entry(target: Target) -> dict[str, str]:
 
 def _file_entry(file: DistFile, built: BuiltWheel | None) -> Mapping[str, Any]:
     """A file's origin: its URL, or for a wheel built here the sdist it came from."""
-    origin = {"built-from": built.sdist} if built else {"url": file.url}
+    origin = {"built-from": built.sdist} if built else {"url": redact(file.url)}
     entry: dict[str, Any] = {"project": file.project, "version": str(file.version), **origin}
     optional = {
         "sha256": file.sha256,

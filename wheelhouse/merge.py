@@ -22,9 +22,6 @@ of the machines that built each wheel.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,7 +41,7 @@ from wheelhouse.errors import (
     UnreadableFile,
 )
 from wheelhouse.indexer import index_directory
-from wheelhouse.store import FORMAT, MANIFEST, Wheelhouse, atomic_write, sha256_of
+from wheelhouse.store import FORMAT, MANIFEST, Wheelhouse, atomic_copy, atomic_write, sha256_of
 from wheelhouse.upkeep import (
     METADATA_SUFFIX,
     known_files,
@@ -312,7 +309,7 @@ def _checked_file(source: _Source, name: str, entry: Mapping[str, Any]) -> Path:
 def _apply(out: Wheelhouse, plan: MergePlan) -> MergeResult:
     """Write files first, then locks, manifest and index, as a build does."""
     for name, source in plan.copies.items():
-        _copy(source, out.path(name))
+        atomic_copy(source, out.path(name))
         metadata = source.with_name(name + METADATA_SUFFIX)
         if metadata.is_file():
             atomic_write(out.path(name + METADATA_SUFFIX), metadata.read_bytes())
@@ -334,16 +331,3 @@ def _apply(out: Wheelhouse, plan: MergePlan) -> MergeResult:
         files=len(plan.manifest["files"]),
         written=tuple(sorted(written)),
     )
-
-
-def _copy(source: Path, dest: Path) -> None:
-    """Copy under a temporary name beside ``dest``, then rename: never a partial file."""
-    fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as stream:
-            shutil.copyfileobj(stream, out, 1 << 20)
-        os.chmod(temp, 0o644)
-        os.replace(temp, dest)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from wheelhouse.distributions import DistFile, is_distribution_filename
+from wheelhouse.distributions import DistFile, is_distribution_filename, parse_upload_time
 from wheelhouse.errors import InvalidFilename
 
 __all__ = [
@@ -140,14 +140,18 @@ def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, dict[s
         "requires_python": _str_or_none(entry.get("requires-python")),
         "yanked": _json_yanked(entry.get("yanked")),
         "size": _int_or_none(entry.get("size")),
-        "upload_time": _str_or_none(entry.get("upload-time")),
+        "upload_time": _upload_time(entry.get("upload-time")),
         "metadata_sha256": _json_metadata(metadata),
     }
     return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
 
 
 def _absolute(page_url: str, link: str) -> str:
-    """The link without its fragment, resolved against the page (most links need no work)."""
+    """The link without its fragment, resolved against the page (most links need no work).
+
+    A relative link keeps the page's credentials, which its download needs: only
+    what is written or printed drops them (:func:`wheelhouse.urls.redact`).
+    """
     link = link.partition("#")[0]
     if link.startswith(("https://", "http://")):
         return link  # already absolute: urljoin would only spend time proving it
@@ -178,6 +182,17 @@ def _int_or_none(value: object) -> int | None:
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _upload_time(value: object) -> str | None:
+    """A PEP 700 upload time that parses, else None: one bad entry must not fail a run later."""
+    text = _str_or_none(value)
+    if text is not None:
+        try:
+            parse_upload_time(text)
+        except ValueError:
+            return None
+    return text
 
 
 # PEP 503 HTML

@@ -2,194 +2,42 @@
 
 Requirements and candidates own the matching; the provider is a thin adapter.
 Metadata is read lazily, only for candidates the resolver visits, through a
-:class:`Finder` shared by every target so each page and metadata file is
-fetched once per run.
+:class:`~wheelhouse.finder.Finder` shared by every target so each page and
+metadata file is fetched once per run.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from packaging.markers import Marker
-from packaging.metadata import parse_email
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
-from wheelhouse.distributions import DistFile, Policy, Selection, select_files
+from wheelhouse.distributions import DistFile, Selection
 from wheelhouse.errors import (
     ConflictCause,
-    InvalidFilename,
     NoFileForTarget,
-    NoUploadTimes,
     NoVersionFound,
     ResolutionConflict,
+    ResolutionTooComplex,
     WheelhouseError,
 )
-from wheelhouse.pages import ProjectPage
+from wheelhouse.finder import Finder, Index, SdistMetadata
 from wheelhouse.reqfile import InputRequirement, Inputs
 from wheelhouse.targets import Target, Truth
 
 __all__ = ["Finder", "Index", "Resolution", "ResolvedPin", "SdistMetadata", "resolve"]
 
 ROOT = "the user's input"
-
-
-class Index(Protocol):
-    """What the resolver needs from an index client."""
-
-    def project_files(self, name: str) -> ProjectPage: ...
-
-    def prefetch(self, names: Iterable[str]) -> None: ...
-
-    def page_digests(self, names: Iterable[str]) -> dict[str, str]: ...
-
-    def metadata(self, file: DistFile) -> bytes: ...
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Dependency:
-    """A Requires-Dist entry as it applies to one target."""
-
-    requirement: Requirement
-    marker: Marker | None  # kept only when true for some, not all, of the target
-
-
-#: Core metadata of an sdist for a target (from its PKG-INFO, or from building it).
-SdistMetadata = Callable[[DistFile, Target], bytes]
-
-
-class Finder:
-    """Candidates and dependencies, cached for every target of one run.
-
-    ``sdist_metadata`` reads an sdist's metadata when the policy lets sdists in;
-    without it, the index is asked as for a wheel.
-    """
-
-    def __init__(
-        self,
-        index: Index,
-        policy: Policy,
-        sdist_metadata: SdistMetadata | None = None,
-        *,
-        jobs: int = 8,
-    ) -> None:
-        self.index, self.policy, self.sdist_metadata = index, policy, sdist_metadata
-        self._selections: dict[tuple[str, str], Selection] = {}
-        self._metadata: dict[str, tuple[list[Requirement], str | None]] = {}
-        self._lock = threading.Lock()
-        self.refused: dict[str, InvalidFilename] = {}
-        self._jobs, self._closed = jobs, False
-        self._pool: ThreadPoolExecutor | None = None
-        self._speculated: set[tuple[str, str]] = set()
-
-    def consulted(self) -> set[str]:
-        """Every project whose page this finder read."""
-        with self._lock:
-            return {name for name, _target in self._selections}
-
-    def speculate(self, wanted: Iterable[Req], target: Target) -> None:
-        """Fetch, in the background, what the resolver is likely to ask for next.
-
-        For each requirement, the page and the metadata of its newest fitting
-        wheel, then the same for that wheel's dependencies: the whole likely
-        tree arrives in a few round trips instead of one after another.
-        """
-        for req in wanted:
-            with self._lock:
-                key = (req.name, target.name)
-                if key in self._speculated or self._closed:
-                    continue
-                self._speculated.add(key)
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self._jobs, "wheelhouse-speculate")
-                pool = self._pool
-            pool.submit(self._speculate_one, req, target)
-
-    def _speculate_one(self, req: Req, target: Target) -> None:
-        try:
-            selection = self.selection(req.name, target)
-            version = next(
-                (
-                    v
-                    for v in selection.versions()
-                    if req.specifier.contains(v) and not v.is_prerelease
-                ),
-                None,
-            )
-            files = (
-                [f for f in selection.by_version.get(version, []) if f.yanked is None]
-                if version
-                else []
-            )
-            if not files or not files[0].is_wheel:
-                return  # an sdist is read only when the resolver really needs it
-            deps = [
-                _req(dep, None, req.name, None)
-                for dep in self.requires(files[0], target)
-                if target.evaluate(dep.marker, req.extras) is not Truth.NEVER
-            ]
-        except Exception:
-            return
-        self.speculate(deps, target)
-
-    def close(self) -> None:
-        """Stop speculating: pending guesses are dropped, running ones finish."""
-        with self._lock:
-            pool, self._pool, self._closed = self._pool, None, True
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def selection(self, name: NormalizedName, target: Target) -> Selection:
-        key = (name, target.name)
-        if key not in self._selections:
-            page = self.index.project_files(name)
-            self.refused.update((error.filename, error) for error in page.refused)
-            if (
-                self.policy.exclude_newer
-                and page.files
-                and not any(file.upload_time for file in page.files)
-            ):
-                raise NoUploadTimes(name)
-            selection = select_files(list(page.files), target, self.policy)
-            with self._lock:
-                self._selections[key] = selection
-        return self._selections[key]
-
-    def requires(self, file: DistFile, target: Target) -> list[Requirement]:
-        """The file's Requires-Dist entries, read once per file (an sdist's once per target)."""
-        sdist = not file.is_wheel and self.sdist_metadata is not None
-        key = f"{file.url} {target.name}" if sdist else file.url
-        with self._lock:
-            cached = self._metadata.get(key)
-        if cached is None:
-            raw, _ = parse_email(self._read_metadata(file, target))
-            cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
-            with self._lock:
-                self._metadata[key] = cached
-        return cached[0]
-
-    def _read_metadata(self, file: DistFile, target: Target) -> bytes:
-        if not file.is_wheel and self.sdist_metadata is not None:
-            return self.sdist_metadata(file, target)
-        return self.index.metadata(file)
-
-
-def _requirements(lines: Iterable[str]) -> list[Requirement]:
-    parsed: list[Requirement] = []
-    for line in lines:
-        try:
-            parsed.append(Requirement(line))
-        except InvalidRequirement:
-            continue  # pip also passes over a dependency it cannot parse, with a warning
-    return parsed
+#: resolvelib's rounds before it gives up; real trees need a few hundred.
+MAX_ROUNDS = 20000
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -274,7 +122,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             if target.evaluate(item.requirement.marker) is not Truth.NEVER:
                 key = canonicalize_name(item.requirement.name)
                 self.constraints.setdefault(key, []).append(item)
-        self.edges: dict[str, list[Req]] = {}
+        # Per identifier, the first requirement that brought it in: the chain an
+        # error names is walked up from there.
+        self.introduced: dict[str, Req] = {}
         self._dependencies: dict[tuple[str, Version], list[Req]] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
@@ -344,8 +194,25 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         key = (candidate.identifier, candidate.version)
         if key not in self._dependencies:
             self._dependencies[key] = list(self._compute_dependencies(candidate))
+            for dep in self._dependencies[key]:
+                self.introduced.setdefault(dep.identifier, dep)
             self.finder.speculate(self._dependencies[key], self.target)
         return self._dependencies[key]
+
+    def chain(self, requirement: Req) -> list[str]:
+        """Who asked for ``requirement``: the input it started from, then each pin down to it."""
+        chain: list[str] = []
+        seen: set[str] = set()
+        while requirement.parent is not None and requirement.parent.identifier not in seen:
+            seen.add(requirement.parent.identifier)
+            chain.append(requirement.parent.pin)
+            above = self.introduced.get(requirement.parent.identifier)
+            if above is None:
+                break
+            requirement = above
+        if requirement.parent is None:
+            chain.append(requirement.origin)
+        return chain[::-1]
 
     def _compute_dependencies(self, candidate: Candidate) -> Iterator[Req]:
         if candidate.extras:
@@ -389,6 +256,7 @@ def resolve(
     reporter: BaseReporter[Req, Candidate, str] | None = None,
     *,
     preferred: Mapping[str, Version] | None = None,
+    max_rounds: int = MAX_ROUNDS,
 ) -> Resolution:
     """Resolve ``inputs`` for ``target``; raise an explained error when impossible.
 
@@ -396,14 +264,16 @@ def resolve(
     """
     provider = Provider(finder, target, inputs, preferred)
     roots = _root_requirements(target, inputs)
+    for root in roots:
+        provider.introduced.setdefault(root.identifier, root)
     finder.speculate(roots, target)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
     try:
-        result = resolver.resolve(roots, max_rounds=20000)
+        result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         raise _explain(exc, provider, target) from None
-    except ResolutionTooDeep:
-        raise ResolutionConflict(target.name, []) from None
+    except ResolutionTooDeep as exc:
+        raise ResolutionTooComplex(target.name, exc.round_count) from None
     return _resolution(target, result.mapping, provider, roots, inputs)
 
 
@@ -425,9 +295,8 @@ def _explain(
     if len(names) == 1:
         requirement = causes[0].requirement
         selection = provider.finder.selection(requirement.name, target)
-        parent = causes[0].parent
         if not _conflicting_parents(causes):
-            return _missing(requirement, parent, selection, target)
+            return _missing(requirement, provider.chain(requirement), selection, target)
     return ResolutionConflict(
         target.name,
         [
@@ -444,9 +313,8 @@ def _conflicting_parents(causes: Sequence[Any]) -> bool:
 
 
 def _missing(
-    requirement: Req, parent: Candidate | None, selection: Selection, target: Target
+    requirement: Req, chain: list[str], selection: Selection, target: Target
 ) -> WheelhouseError:
-    chain = [parent.pin] if parent else []
     fitting = sorted(
         {
             skip.file.version

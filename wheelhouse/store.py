@@ -2,7 +2,8 @@
 
 Every file is written atomically (a temporary name in the same directory, then
 ``os.replace``), and only when its bytes change. A build holds an exclusive
-lock on the directory so two builds never interleave.
+lock on the directory so two builds never interleave. A manifest or lock that
+does not parse is an :class:`UnreadableFile`, never a raw parser error.
 """
 
 from __future__ import annotations
@@ -14,26 +15,65 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import tomli_w
 
 from wheelhouse.distributions import DistFile
-from wheelhouse.errors import NotAWheelhouse, WheelhouseBusy
+from wheelhouse.errors import NotAWheelhouse, UnreadableFile, WheelhouseBusy
 from wheelhouse.locks import (
     Lock,
+    LockedRequirement,
     parse_requirements_lock,
     pylock_dict,
     render_constraints,
     render_requirements,
 )
+from wheelhouse.targets import parse_target_name
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["MANIFEST", "Wheelhouse", "atomic_write", "sha256_of"]
+if sys.platform == "win32":  # no flock there: a lock on the lock file's first byte
+    import msvcrt
+
+    def _try_lock(handle: IO[str]) -> bool:
+        handle.seek(0)  # both calls must name the same byte
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[str]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[str]) -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(handle: IO[str]) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+__all__ = [
+    "MANIFEST",
+    "Wheelhouse",
+    "atomic_copy",
+    "atomic_write",
+    "load_toml",
+    "read_lock",
+    "sha256_of",
+]
 
 MANIFEST = "wheelhouse.toml"
 LOCK_FILE = ".wheelhouse.lock"
@@ -65,6 +105,89 @@ def atomic_write(path: Path, data: bytes) -> bool:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+    return True
+
+
+def atomic_copy(source: Path, dest: Path, *, sha256: str | None = None, link: bool = False) -> bool:
+    """Put a copy of ``source`` at ``dest`` by way of a temporary name beside it, never in part.
+
+    ``link`` tries a hard link before copying. With ``sha256``, a copy whose
+    digest differs is discarded and False returned, ``dest`` left as it was.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        digest = _link_or_copy(source, temp, link=link)
+        if sha256 is not None and (digest or sha256_of(temp)) != sha256:
+            temp.unlink()
+            return False
+        os.replace(temp, dest)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def _link_or_copy(source: Path, temp: Path, *, link: bool) -> str | None:
+    """Fill ``temp`` from ``source``; the sha256 of the bytes copied, None when linked."""
+    if link:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+            os.link(source, temp)
+            return None
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, temp.open("wb") as writer:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+    os.chmod(temp, 0o644)
+    return digest.hexdigest()
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """A TOML document; :class:`UnreadableFile` when it cannot be read or parsed."""
+    try:
+        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UnreadableFile(str(path), str(exc)) from None
+    return document
+
+
+def read_lock(path: Path) -> list[LockedRequirement]:
+    """The pins of one ``locks/<target>.txt``; :class:`UnreadableFile` when it does not parse."""
+    try:
+        return parse_requirements_lock(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UnreadableFile(str(path), str(exc)) from None
+
+
+def _check_manifest(path: str, manifest: Mapping[str, Any]) -> None:
+    """Raise :class:`UnreadableFile` unless the tables readers rely on are shaped as written."""
+    for key in ("files", "built", "build-requirements"):
+        table = manifest.get(key, {})
+        if not isinstance(table, dict) or not all(_well_formed(key, e) for e in table.values()):
+            raise UnreadableFile(path, f"[{key}] is not a table of tables as a build writes it")
+    targets = manifest.get("targets", [])
+    if not isinstance(targets, list) or not all(isinstance(e, dict) for e in targets):
+        raise UnreadableFile(path, "[[targets]] is not a list of tables")
+
+
+def _well_formed(key: str, entry: object) -> bool:
+    """A table, with the fields of a ``[built]`` or ``[build-requirements]`` entry."""
+    if not isinstance(entry, dict):
+        return False
+    if key == "built":
+        return isinstance(entry.get("sdist"), str)
+    files = entry.get("files") if key == "build-requirements" else []
+    return isinstance(files, list) and all(isinstance(name, str) for name in files)
+
+
+def _is_target_name(name: str) -> bool:
+    try:
+        parse_target_name(name)
+    except ValueError:
+        return False
     return True
 
 
@@ -107,25 +230,23 @@ class Wheelhouse:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the directory's write lock; fail at once if another process holds it."""
-        import fcntl
-
         with (self.root / LOCK_FILE).open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise WheelhouseBusy(str(self.root)) from None
+            if not _try_lock(handle):
+                raise WheelhouseBusy(str(self.root))
             try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                _unlock(handle)
 
     def path(self, filename: str) -> Path:
         return self.root / filename
 
     def read_manifest(self) -> dict[str, Any]:
+        """The manifest ({} when there is none); :class:`UnreadableFile` when malformed."""
         if not self.manifest_path.is_file():
             return {}
-        manifest: dict[str, Any] = tomllib.loads(self.manifest_path.read_text(encoding="utf-8"))
+        manifest = load_toml(self.manifest_path)
+        _check_manifest(str(self.manifest_path), manifest)
         return manifest
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
@@ -171,20 +292,19 @@ class Wheelhouse:
                     path.unlink(missing_ok=True)
 
     def lock_targets(self) -> list[str]:
-        """Names of the targets that have a lock."""
+        """Names of the targets that have a lock; other files there (a README) are not locks."""
         if not self.locks_dir.is_dir():
             return []
         return sorted(
-            path.stem for path in self.locks_dir.glob("*.txt") if not path.name.startswith(".")
+            path.stem
+            for path in self.locks_dir.glob("*.txt")
+            if not path.name.startswith(".") and _is_target_name(path.stem)
         )
 
     def read_pins(self) -> dict[str, dict[str, str]]:
         """Every target's pins: target name to project name to version."""
         return {
-            target: {
-                entry.name: entry.version
-                for entry in parse_requirements_lock(self.lock_path(target).read_text("utf-8"))
-            }
+            target: {entry.name: entry.version for entry in read_lock(self.lock_path(target))}
             for target in self.lock_targets()
         }
 

@@ -22,6 +22,7 @@ __all__ = [
     "PATCH_SPREAD",
     "Target",
     "Truth",
+    "canonical_platform",
     "parse_platform",
     "parse_target_name",
     "portable_platform",
@@ -47,8 +48,13 @@ class Truth(enum.Enum):
     ALWAYS = 2
 
 
-def _canonical_platform(platform: str) -> str:
-    """Rewrite legacy manylinux aliases to their PEP 600 spelling."""
+def canonical_platform(platform: str) -> str:
+    """One spelling per platform: lower case, ``_`` separators, legacy manylinux as PEP 600.
+
+    ``Manylinux2014-X86_64`` becomes ``manylinux_2_17_x86_64``, so that target names
+    (and the locks named after them) do not depend on how a tag was typed.
+    """
+    platform = platform.strip().lower().replace("-", "_").replace(".", "_")
     for alias, (major, minor) in _LEGACY_MANYLINUX.items():
         if platform.startswith(alias + "_"):
             return f"manylinux_{major}_{minor}_{platform[len(alias) + 1 :]}"
@@ -60,7 +66,7 @@ def parse_platform(platform: str) -> tuple[list[str], dict[str, str]]:
 
     Raises ``ValueError`` for a tag this tool cannot reason about.
     """
-    platform = _canonical_platform(platform.strip().lower().replace("-", "_").replace(".", "_"))
+    platform = canonical_platform(platform)
     if match := _MANYLINUX.match(platform):
         return _manylinux_platforms(int(match[1]), int(match[2]), match[3]), _linux(match[3])
     if match := _MUSLLINUX.match(platform):

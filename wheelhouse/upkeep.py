@@ -10,7 +10,6 @@ need (:func:`needed_files`).
 
 from __future__ import annotations
 
-import sys
 import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,12 +24,7 @@ from wheelhouse.distributions import DistFile, is_distribution_filename, parse_f
 from wheelhouse.errors import BadDirectory, NotALockSource, UnreadableFile
 from wheelhouse.indexer import index_directory
 from wheelhouse.locks import LockedRequirement, parse_requirements_lock
-from wheelhouse.store import MANIFEST, Wheelhouse, sha256_of
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from wheelhouse.store import MANIFEST, Wheelhouse, load_toml, read_lock, sha256_of
 
 __all__ = [
     "METADATA_SUFFIX",
@@ -61,30 +55,8 @@ _WORK_DIRS = ("locks", "constraints", "simple")
 
 
 def read_manifest(wheelhouse: Wheelhouse) -> dict[str, Any]:
-    """The manifest, or a clear error when it is not TOML."""
-    path = str(wheelhouse.manifest_path)
-    try:
-        manifest = wheelhouse.read_manifest()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UnreadableFile(path, str(exc)) from None
-    for key in ("files", "built", "build-requirements"):
-        table = manifest.get(key, {})
-        if not isinstance(table, dict) or not all(_well_formed(key, e) for e in table.values()):
-            raise UnreadableFile(path, f"[{key}] is not a table of tables as a build writes it")
-    targets = manifest.get("targets", [])
-    if not isinstance(targets, list) or not all(isinstance(e, dict) for e in targets):
-        raise UnreadableFile(path, "[[targets]] is not a list of tables")
-    return manifest
-
-
-def _well_formed(key: str, entry: object) -> bool:
-    """A table, with the fields of a ``[built]`` or ``[build-requirements]`` entry prune reads."""
-    if not isinstance(entry, dict):
-        return False
-    if key == "built":
-        return isinstance(entry.get("sdist"), str)
-    files = entry.get("files") if key == "build-requirements" else []
-    return isinstance(files, list) and all(isinstance(name, str) for name in files)
+    """The manifest; :class:`UnreadableFile` when it is not TOML shaped as a build writes it."""
+    return wheelhouse.read_manifest()
 
 
 def manifest_file(filename: str, entry: Mapping[str, Any]) -> DistFile:
@@ -106,19 +78,12 @@ def manifest_file(filename: str, entry: Mapping[str, Any]) -> DistFile:
 
 def lock_entries(path: Path) -> list[LockedRequirement]:
     """The pins of one ``locks/<target>.txt``; UnreadableFile when it does not parse."""
-    try:
-        return parse_requirements_lock(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UnreadableFile(str(path), str(exc)) from None
+    return read_lock(path)
 
 
 def pylock_packages(path: Path) -> list[dict[str, Any]]:
     """The ``[[packages]]`` of a PEP 751 lock; UnreadableFile when it does not parse."""
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UnreadableFile(str(path), str(exc)) from None
-    packages = document.get("packages", [])
+    packages = load_toml(path).get("packages", [])
     if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
         raise UnreadableFile(str(path), "[[packages]] is not a list of tables")
     return packages

@@ -1,0 +1,131 @@
+"""Errors the command line explains: operating-system failures, bad options, busy wheelhouses."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import make_venv
+from wheelhouses import make_wheelhouse, target_for
+
+from wheelhouse import upkeep
+from wheelhouse.cli import cli
+from wheelhouse.store import Wheelhouse
+
+HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def explained(result: Result) -> tuple[str, str]:
+    """The `error:` and `hint:` lines of a failure with exit status 1 and no traceback."""
+    assert result.exit_code == 1, result.output + repr(result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    error, hint = result.stderr.splitlines()
+    assert error.startswith("error: ") and hint.startswith("hint: "), result.stderr
+    return error, hint
+
+
+@pytest.fixture
+def blocker(tmp_path: Path) -> Path:
+    """A file where a directory is expected: every path under it fails with ENOTDIR."""
+    path = tmp_path / "a-file"
+    path.write_text("not a directory")
+    return path
+
+
+@pytest.fixture
+def wheelhouse(tmp_path: Path) -> Path:
+    """A wheelhouse whose only lock is for the interpreter running the tests."""
+    return make_wheelhouse(tmp_path / "wh", ["evolving==1.0"], [target_for(HERE)])
+
+
+def test_an_unusable_tmpdir_from_the_environment_is_explained(
+    wheelhouse: Path, blocker: Path, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path)
+    env = {"WHEELHOUSE_TMPDIR": str(blocker / "tmp")}
+    result = invoke("install", "-w", str(wheelhouse), "--python", str(venv), env=env)
+    error, hint = explained(result)
+    assert error.startswith(f"error: {blocker / 'tmp'}") and error.endswith(": Not a directory")
+    assert hint == "hint: check that every parent of the path is a directory"
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_tmp_dir_must_be_an_existing_directory(
+    wheelhouse: Path, blocker: Path, tmp_path: Path, kind: str
+) -> None:
+    where = tmp_path / "missing" if kind == "missing" else blocker
+    result = invoke("install", "-w", str(wheelhouse), "--tmp-dir", str(where))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--tmp-dir'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_wheelhouse_under_a_file_is_explained_by_build(blocker: Path) -> None:
+    error, hint = explained(invoke("build", "-q", "-w", str(blocker / "wh"), "alpha"))
+    assert error == f"error: {blocker / 'wh'}: Not a directory"
+    assert hint == "hint: check that every parent of the path is a directory"
+
+
+def test_a_wheelhouse_under_a_file_is_explained_by_merge(wheelhouse: Path, blocker: Path) -> None:
+    error, _ = explained(invoke("merge", "-w", str(blocker / "out"), str(wheelhouse)))
+    assert error == f"error: {blocker / 'out'}: Not a directory"
+
+
+def test_a_wheelhouse_that_is_a_file_is_a_usage_error(blocker: Path) -> None:
+    result = invoke("prune", "-w", str(blocker))
+    assert result.exit_code == 2 and "is a file" in result.stderr
+
+
+def _disk_full(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> upkeep.PrunePlan:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(wheelhouse.root / "x.whl"))
+
+
+def test_an_os_error_is_one_line_and_a_hint_and_a_traceback_with_verbose(
+    wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upkeep, "prune", _disk_full)
+    error, hint = explained(invoke("prune", "-w", str(wheelhouse)))
+    assert error == f"error: {wheelhouse / 'x.whl'}: {os.strerror(errno.ENOSPC)}"
+    assert hint.startswith("hint: free some disk space")
+    verbose = invoke("-v", "prune", "-w", str(wheelhouse))
+    assert isinstance(verbose.exception, OSError) and verbose.stderr == ""
+
+
+def test_index_over_a_wheelhouse_waits_for_no_build(wheelhouse: Path) -> None:
+    """It takes the wheelhouse's write lock, so it never interleaves with a build."""
+    with Wheelhouse(wheelhouse).exclusive():
+        error, _ = explained(invoke("index", str(wheelhouse)))
+    assert error == f"error: {wheelhouse} is being written by another process"
+    assert not (wheelhouse / "simple").exists()
+    assert invoke("index", str(wheelhouse)).exit_code == 0
+    assert (wheelhouse / "simple" / "evolving" / "index.html").is_file()
+
+
+def test_index_over_a_plain_directory_takes_no_lock(tmp_path: Path) -> None:
+    assert invoke("index", str(tmp_path)).exit_code == 0
+    assert not (tmp_path / ".wheelhouse.lock").exists()
+
+
+def test_index_over_a_wheelhouse_with_a_malformed_manifest(wheelhouse: Path) -> None:
+    (wheelhouse / "wheelhouse.toml").write_text("[files\n")
+    error, _ = explained(invoke("index", str(wheelhouse)))
+    assert error.startswith(f"error: cannot read {wheelhouse / 'wheelhouse.toml'}: ")
+
+
+@pytest.mark.parametrize(
+    "command", [("verify",), ("prune", "--dry-run"), ("env",), ("install", "--dry-run")]
+)
+def test_a_stray_text_file_in_locks_is_no_lock(wheelhouse: Path, command: tuple[str, ...]) -> None:
+    assert invoke("index", str(wheelhouse)).exit_code == 0
+    (wheelhouse / "locks" / "README.txt").write_text("These are the locks.\n")
+    result = invoke(*command, "-w", str(wheelhouse))
+    assert result.exit_code == 0, result.output + repr(result.exception)
