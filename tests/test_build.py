@@ -22,6 +22,11 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 LINUX = "manylinux_2_28_x86_64"
+#: The inputs and targets of the shared multi-target wheelhouse.
+MULTI = (
+    *("alpha[fast]", "markerpkg", "native", "stable", "modern", "requires-odd", "bt-top"),
+    *("--python", "3.11", "--python", "3.12", "--platform", LINUX, "--platform", "win_amd64"),
+)
 HERE = Path(sys.executable)
 
 
@@ -71,27 +76,7 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One multi-target wheelhouse shared by the read-only tests of this module."""
     root = tmp_path_factory.mktemp("multi") / "wh"
     with IndexServer() as server:
-        ok(
-            build(
-                root,
-                server,
-                "alpha[fast]",
-                "markerpkg",
-                "native",
-                "stable",
-                "modern",
-                "requires-odd",
-                "bt-top",
-                "--python",
-                "3.11",
-                "--python",
-                "3.12",
-                "--platform",
-                LINUX,
-                "--platform",
-                "win_amd64",
-            )
-        )
+        ok(build(root, server, *MULTI))
         assert server.count("/files/", method="GET") > 0
     return root
 
@@ -182,27 +167,7 @@ def test_rebuild_is_byte_identical_and_downloads_nothing(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
     before = tree_digest(copy)
-    ok(
-        build(
-            copy,
-            index_server,
-            "alpha[fast]",
-            "markerpkg",
-            "native",
-            "stable",
-            "modern",
-            "requires-odd",
-            "bt-top",
-            "--python",
-            "3.11",
-            "--python",
-            "3.12",
-            "--platform",
-            LINUX,
-            "--platform",
-            "win_amd64",
-        )
-    )
+    ok(build(copy, index_server, *MULTI))
     after = tree_digest(copy)
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     assert changed == {"wheelhouse.toml"}  # only the manifest carries a timestamp

@@ -25,6 +25,7 @@ LAYERS = {
     "manifest": 1,
     "cache": 2,
     "client": 2,
+    "remotezip": 2,
     "finder": 2,
     "resolver": 2,
     "store": 2,

@@ -34,6 +34,7 @@ from wheelhouse.cache import Cache, CachedPage
 from wheelhouse.distributions import DistFile
 from wheelhouse.errors import DownloadError, HashMismatch, IndexUnreachable
 from wheelhouse.pages import ACCEPT, ProjectPage, merge_pages, parse_page
+from wheelhouse.remotezip import RangeFile, wheel_metadata
 
 __all__ = [
     "IndexClient",
@@ -52,8 +53,6 @@ TAIL_SIZE = 64 * 1024
 CHUNK_SIZE = 64 * 1024
 #: A wheel read whole (the server ignores ranges) stays in memory up to this size.
 SPOOL_SIZE = 8 * 1024 * 1024
-#: Room for a zip member's local header (30 bytes, its name and extra field).
-_LOCAL_HEADER_ROOM = 4096
 #: Most specific first: a bundle given for pip, then for requests, then for OpenSSL.
 CERT_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -275,11 +274,7 @@ class IndexClient:
     def _metadata_from_wheel(self, file: DistFile) -> bytes:
         source = self._attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
         try:
-            with zipfile.ZipFile(source) as archive:
-                info = archive.getinfo(_metadata_member(archive.namelist(), file.project))
-                if isinstance(source, RangeFile):
-                    source.prefetch(*_member_span(archive, info, source.size))
-                return archive.read(info)
+            return wheel_metadata(source, file.project)
         except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as exc:
             raise DownloadError(file.url, f"cannot read the wheel's metadata: {exc}") from None
         finally:
@@ -427,71 +422,6 @@ class IndexClient:
         return future.result()
 
 
-class RangeFile:
-    """A read-only, seekable view of a remote file that fetches only the bytes read.
-
-    ``fetch(start, end)`` returns bytes ``[start, end)``; what it returned is
-    kept, so ``zipfile`` re-reading the central directory costs nothing.
-    """
-
-    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
-        self.size = size
-        self._fetch = fetch
-        self._chunks: dict[int, bytes] = {}
-        self._position = 0
-
-    def add(self, start: int, data: bytes) -> None:
-        """Keep bytes already fetched, starting at ``start``."""
-        if data:
-            self._chunks[start] = data
-
-    def prefetch(self, start: int, end: int) -> None:
-        """Fetch ``[start, end)`` now, in as few requests as the cache allows."""
-        self._span(start, min(end, self.size))
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._position = base + offset
-        return self._position
-
-    def read(self, size: int = -1) -> bytes:
-        end = self.size if size < 0 else min(self.size, self._position + size)
-        data = self._span(self._position, end) if end > self._position else b""
-        self._position += len(data)
-        return data
-
-    def close(self) -> None:
-        self._chunks.clear()
-
-    def _span(self, start: int, end: int) -> bytes:
-        parts: list[bytes] = []
-        while start < end:
-            part = self._cached(start, end)
-            if part is None:
-                stop = min([offset for offset in self._chunks if offset > start] + [end])
-                part = self._fetch(start, stop)
-                self.add(start, part)
-            if not part:
-                raise EOFError(f"no bytes at offset {start}")
-            parts.append(part)
-            start += len(part)
-        return b"".join(parts)
-
-    def _cached(self, start: int, end: int) -> bytes | None:
-        for offset, data in self._chunks.items():
-            if offset <= start < offset + len(data):
-                return data[start - offset : end - offset]
-        return None
-
-
 def _digest(pages: Iterable[CachedPage | None]) -> str:
     digest = hashlib.sha256()
     for page in pages:
@@ -561,22 +491,3 @@ def _spool(response: httpx.Response) -> SpooledTemporaryFile[bytes]:
         raise
     spool.seek(0)
     return spool
-
-
-def _metadata_member(names: Iterable[str], project: NormalizedName) -> str:
-    """The wheel's ``<name>-<version>.dist-info/METADATA`` (a vendored one is not it)."""
-    found = [
-        name for name in names if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
-    ]
-    if len(found) > 1:
-        found = [name for name in found if canonicalize_name(name.split("-")[0]) == project]
-    if len(found) != 1:
-        raise ValueError("no single .dist-info/METADATA in the wheel")
-    return found[0]
-
-
-def _member_span(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> tuple[int, int]:
-    """Bytes holding a member's local header and data: up to the next member, bounded."""
-    start = info.header_offset
-    later = [other.header_offset for other in archive.infolist() if other.header_offset > start]
-    return start, min([*later, size, start + info.compress_size + _LOCAL_HEADER_ROOM])

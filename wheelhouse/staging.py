@@ -9,11 +9,7 @@ name and renamed, and every other one is downloaded.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -24,9 +20,9 @@ from wheelhouse.interpreters import probe
 from wheelhouse.pages import ProjectPage
 from wheelhouse.resolver import Index
 from wheelhouse.sdists import PipIndexes, SdistInfo, prepare_metadata, read_sdist, wheel_metadata
-from wheelhouse.store import Wheelhouse, sha256_of
+from wheelhouse.store import Wheelhouse, atomic_copy, sha256_of
 
-__all__ = ["Downloader", "KeyedLocks", "Staging", "StagingIndex", "adopt"]
+__all__ = ["Downloader", "KeyedLocks", "Staging", "StagingIndex"]
 
 
 class Downloader(Protocol):
@@ -49,20 +45,6 @@ class KeyedLocks:
     def __call__(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
-
-
-def adopt(source: Path, dest: Path) -> None:
-    """Copy ``source`` to ``dest`` by way of a temporary name beside it, then rename."""
-    fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as stream:
-            shutil.copyfileobj(stream, out)
-        os.chmod(temp, 0o644)
-        os.replace(temp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 class Staging:
@@ -152,5 +134,5 @@ class Staging:
         waiting = self.waiting.get(file.filename)
         if waiting is None:
             return self.index.download(file, dest, progress)
-        adopt(waiting, dest)
+        atomic_copy(waiting, dest)
         return file.sha256 or sha256_of(dest)

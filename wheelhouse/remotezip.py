@@ -1,0 +1,117 @@
+"""Reading a wheel's metadata out of its zip without having the whole file.
+
+A :class:`RangeFile` is a seekable view of a remote file that fetches only the
+byte ranges ``zipfile`` reads: the central directory at the end, then the one
+member wanted. No HTTP here: the caller supplies the function that fetches.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable, Iterable
+from typing import IO
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+__all__ = ["RangeFile", "wheel_metadata"]
+
+#: Room for a zip member's local header (30 bytes, its name and extra field).
+_LOCAL_HEADER_ROOM = 4096
+
+
+def wheel_metadata(source: RangeFile | IO[bytes], project: NormalizedName) -> bytes:
+    """The ``METADATA`` bytes of the wheel in ``source``, read with as few fetches as may be.
+
+    Raises ``zipfile.BadZipFile``, ``ValueError`` or ``EOFError`` for a wheel
+    that is not one.
+    """
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo(_metadata_member(archive.namelist(), project))
+        if isinstance(source, RangeFile):
+            source.prefetch(*_member_span(archive, info, source.size))
+        return archive.read(info)
+
+
+class RangeFile:
+    """A read-only, seekable view of a remote file that fetches only the bytes read.
+
+    ``fetch(start, end)`` returns bytes ``[start, end)``; what it returned is
+    kept, so ``zipfile`` re-reading the central directory costs nothing.
+    """
+
+    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
+        self.size = size
+        self._fetch = fetch
+        self._chunks: dict[int, bytes] = {}
+        self._position = 0
+
+    def add(self, start: int, data: bytes) -> None:
+        """Keep bytes already fetched, starting at ``start``."""
+        if data:
+            self._chunks[start] = data
+
+    def prefetch(self, start: int, end: int) -> None:
+        """Fetch ``[start, end)`` now, in as few requests as the cache allows."""
+        self._span(start, min(end, self.size))
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._position = base + offset
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        end = self.size if size < 0 else min(self.size, self._position + size)
+        data = self._span(self._position, end) if end > self._position else b""
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        self._chunks.clear()
+
+    def _span(self, start: int, end: int) -> bytes:
+        parts: list[bytes] = []
+        while start < end:
+            part = self._cached(start, end)
+            if part is None:
+                stop = min([offset for offset in self._chunks if offset > start] + [end])
+                part = self._fetch(start, stop)
+                self.add(start, part)
+            if not part:
+                raise EOFError(f"no bytes at offset {start}")
+            parts.append(part)
+            start += len(part)
+        return b"".join(parts)
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        for offset, data in self._chunks.items():
+            if offset <= start < offset + len(data):
+                return data[start - offset : end - offset]
+        return None
+
+
+def _metadata_member(names: Iterable[str], project: NormalizedName) -> str:
+    """The wheel's ``<name>-<version>.dist-info/METADATA`` (a vendored one is not it)."""
+    found = [
+        name for name in names if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+    ]
+    if len(found) > 1:
+        found = [name for name in found if canonicalize_name(name.split("-")[0]) == project]
+    if len(found) != 1:
+        raise ValueError("no single .dist-info/METADATA in the wheel")
+    return found[0]
+
+
+def _member_span(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> tuple[int, int]:
+    """Bytes holding a member's local header and data: up to the next member, bounded."""
+    start = info.header_offset
+    later = [other.header_offset for other in archive.infolist() if other.header_offset > start]
+    return start, min([*later, size, start + info.compress_size + _LOCAL_HEADER_ROOM])
