@@ -86,11 +86,6 @@ def _fail(exc: WheelhouseError | OSError) -> NoReturn:
     sys.exit(1)
 
 
-def _not_built(name: str) -> NoReturn:
-    click.echo(f"error: `wheelhouse {name}` is not available in this version yet", err=True)
-    sys.exit(1)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="wheelhouse")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and more detail.")
@@ -648,11 +643,13 @@ Examples:
 @wheelhouse_option
 @reports_errors
 def prune(wheelhouse_dir: Path, dry_run: bool) -> None:
-    """Remove files that no lock references.
+    """Remove files that no lock or build needs.
 
     Removes distribution files whose hash no lock lists (with their .metadata
-    files and their manifest entries), metadata of missing wheels and leftovers
-    of interrupted writes, then rewrites the index.
+    files and their manifest entries), unless they are the sdist of a kept
+    built wheel or a build requirement of a target that locks sdists; also
+    metadata of missing wheels and leftovers of interrupted writes. Then
+    rewrites the index.
     """
     from wheelhouse.upkeep import prune as prune_wheelhouse
 
