@@ -26,6 +26,7 @@ __all__ = [
     "PIP_FLAGS",
     "find_python",
     "find_uv",
+    "install_lock",
     "installed",
     "isolated_env",
     "make_venv",
@@ -120,6 +121,15 @@ def run_pip(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``pip ARGS`` isolated; ``python`` is the environment it installs into."""
     return run([*pip_command(python), *args], cwd=cwd, env=env, check=check)
+
+
+def install_lock(wheelhouse: Path, lock: Path, python: Path) -> None:
+    """pip installs ``lock`` for ``python`` from the wheelhouse alone, hash-checked."""
+    run_pip(
+        *("install", "--no-index", "--find-links", str(wheelhouse)),
+        *("--require-hashes", "-r", str(lock)),
+        python=python,
+    )
 
 
 def find_uv() -> str | None:

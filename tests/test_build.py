@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, installed, make_venv, run, run_pip, run_uv
+from helpers import find_python, install_lock, installed, make_venv, run, run_uv
 from indexserver import IndexServer
 
 from wheelhouse.cli import ProgressReporter, cli
@@ -58,16 +58,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def pip_install_lock(wheelhouse: Path, target: str, python: Path, tmp_path: Path) -> Path:
     venv = make_venv(tmp_path, python, name=f"venv-{target}")
-    run_pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(wheelhouse),
-        "--require-hashes",
-        "-r",
-        str(wheelhouse / "locks" / f"{target}.txt"),
-        python=venv,
-    )
+    install_lock(wheelhouse, wheelhouse / "locks" / f"{target}.txt", venv)
     return venv
 
 
@@ -228,16 +219,7 @@ def test_default_target_is_the_running_interpreter(
     assert lock.name.startswith(tag)
     assert "linux_" not in lock.name.replace("manylinux_", "")  # a portable platform
     venv = make_venv(tmp_path)
-    run_pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(tmp_path / "wh"),
-        "--require-hashes",
-        "-r",
-        str(lock),
-        python=venv,
-    )
+    install_lock(tmp_path / "wh", lock, venv)
     assert installed(venv)["evolving"] == "1.1"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import tomli_w
 from click.testing import CliRunner, Result
-from helpers import find_python, installed, make_venv, run_pip
+from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
 from wheelhouse import interpreters, sdists
@@ -100,16 +100,7 @@ def test_pip_installs_each_merged_lock(
     ok(merge(out, builds["py311"], builds["py312"]))
     venv = make_venv(tmp_path, find_python(version))
     lock = out / "locks" / f"cp{version.replace('.', '')}-{LINUX}.txt"
-    run_pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(out),
-        "--require-hashes",
-        "-r",
-        str(lock),
-        python=venv,
-    )
+    install_lock(out, lock, venv)
     assert installed(venv)["native"] == "1.0"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, installed, make_venv, run_pip
+from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
 from wheelhouse import cli as cli_module
@@ -88,16 +88,7 @@ def test_refresh_reports_the_upgrade_and_downloads_only_new_files(
 def test_refreshed_lock_installs_offline(old_wheelhouse: Path, tmp_path: Path) -> None:
     ok(invoke("refresh", "-q", "-w", str(old_wheelhouse)))
     venv = make_venv(tmp_path, find_python("3.12"))
-    run_pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(old_wheelhouse),
-        "--require-hashes",
-        "-r",
-        str(old_wheelhouse / "locks" / f"{TARGET}.txt"),
-        python=venv,
-    )
+    install_lock(old_wheelhouse, old_wheelhouse / "locks" / f"{TARGET}.txt", venv)
     assert installed(venv)["evolving"] == "1.1"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, installed, make_venv, run_pip
+from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
 from wheelhouse import interpreters, sdists
@@ -88,16 +88,7 @@ def test_pip_installs_every_lock_after_prune(wh: Path, tmp_path: Path, version: 
     ok(invoke("prune", "-w", str(wh)))
     venv = make_venv(tmp_path, find_python(version))
     lock = wh / "locks" / f"cp{version.replace('.', '')}-{LINUX}.txt"
-    run_pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(wh),
-        "--require-hashes",
-        "-r",
-        str(lock),
-        python=venv,
-    )
+    install_lock(wh, lock, venv)
     assert installed(venv)["evolving"] == "1.1"
 
 
@@ -247,8 +238,7 @@ def test_pip_installs_every_built_lock_after_prune(
     ok(invoke("prune", "-w", str(wh)))
     venv = make_venv(tmp_path, find_python(version))
     lock = wh / "locks" / f"cp{version.replace('.', '')}-{LINUX}.txt"
-    args = ("--no-index", "--find-links", str(wh), "--require-hashes", "-r", str(lock))
-    run_pip("install", *args, python=venv)
+    install_lock(wh, lock, venv)
     assert installed(venv)["cext"] == installed(venv)["sdistonly"] == "1.0"
 
 
@@ -288,8 +278,7 @@ def test_prune_keeps_the_build_requirements_of_kept_sdists(
     # pip builds cext from the kept sdist, with cbuild from the wheelhouse: nothing else.
     venv = make_venv(tmp_path, find_python("3.12"))
     lock = wh / "locks" / f"cp312-{LINUX}.txt"
-    args = ("--no-index", "--find-links", str(wh), "--require-hashes", "-r", str(lock))
-    run_pip("install", *args, python=venv)
+    install_lock(wh, lock, venv)
     assert installed(venv)["cext"] == "1.0"
 
 
