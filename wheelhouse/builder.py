@@ -34,7 +34,7 @@ from wheelhouse.reqfile import InputRequirement, Inputs
 from wheelhouse.resolver import Finder, Resolution, resolve
 from wheelhouse.sdists import BuildInterpreters, PipIndexes, build_wheel, builds_here
 from wheelhouse.staging import KeyedLocks, Staging
-from wheelhouse.store import sha256_of
+from wheelhouse.store import local_file
 from wheelhouse.targets import Target
 
 __all__ = ["BuildHooks", "SdistBuilder", "gather"]
@@ -298,13 +298,4 @@ def _built_file(sdist: DistFile, path: Path, python: InterpreterInfo) -> DistFil
     if (project, version) != (sdist.project, sdist.version) or not tags:
         detail = f"it gave {path.name}, not a wheel of {sdist.project} {sdist.version}"
         raise SdistBuildFailed(sdist.filename, f"Python {python.full_version}", detail)
-    return DistFile(
-        filename=path.name,
-        url=path.name,
-        project=project,
-        version=version,
-        tags=tags,
-        sha256=sha256_of(path),
-        size=path.stat().st_size,
-        requires_python=sdist.requires_python,
-    )
+    return local_file(path, (project, version, tags), requires_python=sdist.requires_python)

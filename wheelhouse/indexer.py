@@ -26,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from wheelhouse import simple
 from wheelhouse.distributions import DistFile, is_distribution_filename, parse_filename
 from wheelhouse.errors import BadDirectory
-from wheelhouse.store import atomic_write, sha256_of
+from wheelhouse.store import atomic_write, local_file, sha256_of
 
 __all__ = [
     "IndexResult",
@@ -178,14 +178,9 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
         raise _Invalid(f"not a distribution file name ({exc})") from None
     is_wheel = path.name.endswith(".whl")
     metadata = _wheel_metadata(path, project) if is_wheel else _sdist_metadata(path)
-    file = DistFile(
-        filename=path.name,
-        url=path.name,
-        project=project,
-        version=version,
-        tags=tags,
-        sha256=sha256_of(path),
-        size=path.stat().st_size,
+    file = local_file(
+        path,
+        (project, version, tags),
         requires_python=_check_metadata(metadata, project, version),
         metadata_sha256=hashlib.sha256(metadata).hexdigest() if is_wheel else None,
     )

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import tomli_w
+from packaging.tags import Tag
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from wheelhouse.distributions import DistFile
 from wheelhouse.errors import NotAWheelhouse, UnreadableFile, WheelhouseBusy
@@ -71,6 +74,7 @@ __all__ = [
     "atomic_copy",
     "atomic_write",
     "load_toml",
+    "local_file",
     "read_lock",
     "sha256_of",
 ]
@@ -143,6 +147,23 @@ def _link_or_copy(source: Path, temp: Path, *, link: bool) -> str | None:
             writer.write(chunk)
     os.chmod(temp, 0o644)
     return digest.hexdigest()
+
+
+def local_file(
+    path: Path, parsed: tuple[NormalizedName, Version, frozenset[Tag]], **details: Any
+) -> DistFile:
+    """A distribution file on disk (its name already parsed), with its digest and size."""
+    project, version, tags = parsed
+    return DistFile(
+        filename=path.name,
+        url=path.name,
+        project=project,
+        version=version,
+        tags=tags,
+        sha256=sha256_of(path),
+        size=path.stat().st_size,
+        **details,
+    )
 
 
 def load_toml(path: Path) -> dict[str, Any]:
