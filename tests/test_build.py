@@ -14,7 +14,7 @@ from helpers import find_python, install_lock, installed, make_venv, run, run_uv
 from indexserver import IndexServer
 
 from wheelhouse.cli import ProgressReporter, cli
-from wheelhouse.locks import parse_requirements_lock
+from wheelhouse.model.locks import parse_requirements_lock
 
 if sys.version_info >= (3, 11):
     import tomllib

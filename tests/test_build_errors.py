@@ -11,7 +11,7 @@ import pytest
 from helpers import run
 from indexserver import IndexServer
 
-from wheelhouse.store import Wheelhouse
+from wheelhouse.house.directory import Wheelhouse
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = ("--python", "3.11", "--platform", LINUX)

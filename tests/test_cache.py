@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from wheelhouse.cache import Cache, default_cache_dir
-from wheelhouse.client import IndexClient
-from wheelhouse.distributions import DistFile
+from wheelhouse.index.cache import Cache, default_cache_dir
+from wheelhouse.index.client import IndexClient
+from wheelhouse.model.distributions import DistFile
 
 INDEX = "http://index.invalid/simple"
 WHEEL = b"not really a zip, but bytes with a digest"

@@ -12,9 +12,9 @@ from click.testing import CliRunner, Result
 from helpers import make_venv
 from wheelhouses import make_wheelhouse, target_for
 
-from wheelhouse import upkeep
 from wheelhouse.cli import cli
-from wheelhouse.store import Wheelhouse
+from wheelhouse.commands import upkeep
+from wheelhouse.house.directory import Wheelhouse
 
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

@@ -22,16 +22,16 @@ import pytest
 from indexserver import IndexServer
 from pip._internal.models.index import PyPI
 
-from wheelhouse.client import (
+from wheelhouse.index.client import (
     CERT_VARIABLES,
     IndexClient,
     default_index_url,
     index_url_from,
     ssl_context,
 )
-from wheelhouse.distributions import DistFile
-from wheelhouse.errors import DownloadError, HashMismatch, IndexUnreachable
-from wheelhouse.pages import ACCEPT
+from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.pages import ACCEPT
 
 INDEX = "https://index.example.invalid/simple"
 EXTRA = "https://extra.example.invalid/simple"

@@ -12,7 +12,7 @@ from indexserver import IndexServer
 from packaging.utils import canonicalize_name
 
 from wheelhouse.cli import cli
-from wheelhouse.diff import (
+from wheelhouse.model.diff import (
     Change,
     TargetDiff,
     diff_pins,

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from wheelhouse.distributions import DistFile, Policy, SkipReason, parse_filename, select_files
-from wheelhouse.errors import InvalidFilename
-from wheelhouse.targets import Target
+from wheelhouse.model.distributions import (
+    DistFile,
+    Policy,
+    SkipReason,
+    parse_filename,
+    select_files,
+)
+from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.targets import Target
 
 URL = "http://files.invalid/"
 

@@ -32,10 +32,10 @@ from test_simple import (
     validate_root_json,
 )
 
-from wheelhouse import indexer
 from wheelhouse.cli import cli
-from wheelhouse.distributions import DistFile
-from wheelhouse.errors import BadDirectory
+from wheelhouse.house import indexer
+from wheelhouse.house.errors import BadDirectory
+from wheelhouse.model.distributions import DistFile
 
 # -- helpers shared with test_server.py and test_nginx.py ---------------------------------
 

@@ -27,9 +27,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from wheelhouses import PLATFORM, make_wheelhouse, target_for, tree_digest
 
-from wheelhouse import installer
-from wheelhouse.errors import NoMatchingTarget, NotInLock, PinMismatch
-from wheelhouse.interpreters import InterpreterInfo, find_python
+import wheelhouse
+from wheelhouse.install import installer
+from wheelhouse.install.errors import NotInLock, PinMismatch
+from wheelhouse.install.interpreters import InterpreterInfo, find_python
+from wheelhouse.model.errors import NoMatchingTarget
 
 REQUIREMENTS = ("alpha", "evolving==1.0", "native", "markerpkg")
 #: What every 3.11/3.12 interpreter gets from the lock (markerpkg's other pins vary).
@@ -324,7 +326,7 @@ def test_plan_is_a_pure_diff() -> None:
 def _zipapp(dest: Path) -> Path:
     """The tool and its dependencies but pip, from this environment, as one ``.pyz`` file."""
     root = dest / "pyz"
-    shutil.copytree(Path(installer.__file__).parent, root / "wheelhouse")
+    shutil.copytree(Path(wheelhouse.__file__).parent, root / "wheelhouse")
     pending, seen = ["wheelhouse"], {"wheelhouse", "pip"}
     while pending:
         for text in metadata.requires(pending.pop()) or []:
@@ -335,7 +337,7 @@ def _zipapp(dest: Path) -> Path:
             seen.add(name)
             pending.append(name)
             for file in metadata.files(name) or []:
-                if not file.parts[0].startswith(".."):
+                if not file.parts[0].startswith("..") and "__pycache__" not in file.parts:
                     (root / file).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(file.locate(), root / file)
     pyz = dest / "wheelhouse.pyz"

@@ -14,8 +14,8 @@ from indexserver import FIXTURES
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
 
-from wheelhouse.errors import InterpreterNotFound
-from wheelhouse.interpreters import (
+from wheelhouse.install.errors import InterpreterNotFound
+from wheelhouse.install.interpreters import (
     controlled_environment,
     default_python,
     find_python,

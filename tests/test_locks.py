@@ -7,8 +7,8 @@ from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.distributions import DistFile
-from wheelhouse.locks import (
+from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.locks import (
     Lock,
     Pin,
     parse_requirements_lock,
@@ -16,7 +16,7 @@ from wheelhouse.locks import (
     render_constraints,
     render_requirements,
 )
-from wheelhouse.targets import Target
+from wheelhouse.model.targets import Target
 
 TARGET = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
 

@@ -16,8 +16,9 @@ from click.testing import CliRunner, Result
 from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
-from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
+from wheelhouse.install import interpreters
+from wheelhouse.sdist import pep517 as sdists
 
 if sys.version_info >= (3, 11):
     import tomllib

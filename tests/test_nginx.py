@@ -15,7 +15,7 @@ import pytest
 from helpers import installed, make_venv, run_pip, run_uv
 from test_indexer import EXPECTED, REQUIREMENTS, make_distributions
 
-from wheelhouse import indexer
+from wheelhouse.house import indexer
 
 
 def _find_nginx() -> str | None:

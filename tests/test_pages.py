@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from packaging.version import Version
 
-from wheelhouse.distributions import DistFile, parse_upload_time
-from wheelhouse.pages import ProjectPage, merge_pages, parse_page
+from wheelhouse.model.distributions import DistFile, parse_upload_time
+from wheelhouse.model.pages import ProjectPage, merge_pages, parse_page
 
 PAGE = "https://index.example.invalid/simple/demo/"
 JSON = "application/vnd.pypi.simple.v1+json"

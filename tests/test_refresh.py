@@ -15,7 +15,7 @@ from indexserver import IndexServer
 
 from wheelhouse import cli as cli_module
 from wheelhouse.cli import cli
-from wheelhouse.client import IndexClient
+from wheelhouse.index.client import IndexClient
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = f"cp312-{LINUX}"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wheelhouse.errors import RequirementFileError
-from wheelhouse.reqfile import parse_inputs
+from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.model.errors import RequirementFileError
 
 
 def _write(path: Path, text: str) -> Path:

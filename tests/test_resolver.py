@@ -10,17 +10,17 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.distributions import DistFile, Policy
-from wheelhouse.errors import (
+from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.model.distributions import DistFile, Policy
+from wheelhouse.model.pages import ProjectPage
+from wheelhouse.model.targets import Target
+from wheelhouse.resolve.errors import (
     NoFileForTarget,
     NoVersionFound,
     ResolutionConflict,
     ResolutionTooComplex,
 )
-from wheelhouse.pages import ProjectPage
-from wheelhouse.reqfile import parse_inputs
-from wheelhouse.resolver import Finder, Resolution, resolve
-from wheelhouse.targets import Target
+from wheelhouse.resolve.resolver import Finder, Resolution, resolve
 
 LINUX = Target(python_version=(3, 11), platform="manylinux_2_17_x86_64")
 WINDOWS = Target(python_version=(3, 12), platform="win_amd64")

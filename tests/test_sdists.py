@@ -17,13 +17,14 @@ from helpers import find_python, installed, make_venv, pip_command, run, unshare
 from indexserver import FIXTURES, IndexServer
 from packaging.utils import parse_wheel_filename
 
-from wheelhouse import builder, sdists
 from wheelhouse.cli import cli
-from wheelhouse.distributions import BuiltWheel, DistFile
-from wheelhouse.interpreters import probe
-from wheelhouse.locks import parse_requirements_lock
-from wheelhouse.sdists import DEFAULT_BUILD_REQUIRES, SdistInfo, can_build_for, read_sdist
-from wheelhouse.targets import Target
+from wheelhouse.install.interpreters import probe
+from wheelhouse.model.distributions import BuiltWheel, DistFile
+from wheelhouse.model.locks import parse_requirements_lock
+from wheelhouse.model.targets import Target
+from wheelhouse.sdist import pep517 as sdists
+from wheelhouse.sdist import wheels as builder
+from wheelhouse.sdist.pep517 import DEFAULT_BUILD_REQUIRES, SdistInfo, can_build_for, read_sdist
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -19,10 +19,11 @@ from helpers import installed, isolated_env, make_venv, run_pip, run_uv
 from test_indexer import EXPECTED, REQUIREMENTS, make_distributions
 from test_simple import validate_project_json, validate_root_html
 
-from wheelhouse import indexer, simple
 from wheelhouse.cli import cli
-from wheelhouse.errors import BadDirectory, CannotServe
-from wheelhouse.server import WheelhouseServer, make_server
+from wheelhouse.house import indexer
+from wheelhouse.house.errors import BadDirectory, CannotServe
+from wheelhouse.house.server import WheelhouseServer, make_server
+from wheelhouse.model import simple
 
 SECRET = b"TOP SECRET: outside the wheelhouse"
 WHEEL = "alpha-1.0-py3-none-any.whl"

@@ -18,8 +18,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-from wheelhouse import simple
-from wheelhouse.distributions import DistFile
+from wheelhouse.model import simple
+from wheelhouse.model.distributions import DistFile
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")

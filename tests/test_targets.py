@@ -6,7 +6,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import Tag
 
-from wheelhouse.targets import Target, Truth, parse_platform, parse_target_name
+from wheelhouse.model.targets import Target, Truth, parse_platform, parse_target_name
 
 
 def _target(version: tuple[int, int], platform: str) -> Target:
@@ -104,7 +104,7 @@ def test_target_names_round_trip() -> None:
 
 
 def test_portable_platform_skips_linux_and_any() -> None:
-    from wheelhouse.targets import portable_platform
+    from wheelhouse.model.targets import portable_platform
 
     assert portable_platform(["linux_x86_64", "manylinux_2_36_x86_64", "any"]) == (
         "manylinux_2_36_x86_64"

@@ -15,10 +15,11 @@ from click.testing import CliRunner, Result
 from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
-from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
-from wheelhouse.store import Wheelhouse
-from wheelhouse.upkeep import is_temporary, read_manifest
+from wheelhouse.commands.upkeep import is_temporary, read_manifest
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.install import interpreters
+from wheelhouse.sdist import pep517 as sdists
 
 LINUX = "manylinux_2_28_x86_64"
 TARGETS = ("--python", "3.11", "--python", "3.12", "--platform", LINUX)

@@ -14,11 +14,12 @@ import tomli_w
 from click.testing import CliRunner, Result
 from indexserver import FIXTURES, IndexServer
 
-from wheelhouse import interpreters, sdists
 from wheelhouse.cli import cli
-from wheelhouse.indexer import index_directory
-from wheelhouse.store import Wheelhouse
-from wheelhouse.upkeep import known_files, read_manifest
+from wheelhouse.commands.upkeep import known_files, read_manifest
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.house.indexer import index_directory
+from wheelhouse.install import interpreters
+from wheelhouse.sdist import pep517 as sdists
 
 LINUX = "manylinux_2_28_x86_64"
 ALPHA = "alpha-1.1-py3-none-any.whl"

@@ -24,10 +24,10 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.distributions import DistFile
-from wheelhouse.locks import Lock, Pin
-from wheelhouse.store import FORMAT, Wheelhouse
-from wheelhouse.targets import Target, Truth
+from wheelhouse.house.directory import FORMAT, Wheelhouse
+from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.locks import Lock, Pin
+from wheelhouse.model.targets import Target, Truth
 
 __all__ = ["BUILD_WITH_CLI", "PLATFORM", "make_wheelhouse", "target_for", "tree_digest"]
 

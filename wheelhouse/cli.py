@@ -14,23 +14,24 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from wheelhouse import __version__
-from wheelhouse.build import (
+from wheelhouse.commands.build import (
     BuildReporter,
     BuildRequest,
     read_inputs,
     request_from_manifest,
 )
-from wheelhouse.build import build as build_wheelhouse
-from wheelhouse.build import refresh as refresh_wheelhouse
-from wheelhouse.cache import Cache, default_cache_dir
-from wheelhouse.client import IndexClient, index_url_from
-from wheelhouse.diff import has_changes, render_json, render_markdown, render_text
-from wheelhouse.distributions import BuiltWheel, DistFile
-from wheelhouse.errors import InvalidFilename, WheelhouseError
-from wheelhouse.resolver import Resolution
-from wheelhouse.store import Wheelhouse, atomic_write
-from wheelhouse.targets import canonical_platform, parse_platform
-from wheelhouse.urls import unique_urls
+from wheelhouse.commands.build import build as build_wheelhouse
+from wheelhouse.commands.build import refresh as refresh_wheelhouse
+from wheelhouse.errors import WheelhouseError
+from wheelhouse.house.directory import Wheelhouse, atomic_write
+from wheelhouse.index.cache import Cache, default_cache_dir
+from wheelhouse.index.client import IndexClient, index_url_from
+from wheelhouse.model.diff import has_changes, render_json, render_markdown, render_text
+from wheelhouse.model.distributions import BuiltWheel, DistFile
+from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.targets import canonical_platform, parse_platform
+from wheelhouse.model.urls import unique_urls
+from wheelhouse.resolve.resolver import Resolution
 
 __all__ = ["main"]
 
@@ -413,7 +414,7 @@ def install(wheelhouse_dir: Path, **options: Any) -> None:
     versions. Writes nothing inside the wheelhouse; temporary files go on the
     target environment's filesystem unless --tmp-dir says otherwise.
     """
-    from wheelhouse import installer
+    from wheelhouse.install import installer
 
     request = installer.InstallRequest(
         wheelhouse=wheelhouse_dir,
@@ -456,7 +457,7 @@ def env(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
     pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
     interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
     """
-    from wheelhouse import installer
+    from wheelhouse.install import installer
 
     choice = installer.choose(wheelhouse_dir, python)
     for line in installer.render_settings(choice, form):
@@ -583,7 +584,7 @@ def diff(old: Path, new: Path, output_format: str, exit_code: bool) -> None:
     one lock file; two lock files are compared as one target, named after NEW.
     Exits 0 whether pins differ or not, unless --exit-code is given.
     """
-    from wheelhouse.upkeep import diff_sources
+    from wheelhouse.commands.upkeep import diff_sources
 
     diffs = diff_sources(old, new)
     if output_format == "json":
@@ -618,8 +619,8 @@ def verify(wheelhouse_dir: Path, python: Path | None) -> None:
     and index pages with what the files say. Prints one line per problem and
     exits 1 if there is any.
     """
-    from wheelhouse.errors import VerifyFailed
-    from wheelhouse.verify import verify as verify_wheelhouse
+    from wheelhouse.commands.errors import VerifyFailed
+    from wheelhouse.commands.verify import verify as verify_wheelhouse
 
     report = verify_wheelhouse(Wheelhouse.open(wheelhouse_dir), python)
     for problem in report.problems:
@@ -651,7 +652,7 @@ def prune(wheelhouse_dir: Path, dry_run: bool) -> None:
     metadata of missing wheels and leftovers of interrupted writes. Then
     rewrites the index.
     """
-    from wheelhouse.upkeep import prune as prune_wheelhouse
+    from wheelhouse.commands.upkeep import prune as prune_wheelhouse
 
     plan = prune_wheelhouse(Wheelhouse.open(wheelhouse_dir), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
@@ -683,7 +684,7 @@ def merge(wheelhouse_dir: Path, sources: tuple[Path, ...]) -> None:
     wheelhouse keeps its own targets. Refuses, writing nothing, when sources
     disagree on inputs, on a target's pins, or on a file's hash.
     """
-    from wheelhouse.merge import merge as merge_wheelhouses
+    from wheelhouse.commands.merge import merge as merge_wheelhouses
 
     result = merge_wheelhouses(wheelhouse_dir, sources)
     click.echo(
@@ -710,8 +711,8 @@ def index(directory: Path) -> None:
     """
     from contextlib import nullcontext
 
-    from wheelhouse.indexer import index_directory
-    from wheelhouse.upkeep import known_files
+    from wheelhouse.commands.upkeep import known_files
+    from wheelhouse.house.indexer import index_directory
 
     # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
     # times, yanked), so the pages match what build wrote; its lock keeps these
@@ -748,7 +749,7 @@ def serve(wheelhouse_dir: Path, host: str, port: int) -> None:
     Answers PEP 691 JSON or HTML by the Accept header and serves the files;
     writes nothing. Stop it with Ctrl-C.
     """
-    from wheelhouse.server import make_server
+    from wheelhouse.house.server import make_server
 
     log = functools.partial(click.echo, err=True)
     with make_server(wheelhouse_dir, host, port, log=log) as httpd:

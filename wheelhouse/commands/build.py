@@ -1,0 +1,432 @@
+"""``wheelhouse build``: resolve every target, download once, then write locks, index, manifest.
+
+Nothing final is written until every target resolved, every sdist was built
+and every file arrived, so a failed or interrupted build leaves the previous
+locks, index and manifest as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from wheelhouse import __version__
+from wheelhouse.house.directory import FORMAT, Wheelhouse, sha256_of
+from wheelhouse.house.indexer import index_directory
+from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.install.errors import InterpreterNotFound
+from wheelhouse.model.diff import TargetDiff, diff_pins
+from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
+from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.locks import Lock, Pin
+from wheelhouse.model.manifest import (
+    BuildRequest,
+    Built,
+    manifest_dict,
+    request_from_manifest,
+    resolution_key,
+    targets_from_manifest,
+)
+from wheelhouse.model.reqfile import Inputs
+from wheelhouse.model.targets import Target, canonical_platform, parse_platform, portable_platform
+from wheelhouse.resolve.finder import Finder
+from wheelhouse.resolve.resolver import Resolution, resolve
+from wheelhouse.sdist.pep517 import BuildInterpreters
+from wheelhouse.sdist.staging import Downloader, Staging, StagingIndex
+from wheelhouse.sdist.wheels import SdistBuilder, gather
+
+__all__ = [
+    "BuildReporter",
+    "BuildRequest",
+    "BuildResult",
+    "RefreshResult",
+    "build",
+    "make_targets",
+    "read_inputs",
+    "refresh",
+    "request_from_manifest",
+    "targets_from_manifest",
+]
+
+#: Per target, the version each project should keep if it still fits.
+Preferences = Mapping[str, Mapping[str, Version]]
+
+_VERSION = re.compile(r"^(?:cp|python)?(\d)\.?(\d+)$")
+
+
+#: The index client as the build uses it: pages, metadata and downloads.
+BuildIndex = StagingIndex
+
+
+class BuildReporter:
+    """Progress hooks; the CLI overrides them to drive progress bars."""
+
+    def resolving(self, target: Target) -> None:
+        """A target's resolution starts."""
+
+    def resolved(self, resolution: Resolution) -> None:
+        """A target is resolved."""
+
+    def downloading(self, files: Sequence[DistFile]) -> None:
+        """These files are about to be downloaded."""
+
+    def progress(self, file: DistFile, nbytes: int) -> None:
+        """``nbytes`` more bytes of ``file`` arrived."""
+
+    def building(self, sdist: DistFile, python: str) -> None:
+        """pip starts building a wheel from ``sdist`` with Python ``python``."""
+
+    def built(self, wheel: BuiltWheel) -> None:
+        """A wheel was built."""
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    targets: list[Target]
+    locks: list[Lock]
+    downloaded: list[DistFile] = field(default_factory=list)
+    reused: list[DistFile] = field(default_factory=list)
+    refused: list[InvalidFilename] = field(default_factory=list)
+    built: list[BuiltWheel] = field(default_factory=list)
+
+
+def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Target]:
+    """Every ``--python`` x ``--platform`` pair; defaults are the running interpreter's."""
+    chosen: list[Target] = []
+    for python in pythons or [f"{sys.version_info[0]}.{sys.version_info[1]}"]:
+        version, full, own_platform = _python(python)
+        for platform in map(canonical_platform, platforms or [own_platform]):
+            parse_platform(platform)  # reject an unknown tag before any work
+            target = Target(python_version=version, platform=platform, python_full_version=full)
+            if target.name not in {known.name for known in chosen}:
+                chosen.append(target)
+    return chosen
+
+
+def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
+    """Version, exact version (for a real interpreter) and native platform of ``--python``."""
+    if match := _VERSION.match(python):
+        return (int(match[1]), int(match[2])), None, _running_platform()
+    found = python if Path(python).exists() else shutil.which(python)
+    if not found:
+        raise InterpreterNotFound(python, "no such file or command")
+    from wheelhouse.install.interpreters import probe
+
+    info = probe(Path(found))
+    return info.version, info.full_version, info.platform
+
+
+def _running_platform() -> str:
+    return portable_platform(tag.platform for tag in sys_tags())
+
+
+def build(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None = None,
+    *,
+    targets: Sequence[Target] | None = None,
+    preferred: Preferences | None = None,
+) -> BuildResult:
+    """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
+    reporter = reporter or BuildReporter()
+    targets = list(targets or make_targets(request.pythons, request.platforms))
+    with wheelhouse.exclusive(), _session(wheelhouse, request, index, reporter) as session:
+        finder, staging, builder = session
+        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        extra: list[Resolution] = []
+        if builder is not None:
+            resolutions = builder.realize(resolutions)
+            extra = builder.resolve_build_requirements(finder, resolutions)
+        hashed, fetched = _fetch(
+            wheelhouse, staging, _unique_files([*resolutions, *extra], builder), request, reporter
+        )
+        files = list(hashed.values())
+        locks = [_lock(resolution, hashed) for resolution in resolutions]
+        index_directory(wheelhouse.root, hashed)
+        wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
+        built = Built(wheels=builder.used if builder else {}, requirements=_requirements(extra))
+        pages = index.page_digests(finder.consulted())
+        wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
+    return BuildResult(
+        targets=targets,
+        locks=locks,
+        downloaded=[hashed[n] for n in fetched if not (builder and builder.is_built(hashed[n]))],
+        reused=[file for file in files if file.filename not in fetched],
+        refused=sorted(finder.refused.values(), key=str),
+        built=[r for r in builder.built if r.wheel.filename in hashed] if builder else [],
+    )
+
+
+@contextlib.contextmanager
+def _session(
+    wheelhouse: Wheelhouse, request: BuildRequest, index: BuildIndex, reporter: BuildReporter
+) -> Iterator[tuple[Finder, Staging, SdistBuilder | None]]:
+    """One run's finder and staging area, and its sdist builder when sdists are let in."""
+    manifest = wheelhouse.read_manifest()
+    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    # Scratch space outside the wheelhouse; $WHEELHOUSE_TMPDIR as for installs.
+    tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
+    with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
+        staging = Staging(wheelhouse, index, Path(scratch), manifest.get("files", {}))
+        builder = (
+            SdistBuilder(
+                request=request,
+                files=staging,
+                interpreters=BuildInterpreters(request.pythons),
+                hooks=reporter,
+                built=manifest.get("built", {}),
+            )
+            if request.allow_sdist
+            else None
+        )
+        finder = Finder(staging, policy, builder.metadata if builder else None, jobs=request.jobs)
+        try:
+            yield finder, staging, builder
+        finally:
+            finder.close()
+
+
+@dataclass(kw_only=True)
+class RefreshResult:
+    """The pin changes per target, and what the build did (None with ``check``)."""
+
+    diffs: list[TargetDiff]
+    build: BuildResult | None = None
+
+
+def refresh(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None = None,
+    *,
+    check: bool = False,
+    upgrade: Collection[str] | None = None,
+) -> RefreshResult:
+    """Re-resolve the recorded inputs; with ``upgrade``, only those projects may move."""
+    manifest = wheelhouse.read_manifest()
+    targets = targets_from_manifest(manifest)
+    old = wheelhouse.read_pins()
+    preferred = _preferences(old, upgrade) if upgrade else None
+    if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
+        return RefreshResult(diffs=diff_pins(old, old))
+    if check:
+        reporter = reporter or BuildReporter()
+        with _session(wheelhouse, request, index, reporter) as (finder, _staging, _builder):
+            resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
+        return RefreshResult(diffs=diff_pins(old, new))
+    result = build(
+        wheelhouse, request, inputs, index, reporter, targets=targets, preferred=preferred
+    )
+    new = {
+        lock.target.name: {pin.name: str(pin.version) for pin in lock.pins} for lock in result.locks
+    }
+    return RefreshResult(diffs=diff_pins(old, new), build=result)
+
+
+def _unchanged(
+    wheelhouse: Wheelhouse,
+    manifest: Mapping[str, Any],
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    *,
+    check: bool,
+) -> bool:
+    """Whether the last resolution still stands: same inputs, same pages, every file here.
+
+    A resolution is a function of its inputs, the pages it read and metadata
+    (immutable per file), so equal page digests make re-resolving pointless.
+    """
+    recorded = manifest.get("resolution", {})
+    targets = targets_from_manifest(manifest)
+    if not recorded.get("pages") or recorded.get("key") != resolution_key(request, inputs, targets):
+        return False
+    if index.page_digests(recorded["pages"]) != recorded["pages"]:
+        return False
+    files = manifest.get("files", {})
+    return check or all(
+        wheelhouse.path(name).is_file()
+        and wheelhouse.path(name).stat().st_size == entry.get("size")
+        for name, entry in files.items()
+    )
+
+
+def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str]) -> Preferences:
+    """Hold every current pin but those being upgraded."""
+    moving = {canonicalize_name(name) for name in upgrade}
+    return {
+        target: {name: Version(version) for name, version in pins.items() if name not in moving}
+        for target, pins in old.items()
+    }
+
+
+def read_inputs(request: BuildRequest) -> Inputs:
+    """Parse the requirement and constraint inputs (raises on a bad line)."""
+    return parse_inputs(
+        list(request.requirements), list(request.requirement_files), list(request.constraint_files)
+    )
+
+
+def _resolve_all(
+    finder: Finder,
+    targets: Sequence[Target],
+    inputs: Inputs,
+    jobs: int,
+    reporter: BuildReporter,
+    preferred: Preferences | None = None,
+) -> list[Resolution]:
+    def one(target: Target) -> Resolution:
+        reporter.resolving(target)
+        prefer = (preferred or {}).get(target.name, {})
+        resolution = resolve(finder, target, inputs, preferred=prefer)
+        reporter.resolved(resolution)
+        return resolution
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(targets)))) as pool:
+        futures = [pool.submit(one, target) for target in targets]
+    return gather(futures)
+
+
+def _unique_files(
+    resolutions: Iterable[Resolution], builder: SdistBuilder | None
+) -> list[DistFile]:
+    """Every file the wheelhouse keeps: the locks', and the sdists of built wheels."""
+    files: dict[str, DistFile] = dict(builder.sources) if builder else {}
+    for resolution in resolutions:
+        for pin in resolution.pins.values():
+            for file in pin.files:
+                files.setdefault(file.filename, file)
+    return [files[name] for name in sorted(files)]
+
+
+def _fetch(
+    wheelhouse: Wheelhouse,
+    index: Downloader,
+    files: Sequence[DistFile],
+    request: BuildRequest,
+    reporter: BuildReporter,
+) -> tuple[dict[str, DistFile], list[str]]:
+    """Download what the wheelhouse lacks; return every file by name, and the names fetched.
+
+    Every file comes back with its sha256 and size, which a lock needs and an index
+    may not give: the download's digest, else the manifest's, else the file's own.
+    """
+    recorded = wheelhouse.read_manifest().get("files", {})
+    known = [_known_digest(wheelhouse, file, recorded) for file in files]
+    missing = [file for file in known if not wheelhouse.has_file(file, recorded)]
+    digests = _download_all(wheelhouse, index, missing, request.jobs, reporter)
+    hashed = {file.filename: _completed(wheelhouse, file, digests) for file in known}
+    return hashed, [file.filename for file in missing]
+
+
+def _known_digest(wheelhouse: Wheelhouse, file: DistFile, recorded: Mapping[str, Any]) -> DistFile:
+    """A file listed without a digest that the wheelhouse holds: the digest of that copy."""
+    path = wheelhouse.path(file.filename)
+    if file.sha256 or not path.is_file():
+        return file
+    entry = recorded.get(file.filename, {})
+    # The manifest's record stands while the size agrees, as for files with digests.
+    trusted = entry.get("sha256") if entry.get("size") == path.stat().st_size else None
+    return dataclasses.replace(file, sha256=trusted or sha256_of(path))
+
+
+def _completed(wheelhouse: Wheelhouse, file: DistFile, digests: Mapping[str, str]) -> DistFile:
+    """``file`` with the sha256 and size of its copy in the wheelhouse where the index gave none."""
+    if file.sha256 and file.size is not None:
+        return file
+    path = wheelhouse.path(file.filename)
+    return dataclasses.replace(
+        file,
+        sha256=file.sha256 or digests.get(file.filename) or sha256_of(path),
+        size=path.stat().st_size if file.size is None else file.size,
+    )
+
+
+def _download_all(
+    wheelhouse: Wheelhouse,
+    index: Downloader,
+    files: Sequence[DistFile],
+    jobs: int,
+    reporter: BuildReporter,
+) -> dict[str, str]:
+    """Download ``files`` in parallel; their sha256 digests by file name."""
+    if not files:
+        return {}
+    reporter.downloading(files)
+
+    def one(file: DistFile) -> str:
+        return index.download(
+            file, wheelhouse.path(file.filename), lambda nbytes: reporter.progress(file, nbytes)
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {file.filename: pool.submit(one, file) for file in files}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def _manifest(
+    request: BuildRequest,
+    inputs: Inputs,
+    targets: Sequence[Target],
+    files: Sequence[DistFile],
+    built: Built,
+    pages: Mapping[str, str],
+) -> dict[str, object]:
+    now = datetime.now(timezone.utc)
+    return manifest_dict(
+        request,
+        inputs,
+        targets,
+        files,
+        built=built,
+        created=now,
+        format_version=FORMAT,
+        pages=pages,
+    )
+
+
+def _requirements(extra: Iterable[Resolution]) -> dict[str, list[str]]:
+    """Per target, the files of the build requirements of the sdists it keeps."""
+    found: dict[str, set[str]] = {}
+    for resolution in extra:
+        names = {file.filename for pin in resolution.pins.values() for file in pin.files}
+        found.setdefault(resolution.target.name, set()).update(names)
+    return {target: sorted(names) for target, names in found.items()}
+
+
+def _lock(resolution: Resolution, hashed: Mapping[str, DistFile]) -> Lock:
+    """The lock of a resolution, its files as ``hashed`` completed them."""
+    pins = tuple(
+        Pin(
+            name=pin.name,
+            version=pin.version,
+            files=tuple(hashed.get(file.filename, file) for file in pin.files),
+            via=pin.via,
+            dependencies=pin.dependencies,
+            marker=pin.marker,
+            requires_python=pin.files[0].requires_python if pin.files else None,
+        )
+        for pin in resolution.pins.values()
+    )
+    return Lock(target=resolution.target, pins=pins)

@@ -1,0 +1,348 @@
+"""Interpreters: run them (and pip and uv) in a controlled way, ask them what they are, find them.
+
+Every subprocess goes through :func:`run`: an explicit program, no standard input,
+no ``PIP_*``/``UV_*`` settings and no pip configuration file. An interpreter is
+never trusted by its name: :func:`probe` asks it, with a standard-library script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
+from packaging.utils import canonicalize_name
+
+from wheelhouse.install.errors import InterpreterNotFound
+from wheelhouse.model.targets import Target, parse_platform, portable_platform
+
+__all__ = [
+    "InterpreterInfo",
+    "controlled_environment",
+    "default_python",
+    "find_python",
+    "find_uv",
+    "installed_distributions",
+    "pip_command",
+    "probe",
+    "run",
+]
+
+_TIMEOUT = 120
+
+#: Runs inside the interpreter, which may be as old as 3.6 and have nothing but
+#: the standard library. Its tags come from pip's vendored ``packaging`` when pip
+#: is there (exactly what that pip will accept), else from ``packaging``, else
+#: the host computes them from the facts the script reports.
+_PROBE = r"""
+import json, os, platform, re, subprocess, sys, sysconfig
+impl, info = sys.implementation, sys.implementation.version
+impl_version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+if info.releaselevel != "final":
+    impl_version += info.releaselevel[0] + str(info.serial)
+environment = {
+    "implementation_name": impl.name, "implementation_version": impl_version,
+    "os_name": os.name, "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(), "platform_system": platform.system(),
+    "platform_version": platform.version(), "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform,
+}
+source, tags = "stdlib", []
+for module in ("pip._vendor.packaging.tags", "packaging.tags"):
+    try:
+        tags = [str(tag) for tag in __import__(module, fromlist=["x"]).sys_tags()]
+        source = module.split(".")[0]
+        break
+    except Exception:
+        pass
+try:
+    import pip
+    pip_version = pip.__version__
+except Exception:
+    pip_version = None
+try:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION")
+except (AttributeError, OSError, ValueError):
+    glibc = None
+musl = None
+loader = "/lib/ld-musl-%s.so.1" % platform.machine()
+if not glibc and os.path.exists(loader):
+    out = subprocess.Popen([loader], stderr=subprocess.PIPE).communicate()[1]
+    found = re.search(r"Version (\d+)\.(\d+)", out.decode("utf-8", "replace"))
+    musl = found and "%s.%s" % found.groups()
+print(json.dumps({
+    "version": list(sys.version_info[:2]), "full_version": platform.python_version(),
+    "implementation": impl.name, "environment": environment, "tags": tags,
+    "tags_source": source, "pip_version": pip_version, "prefix": sys.prefix,
+    "executable": sys.executable,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+    "platform": sysconfig.get_platform(), "is_32bit": sys.maxsize <= 2**32,
+    "glibc": glibc, "musl": musl, "mac_version": platform.mac_ver()[0],
+    "debug": bool(sysconfig.get_config_var("Py_DEBUG") or hasattr(sys, "gettotalrefcount")),
+    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+}))
+"""
+
+_INSTALLED = r"""
+import json
+from importlib import metadata
+found = [(dist.metadata["Name"], dist.version) for dist in metadata.distributions()]
+print(json.dumps([pair for pair in found if pair[0]]))
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterpreterInfo:
+    """What an interpreter said about itself.
+
+    ``path`` is as given (a venv's ``bin/python``), ``executable`` as it reports
+    itself; ``tags`` are the wheel tags it installs, most preferred first;
+    ``environment`` is its PEP 508 marker environment; ``pip_version`` is None without pip.
+    """
+
+    path: Path
+    executable: Path
+    version: tuple[int, int]
+    full_version: str
+    implementation: str
+    tags: tuple[Tag, ...]
+    environment: Mapping[str, str]
+    prefix: Path
+    base_prefix: Path
+    pip_version: str | None = None
+    tags_source: str = "pip"
+
+    @property
+    def is_venv(self) -> bool:
+        return self.prefix != self.base_prefix
+
+    @property
+    def platform(self) -> str:
+        """Its most specific portable platform tag (``manylinux_2_36_x86_64``, not ``linux_``)."""
+        return portable_platform(tag.platform for tag in self.tags)
+
+    @property
+    def tag(self) -> str:
+        """Its own target-style tag, such as ``cp313-manylinux_2_36_x86_64``."""
+        interpreter = self.tags[0].interpreter if self.tags else self.implementation
+        return f"{interpreter}-{self.platform}"
+
+    @property
+    def target(self) -> Target:
+        """The target this very interpreter is (its exact version, its platform)."""
+        return Target(
+            python_version=self.version,
+            platform=self.platform,
+            python_full_version=self.full_version,
+        )
+
+
+def controlled_environment(
+    *, tmp_dir: Path | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``base`` (default: this process's) without ``PIP_*``/``UV_*``; pip reads no config file."""
+    source = os.environ if base is None else base
+    env = {key: value for key, value in source.items() if not key.startswith(("PIP_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    if tmp_dir is not None:
+        env.update(TMPDIR=str(tmp_dir), TEMP=str(tmp_dir), TMP=str(tmp_dir))
+    return env
+
+
+def run(
+    command: Sequence[str | os.PathLike[str]],
+    *,
+    tmp_dir: Path | None = None,
+    capture: bool = False,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run an interpreter, pip or uv in :func:`controlled_environment`; no prompt can block.
+
+    Raises ``OSError`` when the program cannot start; the exit status is the caller's.
+    """
+    return subprocess.run(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(tmp_dir=tmp_dir),
+        stdin=subprocess.DEVNULL,
+        capture_output=capture,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def pip_command(info: InterpreterInfo) -> list[str]:
+    """How to run pip for ``info``: its own pip, else this process's pip with ``--python``."""
+    if info.pip_version:
+        prefix = [str(info.path), "-I", "-m", "pip"]
+    else:  # a venv made --without-pip: pip runs itself inside it (pip >= 22.3)
+        prefix = [sys.executable, "-I", "-m", "pip", "--python", str(info.path)]
+    return [*prefix, "--no-input", "--disable-pip-version-check"]
+
+
+def _run_script(python: Path, script: str) -> Any:
+    """Run ``script`` in ``python`` (isolated mode) and decode the JSON it prints."""
+    try:
+        result = run([python, "-I", "-c", script], capture=True, timeout=_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InterpreterNotFound(str(python), getattr(exc, "strerror", None) or str(exc)) from None
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        raise InterpreterNotFound(str(python), last)
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise InterpreterNotFound(str(python), "it did not answer like Python 3") from None
+
+
+def probe(python: Path) -> InterpreterInfo:
+    """Run ``python`` and ask it for its version, tags, marker environment and prefix.
+
+    ``python`` is kept as given (a venv's ``bin/python`` must not be resolved to
+    the base interpreter). Raises :class:`InterpreterNotFound` when it does not run.
+    """
+    facts = _run_script(python, _PROBE)
+    version = (int(facts["version"][0]), int(facts["version"][1]))
+    tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
+    return InterpreterInfo(
+        path=Path(os.path.abspath(python)),
+        executable=Path(facts["executable"] or os.path.abspath(python)),
+        version=version,
+        full_version=facts["full_version"],
+        implementation=facts["implementation"],
+        tags=tags or _computed_tags(facts),
+        environment=dict(facts["environment"]),
+        prefix=Path(facts["prefix"]),
+        base_prefix=Path(facts["base_prefix"]),
+        pip_version=facts["pip_version"],
+        tags_source=facts["tags_source"],
+    )
+
+
+def _computed_tags(facts: Mapping[str, Any]) -> tuple[Tag, ...]:
+    """Tags from an interpreter's reported facts, for one that has neither pip nor packaging."""
+    version = (int(facts["version"][0]), int(facts["version"][1]))
+    platforms = _platforms(facts)
+    if facts["implementation"] != "cpython":
+        return tuple(compatible_tags(version, platforms=platforms))
+    base = f"cp{version[0]}{version[1]}" + ("t" if facts.get("free_threaded") else "")
+    abis = [f"{base}d", base] if facts.get("debug") else [base]
+    interpreter = f"cp{version[0]}{version[1]}"
+    return (
+        *cpython_tags(version, abis=abis, platforms=platforms),
+        *compatible_tags(version, interpreter=interpreter, platforms=platforms),
+    )
+
+
+def _platforms(facts: Mapping[str, Any]) -> list[str]:
+    """Platform tags, most specific first, in the order current ``packaging`` gives them."""
+    platform = re.sub(r"[-. ]", "_", str(facts["platform"])).lower()
+    if platform.startswith("linux_"):
+        arch = platform[len("linux_") :]
+        if facts.get("is_32bit"):
+            arch = {"x86_64": "i686", "aarch64": "armv8l"}.get(arch, arch)
+        tags = [f"linux_{arch}"]
+        if match := re.search(r"(\d+)\.(\d+)", str(facts.get("glibc") or "")):
+            tags += parse_platform(f"manylinux_{match[1]}_{match[2]}_{arch}")[0][:-1]
+        if match := re.search(r"(\d+)\.(\d+)", str(facts.get("musl") or "")):
+            tags += parse_platform(f"musllinux_{match[1]}_{match[2]}_{arch}")[0][:-1]
+        return tags
+    if platform.startswith("macosx_") and facts.get("mac_version"):
+        major, minor = ([*str(facts["mac_version"]).split("."), "0"])[:2]
+        minor = minor if major == "10" else "0"
+        machine = facts["environment"]["platform_machine"]
+        return parse_platform(f"macosx_{major}_{minor}_{machine}")[0]
+    return [platform]
+
+
+def installed_distributions(python: Path) -> dict[str, str]:
+    """Normalized name to version of what ``python`` sees (isolated mode, as pip is run)."""
+    found: list[list[str]] = _run_script(python, _INSTALLED)
+    result: dict[str, str] = {}
+    for name, version in found:
+        result.setdefault(canonicalize_name(name), version)  # the first on sys.path wins
+    return result
+
+
+def default_python(environ: Mapping[str, str] = os.environ) -> Path:
+    """The active virtual environment's interpreter, else the one running this tool."""
+    if venv := environ.get("VIRTUAL_ENV"):
+        scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
+        if (candidate := Path(venv) / scripts).is_file():
+            return candidate
+    return Path(sys.executable)
+
+
+def find_python(version: str) -> Path | None:
+    """A working CPython ``X.Y`` (or ``X.Y.Z``) from PATH, pyenv, uv, asdf or mise; else None.
+
+    A candidate counts only if running it answers with ``version``; the path returned
+    is the one it reports for itself (a pyenv shim's answer depends on where it runs).
+    """
+    seen: set[Path] = set()
+    for candidate in _candidates(version):
+        if candidate in seen or not os.access(candidate, os.X_OK):
+            continue
+        seen.add(candidate)
+        with contextlib.suppress(InterpreterNotFound):
+            if _serves(info := probe(candidate), version):
+                return info.executable
+    return None
+
+
+def _candidates(version: str) -> Iterator[Path]:
+    short = ".".join(version.split(".")[:2])
+    for directory in os.get_exec_path():
+        yield Path(directory) / f"python{short}"
+    pattern = f"{version}.*" if version == short else version
+    for root, layout in _managed_roots():
+        installs = [path for path in root.glob(layout.format(pattern)) if path.is_dir()]
+        for install in sorted(installs, key=_numeric_key, reverse=True):
+            yield install / "bin" / f"python{short}"
+    for directory in os.get_exec_path():
+        yield from (Path(directory) / name for name in ("python3", "python"))
+
+
+def _managed_roots() -> list[tuple[Path, str]]:
+    """Where version managers keep interpreters, and how an install directory is named."""
+    home, data = Path.home(), os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local/share")
+    pyenv = os.environ.get("PYENV_ROOT") or str(home / ".pyenv")
+    uv = os.environ.get("UV_PYTHON_INSTALL_DIR") or str(Path(data) / "uv" / "python")
+    asdf = os.environ.get("ASDF_DATA_DIR") or str(home / ".asdf")
+    return [
+        (Path(pyenv) / "versions", "{}"),
+        (Path(uv), "cpython-{}-*"),
+        (Path(asdf) / "installs" / "python", "{}"),
+        (Path(data) / "mise" / "installs" / "python", "{}"),
+    ]
+
+
+def _numeric_key(path: Path) -> tuple[int, ...]:
+    """Newest patch first: ``3.12.10`` sorts after ``3.12.9``."""
+    return tuple(int(part) for part in re.findall(r"\d+", path.name)[:3])
+
+
+def _serves(info: InterpreterInfo, version: str) -> bool:
+    """A CPython of ``version`` that installs ``cpXY-cpXY`` wheels (so not free-threaded)."""
+    abi = f"cp{info.version[0]}{info.version[1]}"
+    right = info.full_version == version or info.full_version.startswith(version + ".")
+    return right and info.implementation == "cpython" and Tag(abi, abi, info.platform) in info.tags
+
+
+def find_uv() -> Path | None:
+    """The ``uv`` executable beside this interpreter (its package's script), else on PATH."""
+    beside = Path(sys.executable).with_name("uv")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    on_path = shutil.which("uv")
+    return Path(on_path) if on_path else None

@@ -1,0 +1,252 @@
+"""Parse an index's project page (PEP 691 JSON or PEP 503 HTML) into distribution files.
+
+Parsing is pure: fetching is the client's job. A file whose name is not a
+distribution of the project asked for, or that tries to leave its directory, is
+refused and returned for the caller to report; a file that is neither a wheel
+nor an sdist (``.exe``, ``.egg``, ``.tar.bz2``) is ignored without a word.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_upload_time
+from wheelhouse.model.errors import InvalidFilename
+
+__all__ = [
+    "ACCEPT",
+    "HTML_TYPES",
+    "JSON_TYPES",
+    "ProjectPage",
+    "merge_pages",
+    "parse_page",
+]
+
+JSON_TYPES = ("application/vnd.pypi.simple.v1+json", "application/vnd.pypi.simple.latest+json")
+HTML_TYPES = (
+    "text/html",
+    "application/vnd.pypi.simple.v1+html",
+    "application/vnd.pypi.simple.latest+html",
+)
+
+#: What a client asks for: JSON first, HTML as the fallback every index serves.
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProjectPage:
+    """The files an index lists for one project, and the entries it refused."""
+
+    files: tuple[DistFile, ...] = ()
+    refused: tuple[InvalidFilename, ...] = ()
+
+
+def parse_page(content: bytes, content_type: str, url: str, project: str) -> ProjectPage:
+    """Parse a project page served as ``content_type`` from ``url`` (the final URL).
+
+    Raises ``ValueError`` for a content type that is not an index page, a
+    malformed document, or an API version whose major is not 1.
+    """
+    media_type, params = _split_content_type(content_type)
+    if media_type in JSON_TYPES:
+        entries = _json_entries(content, url)
+    elif media_type in HTML_TYPES:
+        entries = _html_entries(content.decode(params.get("charset", "utf-8"), "replace"), url)
+    else:
+        raise ValueError(f"unexpected content type {content_type!r}, not an index page")
+    return _collect(entries, project)
+
+
+def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
+    """Merge pages of several indexes, first index first.
+
+    A file name listed by several indexes is kept once, from the first that
+    lists it: the wheelhouse is flat, so one name can only be one file.
+    """
+    files: dict[str, DistFile] = {}
+    refused: list[InvalidFilename] = []
+    for page in pages:
+        for file in page.files:
+            files.setdefault(file.filename, file)
+        refused.extend(page.refused)
+    return ProjectPage(files=tuple(files.values()), refused=tuple(refused))
+
+
+def _split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
+    media_type, *rest = content_type.split(";")
+    params: dict[str, str] = {}
+    for param in rest:
+        key, _, value = param.partition("=")
+        params[key.strip().lower()] = value.strip().strip('"')
+    return media_type.strip().lower(), params
+
+
+def _check_api_version(version: str) -> None:
+    """Both formats carry a version; a new major may change meanings, so refuse it."""
+    if version.split(".")[0].strip() != "1":
+        raise ValueError(f"unsupported index API version {version!r} (this tool reads 1.x)")
+
+
+def _collect(entries: Iterable[tuple[str, str, dict[str, object]]], project: str) -> ProjectPage:
+    """Turn (file name, URL, details) entries into files, refusals and silence."""
+    files: list[DistFile] = []
+    refused: list[InvalidFilename] = []
+    for filename, file_url, details in entries:
+        if not is_distribution_filename(filename) and not _escapes(filename):
+            continue
+        try:
+            files.append(
+                DistFile.create(filename=filename, url=file_url, project=project, **details)
+            )
+        except InvalidFilename as exc:
+            refused.append(exc)
+    return ProjectPage(files=tuple(files), refused=tuple(refused))
+
+
+def _escapes(filename: str) -> bool:
+    """A name that could leave the wheelhouse is refused (and so reported) whatever it ends with."""
+    return "/" in filename or "\\" in filename or ".." in filename
+
+
+# PEP 691 JSON
+
+
+def _json_entries(content: bytes, url: str) -> list[tuple[str, str, dict[str, object]]]:
+    try:
+        document = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"malformed JSON index page: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("files"), list):
+        raise ValueError("malformed JSON index page: no list of files")
+    meta = document.get("meta")
+    _check_api_version(str(meta.get("api-version", "1.0")) if isinstance(meta, dict) else "1.0")
+    return [_json_entry(entry, url) for entry in document["files"] if isinstance(entry, dict)]
+
+
+def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, dict[str, object]]:
+    hashes = entry.get("hashes")
+    metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    details: dict[str, object] = {
+        "sha256": _sha256_of(hashes) if isinstance(hashes, dict) else None,
+        "requires_python": _str_or_none(entry.get("requires-python")),
+        "yanked": _json_yanked(entry.get("yanked")),
+        "size": _int_or_none(entry.get("size")),
+        "upload_time": _upload_time(entry.get("upload-time")),
+        "metadata_sha256": _json_metadata(metadata),
+    }
+    return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
+
+
+def _absolute(page_url: str, link: str) -> str:
+    """The link without its fragment, resolved against the page (most links need no work).
+
+    A relative link keeps the page's credentials, which its download needs: only
+    what is written or printed drops them (:func:`wheelhouse.urls.redact`).
+    """
+    link = link.partition("#")[0]
+    if link.startswith(("https://", "http://")):
+        return link  # already absolute: urljoin would only spend time proving it
+    return urljoin(page_url, link)
+
+
+def _json_yanked(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    return "" if value is True else None
+
+
+def _json_metadata(value: object) -> str | None:
+    """PEP 658/714: ``true``, or a dict of digests, means the metadata file exists."""
+    if isinstance(value, dict):
+        return _sha256_of(value) or ""
+    return "" if value is True else None
+
+
+def _sha256_of(hashes: Mapping[object, object]) -> str | None:
+    digest = hashes.get("sha256")
+    return digest.lower() if isinstance(digest, str) and digest else None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _upload_time(value: object) -> str | None:
+    """A PEP 700 upload time that parses, else None: one bad entry must not fail a run later."""
+    text = _str_or_none(value)
+    if text is not None:
+        try:
+            parse_upload_time(text)
+        except ValueError:
+            return None
+    return text
+
+
+# PEP 503 HTML
+
+
+class _AnchorParser(HTMLParser):
+    """Collect every ``<a>``'s attributes, the first ``<base href>`` and the API version."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base: str | None = None
+        self.version = "1.0"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # HTMLParser has already unescaped attribute values (&gt;= becomes >=).
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.anchors.append(values)
+        elif tag == "base" and self.base is None and values.get("href"):
+            self.base = values["href"]
+        elif tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.version = values.get("content") or "1.0"
+
+
+def _html_entries(text: str, url: str) -> list[tuple[str, str, dict[str, object]]]:
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    _check_api_version(parser.version)
+    base = urljoin(url, parser.base) if parser.base else url
+    return [_html_entry(anchor, base) for anchor in parser.anchors]
+
+
+def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, str, dict[str, object]]:
+    file_url, fragment = urldefrag(urljoin(base, anchor["href"] or ""))
+    filename = unquote(posixpath.basename(urlsplit(file_url).path))
+    key = "data-core-metadata" if "data-core-metadata" in anchor else "data-dist-info-metadata"
+    details: dict[str, object] = {
+        "sha256": _html_sha256(fragment),
+        "requires_python": anchor.get("data-requires-python") or None,
+        "yanked": (anchor["data-yanked"] or "") if "data-yanked" in anchor else None,
+        "metadata_sha256": _html_metadata(anchor[key] or "") if key in anchor else None,
+    }
+    return filename, file_url, details
+
+
+def _html_sha256(fragment: str) -> str | None:
+    name, _, digest = fragment.partition("=")
+    return digest.lower() if name == "sha256" and digest else None
+
+
+def _html_metadata(value: str) -> str | None:
+    """PEP 714: ``true`` or ``<hash name>=<digest>`` offer the file; ``false`` does not."""
+    if value.strip().lower() == "false":
+        return None
+    return _html_sha256(value.strip()) or ""

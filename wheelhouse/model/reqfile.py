@@ -1,0 +1,187 @@
+"""Requirements and constraints in pip's requirements-file syntax.
+
+Comments, continuation lines, ``-r``/``-c`` nesting (paths relative to the
+including file), extras, markers, ``${VAR}`` expansion, and the options that
+change where packages come from (``-i``, ``--extra-index-url``, ``--pre``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath as Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from wheelhouse.model.errors import RequirementFileError
+
+__all__ = ["InputRequirement", "Inputs", "parse_inputs"]
+
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+#: Options pip accepts in a requirements file that change nothing here.
+_IGNORED = {"--prefer-binary", "--trusted-host", "--only-binary", "--no-binary", "--use-feature"}
+_TAKES_VALUE = {"--trusted-host", "--only-binary", "--no-binary", "--use-feature"}
+_VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url"}
+_FLAGS = {"--pre", "--prefer-binary"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InputRequirement:
+    """A requirement and where the user wrote it.
+
+    ``origin`` is what a lock's ``# via`` shows for it: ``-r requirements.txt``,
+    ``-c constraints.txt``, or ``the command line``.
+    """
+
+    requirement: Requirement
+    origin: str
+    location: str
+
+    def __str__(self) -> str:
+        return str(self.requirement)
+
+
+@dataclass(kw_only=True)
+class Inputs:
+    """Everything the user asked for, in the order given."""
+
+    requirements: list[InputRequirement] = field(default_factory=list)
+    constraints: list[InputRequirement] = field(default_factory=list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    pre: bool = False
+    files: list[str] = field(default_factory=list)
+
+
+#: Reads a requirements file: its identity (a real path, to find loops) and its text.
+#: Raises ``OSError`` or ``UnicodeDecodeError`` when it cannot.
+Reader = Callable[[Path], tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    read: Reader
+    environ: Mapping[str, str]
+
+
+def parse_inputs(
+    requirements: list[str],
+    requirement_files: list[Path],
+    constraint_files: list[Path],
+    *,
+    read: Reader,
+    environ: Mapping[str, str],
+) -> Inputs:
+    """Parse command-line requirements and requirement/constraint files.
+
+    ``read`` gets each file's text and ``environ`` expands ``${VAR}``: this
+    module does no I/O of its own (see :mod:`wheelhouse.inputs.files`).
+    """
+    inputs = Inputs()
+    context = _Context(read, environ)
+    for number, text in enumerate(requirements, 1):
+        inputs.requirements.append(
+            _requirement(text, "the command line", f"argument {number}", f"argument {number}", 0)
+        )
+    for path in requirement_files:
+        _parse_file(path, inputs, constraint=False, context=context, seen=())
+    for path in constraint_files:
+        _parse_file(path, inputs, constraint=True, context=context, seen=())
+    return inputs
+
+
+def _requirement(text: str, origin: str, where: str, path: str, lineno: int) -> InputRequirement:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as exc:
+        raise RequirementFileError(path, lineno, text, str(exc).splitlines()[0]) from None
+    if requirement.url:
+        raise RequirementFileError(path, lineno, text, "direct URL references are not supported")
+    return InputRequirement(requirement=requirement, origin=origin, location=where)
+
+
+def _logical_lines(text: str, environ: Mapping[str, str]) -> Iterator[tuple[int, str]]:
+    """Join continuation lines, drop comments, keep the first line's number."""
+    pending: list[str] = []
+    start = 0
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = lineno
+        line = _COMMENT.sub("", raw)
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        joined = " ".join([*pending, line]).strip()
+        pending = []
+        if joined:
+            yield start, _ENV_VAR.sub(lambda m: environ.get(m[1], m[0]), joined)
+    if pending and (joined := " ".join(pending).strip()):
+        yield start, joined
+
+
+def _parse_file(
+    path: Path, inputs: Inputs, *, constraint: bool, context: _Context, seen: tuple[str, ...]
+) -> None:
+    try:
+        identity, text = context.read(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RequirementFileError(str(path), 0, "", f"cannot read it: {reason}") from None
+    if identity in seen:
+        raise RequirementFileError(str(path), 0, "", "it includes itself")
+    inputs.files.append(str(path))
+    for lineno, line in _logical_lines(text, context.environ):
+        _parse_line(path, lineno, line, inputs, constraint, context, (*seen, identity))
+
+
+def _parse_line(
+    path: Path,
+    lineno: int,
+    line: str,
+    inputs: Inputs,
+    constraint: bool,
+    context: _Context,
+    seen: tuple[str, ...],
+) -> None:
+    if not line.startswith("-"):
+        text = line.split(" --hash", 1)[0].strip()
+        flag = "-c" if constraint else "-r"
+        item = _requirement(text, f"{flag} {path}", f"{path}:{lineno}", str(path), lineno)
+        (inputs.constraints if constraint else inputs.requirements).append(item)
+        return
+    option, value = _split_option(path, lineno, line)
+    if option in ("-r", "--requirement", "-c", "--constraint"):
+        nested = Path(value) if Path(value).is_absolute() else path.parent / value
+        nested_constraint = constraint or option in ("-c", "--constraint")
+        _parse_file(nested, inputs, constraint=nested_constraint, context=context, seen=seen)
+    elif option in ("-i", "--index-url"):
+        inputs.index_url = value
+    elif option == "--extra-index-url":
+        inputs.extra_index_urls.append(value)
+    elif option == "--pre":
+        inputs.pre = True
+
+
+def _split_option(path: Path, lineno: int, line: str) -> tuple[str, str]:
+    """Split ``--opt value``, ``--opt=value`` and ``-rvalue`` forms."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise RequirementFileError(str(path), lineno, line, str(exc)) from None
+    head, rest = words[0], words[1:]
+    if "=" in head and head.startswith("--"):
+        head, first = head.split("=", 1)
+        rest = [first, *rest]
+    elif len(head) > 2 and not head.startswith("--"):
+        head, rest = head[:2], [head[2:], *rest]
+    needs_value = head in _VALUED or head in _TAKES_VALUE
+    if not needs_value and head not in _FLAGS:
+        raise RequirementFileError(str(path), lineno, line, f"option {head} is not supported")
+    if needs_value and len(rest) != 1:
+        raise RequirementFileError(str(path), lineno, line, f"option {head} takes one value")
+    if not needs_value and rest:
+        raise RequirementFileError(str(path), lineno, line, f"option {head} takes no value")
+    return head, rest[0] if rest else ""

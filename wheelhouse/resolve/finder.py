@@ -1,0 +1,207 @@
+"""Candidates and dependencies for the resolver, shared by every target of one run.
+
+Each page and metadata file is fetched once per run. While the resolver works,
+the pages and metadata it is likely to ask for next are fetched in the
+background; what only that guessing read never counts as consulted, so a
+resolution's record does not depend on thread timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from wheelhouse.model.distributions import DistFile, Policy, Selection, select_files
+from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.pages import ProjectPage
+from wheelhouse.model.targets import Target, Truth
+from wheelhouse.resolve.errors import NoUploadTimes
+
+__all__ = ["Finder", "Index", "SdistMetadata", "Wanted"]
+
+
+class Index(Protocol):
+    """What the resolver needs from an index client."""
+
+    def project_files(self, name: str) -> ProjectPage: ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+    def page_digests(self, names: Iterable[str]) -> dict[str, str]: ...
+
+    def metadata(self, file: DistFile) -> bytes: ...
+
+
+class Wanted(Protocol):
+    """A requirement as speculation reads it (the resolver's requirements are ones)."""
+
+    @property
+    def name(self) -> NormalizedName: ...
+
+    @property
+    def extras(self) -> frozenset[str]: ...
+
+    @property
+    def specifier(self) -> SpecifierSet: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Guess:
+    """A dependency speculation follows."""
+
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+
+
+#: Core metadata of an sdist for a target (from its PKG-INFO, or from building it).
+SdistMetadata = Callable[[DistFile, Target], bytes]
+
+
+class Finder:
+    """Candidates and dependencies, cached for every target of one run.
+
+    ``sdist_metadata`` reads an sdist's metadata when the policy lets sdists in;
+    without it, the index is asked as for a wheel.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        policy: Policy,
+        sdist_metadata: SdistMetadata | None = None,
+        *,
+        jobs: int = 8,
+    ) -> None:
+        self.index, self.policy, self.sdist_metadata = index, policy, sdist_metadata
+        self._selections: dict[tuple[str, str], Selection] = {}
+        self._refusals: dict[str, tuple[InvalidFilename, ...]] = {}
+        self._consulted: set[str] = set()
+        self._metadata: dict[str, tuple[list[Requirement], str | None]] = {}
+        self._lock = threading.Lock()
+        self._jobs, self._closed = jobs, False
+        self._pool: ThreadPoolExecutor | None = None
+        self._speculated: set[tuple[str, str]] = set()
+
+    def consulted(self) -> set[str]:
+        """Every project whose page a resolution asked for (speculation aside)."""
+        with self._lock:
+            return set(self._consulted)
+
+    @property
+    def refused(self) -> dict[str, InvalidFilename]:
+        """The refused entries of the consulted pages, by file name."""
+        with self._lock:
+            names = sorted(self._consulted)
+            return {e.filename: e for name in names for e in self._refusals.get(name, ())}
+
+    def selection(self, name: NormalizedName, target: Target) -> Selection:
+        """The project's files sorted for ``target``; the resolver's look-ups come here."""
+        selection = self._select(name, target)
+        with self._lock:
+            self._consulted.add(name)
+        return selection
+
+    def _select(self, name: NormalizedName, target: Target) -> Selection:
+        key = (name, target.name)
+        if key not in self._selections:
+            page = self.index.project_files(name)
+            if (
+                self.policy.exclude_newer
+                and page.files
+                and not any(file.upload_time for file in page.files)
+            ):
+                raise NoUploadTimes(name)
+            selection = select_files(list(page.files), target, self.policy)
+            with self._lock:
+                self._refusals[name] = page.refused
+                self._selections[key] = selection
+        return self._selections[key]
+
+    def speculate(self, wanted: Iterable[Wanted], target: Target) -> None:
+        """Fetch, in the background, what the resolver is likely to ask for next.
+
+        For each requirement, the page and the metadata of its newest fitting
+        wheel, then the same for that wheel's dependencies: the whole likely
+        tree arrives in a few round trips instead of one after another.
+        """
+        for req in wanted:
+            with self._lock:
+                key = (req.name, target.name)
+                if key in self._speculated or self._closed:
+                    continue
+                self._speculated.add(key)
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._jobs, "wheelhouse-speculate")
+                pool = self._pool
+            pool.submit(self._speculate_one, req, target)
+
+    def _speculate_one(self, req: Wanted, target: Target) -> None:
+        try:
+            deps = self._likely_dependencies(req, target)
+        except Exception:
+            return  # a guess that fails costs nothing: the resolver asks again for real
+        self.speculate(deps, target)
+
+    def _likely_dependencies(self, req: Wanted, target: Target) -> list[_Guess]:
+        """The dependencies of the newest wheel that fits ``req`` (none for an sdist)."""
+        selection = self._select(req.name, target)
+        version = next(
+            (v for v in selection.versions() if req.specifier.contains(v) and not v.is_prerelease),
+            None,
+        )
+        files = [f for f in selection.by_version[version] if f.yanked is None] if version else []
+        if not files or not files[0].is_wheel:
+            return []  # an sdist is read only when the resolver really needs it
+        return [
+            _Guess(
+                name=canonicalize_name(dep.name),
+                extras=frozenset(canonicalize_name(extra) for extra in dep.extras),
+                specifier=dep.specifier,
+            )
+            for dep in self.requires(files[0], target)
+            if target.evaluate(dep.marker, req.extras) is not Truth.NEVER
+        ]
+
+    def close(self) -> None:
+        """Stop speculating: pending guesses are dropped, running ones finish."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def requires(self, file: DistFile, target: Target) -> list[Requirement]:
+        """The file's Requires-Dist entries, read once per file (an sdist's once per target)."""
+        sdist = not file.is_wheel and self.sdist_metadata is not None
+        key = f"{file.url} {target.name}" if sdist else file.url
+        with self._lock:
+            cached = self._metadata.get(key)
+        if cached is None:
+            raw, _ = parse_email(self._read_metadata(file, target))
+            cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
+            with self._lock:
+                self._metadata[key] = cached
+        return cached[0]
+
+    def _read_metadata(self, file: DistFile, target: Target) -> bytes:
+        if not file.is_wheel and self.sdist_metadata is not None:
+            return self.sdist_metadata(file, target)
+        return self.index.metadata(file)
+
+
+def _requirements(lines: Iterable[str]) -> list[Requirement]:
+    parsed: list[Requirement] = []
+    for line in lines:
+        try:
+            parsed.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # pip also passes over a dependency it cannot parse, with a warning
+    return parsed

@@ -1,0 +1,144 @@
+"""Where a run's files come from: the wheelhouse first, then a scratch directory, then the index.
+
+A file the wheelhouse already holds (as the manifest records it) is read there;
+an sdist needed before the downloads (to read what it declares, or to build it)
+is fetched into the run's scratch directory, where built wheels wait too. When
+the build puts its files in place, a waiting file is copied in under a temporary
+name and renamed, and every other one is downloaded.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
+from wheelhouse.install.interpreters import probe
+from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.pages import ProjectPage
+from wheelhouse.resolve.resolver import Index
+from wheelhouse.sdist.pep517 import (
+    PipIndexes,
+    SdistInfo,
+    prepare_metadata,
+    read_sdist,
+    wheel_metadata,
+)
+
+__all__ = ["Downloader", "KeyedLocks", "Staging", "StagingIndex"]
+
+
+class Downloader(Protocol):
+    def download(
+        self, file: DistFile, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> str: ...
+
+
+class StagingIndex(Index, Downloader, Protocol):
+    """The index client as a run uses it: pages, metadata and downloads."""
+
+
+class KeyedLocks:
+    """One lock per key, so that work on one file is done once while others go on."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+class Staging:
+    """The index as one run sees it, with the wheelhouse and a scratch directory in front.
+
+    Serves the resolver (pages, metadata) and the downloads; ``waiting`` maps the
+    name of each file held in ``scratch`` to its path there.
+    """
+
+    def __init__(
+        self,
+        wheelhouse: Wheelhouse,
+        index: StagingIndex,
+        scratch: Path,
+        recorded: Mapping[str, Any],
+    ) -> None:
+        self.wheelhouse, self.index, self.scratch = wheelhouse, index, scratch
+        self.recorded = recorded
+        self.waiting: dict[str, Path] = {}
+        self._local: dict[str, Path] = {}
+        self._infos: dict[str, SdistInfo] = {}
+        self._prepared: dict[str, bytes] = {}
+        self._lock = KeyedLocks()
+
+    def project_files(self, name: str) -> ProjectPage:
+        return self.index.project_files(name)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        self.index.prefetch(names)
+
+    def page_digests(self, names: Iterable[str]) -> dict[str, str]:
+        return self.index.page_digests(names)
+
+    def metadata(self, file: DistFile) -> bytes:
+        """A wheel's metadata: the wheelhouse's PEP 658 file when it holds that very wheel."""
+        known = self.recorded.get(file.filename, {}).get("sha256")
+        local = self.wheelhouse.path(f"{file.filename}.metadata")
+        if file.sha256 and known == file.sha256 and local.is_file():
+            return local.read_bytes()
+        return self.index.metadata(file)
+
+    def local(self, file: DistFile) -> Path:
+        """The file on disk: the wheelhouse's copy, else one fetched into scratch, once."""
+        with self._lock(file.filename):
+            if file.filename not in self._local:
+                self._local[file.filename] = self._fetch(file)
+            return self._local[file.filename]
+
+    def _fetch(self, file: DistFile) -> Path:
+        if self.wheelhouse.has_file(file, self.recorded):
+            return self.wheelhouse.path(file.filename)
+        dest = self.scratch / file.filename
+        self.index.download(file, dest)
+        self.waiting[file.filename] = dest
+        return dest
+
+    def sha256(self, file: DistFile) -> str:
+        return file.sha256 or sha256_of(self.local(file))
+
+    def info(self, sdist: DistFile) -> SdistInfo:
+        """What the sdist declares, read once."""
+        with self._lock(f"info:{sdist.filename}"):
+            if sdist.filename not in self._infos:
+                self._infos[sdist.filename] = read_sdist(self.local(sdist))
+            return self._infos[sdist.filename]
+
+    def wheel_metadata(self, filename: str) -> bytes:
+        """A built wheel's METADATA: its PEP 658 file in the wheelhouse, else from inside it."""
+        sidecar = self.wheelhouse.path(f"{filename}.metadata")
+        if filename not in self.waiting and sidecar.is_file():
+            return sidecar.read_bytes()
+        return wheel_metadata(self.waiting.get(filename) or self.wheelhouse.path(filename))
+
+    def prepared_metadata(self, sdist: DistFile, indexes: PipIndexes) -> bytes:
+        """Metadata pip prepares (PEP 517) with this tool's own interpreter, once."""
+        with self._lock(f"prepare:{sdist.filename}"):
+            if sdist.filename not in self._prepared:
+                python = probe(Path(sys.executable))
+                prepared = prepare_metadata(python, self.local(sdist), self.scratch, indexes)
+                self._prepared[sdist.filename] = prepared
+            return self._prepared[sdist.filename]
+
+    def download(
+        self, file: DistFile, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> str:
+        """Put a file in place: from scratch when it waits there, else from the index."""
+        waiting = self.waiting.get(file.filename)
+        if waiting is None:
+            return self.index.download(file, dest, progress)
+        atomic_copy(waiting, dest)
+        return file.sha256 or sha256_of(dest)
