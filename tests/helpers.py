@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ __all__ = [
     "run_pip",
     "run_python",
     "run_uv",
+    "shell_script",
     "unshare_prefix",
     "venv_python",
 ]
@@ -232,6 +234,13 @@ def make_venv(
     command = [str(python), "-m", "venv", str(venv)]
     run(command if with_pip else [*command, "--without-pip"])
     return venv_python(venv)
+
+
+def shell_script(path: Path, body: str) -> Path:
+    """An executable ``/bin/sh`` script at ``path``: a stand-in for an interpreter or a shim."""
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
 
 
 def run_python(python: str | Path, code: str) -> str:

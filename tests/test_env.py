@@ -17,7 +17,7 @@ from helpers import find_uv, make_venv, run, unshare_prefix
 from indexserver import FIXTURES, IndexServer
 from wheelhouses import make_wheelhouse, target_for
 
-from wheelhouse.install.interpreters import find_python
+from wheelhouse.install.discovery import find_python
 from wheelhouse.model.locks import parse_requirements_lock
 
 HERE = Path(sys.executable)

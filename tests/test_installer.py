@@ -29,9 +29,9 @@ from wheelhouses import PLATFORM, make_wheelhouse, target_for, tree_digest
 
 import wheelhouse
 from wheelhouse.install import installer
+from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import NotInLock, PinMismatch
-from wheelhouse.install.interpreters import InterpreterInfo, find_python
-from wheelhouse.model.errors import NoMatchingTarget
+from wheelhouse.install.probe import InterpreterInfo
 
 REQUIREMENTS = ("alpha", "evolving==1.0", "native", "markerpkg")
 #: What every 3.11/3.12 interpreter gets from the lock (markerpkg's other pins vary).
@@ -290,22 +290,6 @@ def _info(*tags: str, version: tuple[int, int] = (3, 13)) -> InterpreterInfo:
     )
 
 
-def test_match_target_prefers_the_interpreters_most_specific_tag() -> None:
-    info = _info(
-        "cp313-cp313-linux_x86_64",
-        "cp313-cp313-manylinux_2_36_x86_64",
-        "cp313-cp313-manylinux_2_28_x86_64",
-        "cp313-cp313-manylinux_2_17_x86_64",
-        "py3-none-any",
-    )
-    targets = ["cp313-manylinux_2_17_x86_64", "cp313-manylinux_2_28_x86_64", "cp312-win_amd64"]
-    assert installer.match_target(info, targets) == "cp313-manylinux_2_28_x86_64"
-    with pytest.raises(NoMatchingTarget) as error:
-        installer.match_target(info, ["cp313-manylinux_2_39_x86_64", "cp312-win_amd64"])
-    assert error.value.interpreter_tag == "cp313-manylinux_2_36_x86_64"
-    assert error.value.targets == ["cp312-win_amd64", "cp313-manylinux_2_39_x86_64"]
-
-
 def test_plan_is_a_pure_diff() -> None:
     def file(name: str, version: str) -> installer.LockedFile:
         return installer.LockedFile(
@@ -367,11 +351,12 @@ def test_files_are_split_into_disjoint_balanced_groups(tmp_path: Path) -> None:
                 name=canonicalize_name(f"p{number}"), version=Version("1.0"), path=path, sha256="0"
             )
         )
-    groups = installer._balanced(files, 2)
+    fresh = [installer.Change(file=file, action="install") for file in files]
+    groups = installer.pip_groups(fresh, 2)
     assert sorted(f.name for group in groups for f in group) == sorted(f.name for f in files)
     loads = [sum(f.path.stat().st_size for f in group) for group in groups]
     assert loads == [1100, 1200] or loads == [1200, 1100]
-    assert len(installer._balanced(files[:1], 8)) == 1
+    assert len(installer.pip_groups(fresh[:1], 8)) == 1
 
 
 def _file(tmp_path: Path, name: str, size: int = 10) -> installer.LockedFile:
@@ -398,9 +383,9 @@ def test_fresh_installs_go_to_several_pips_anything_else_to_one(tmp_path: Path) 
 def test_pips_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert installer._cores() == 2  # a container's two CPUs, not the host's 64
+    assert installer.usable_cores() == 2  # a container's two CPUs, not the host's 64
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
-    assert installer._cores() == installer.MAX_PIPS == 8
+    assert installer.usable_cores() == installer.MAX_PIPS == 8
 
 
 def test_temporary_files_go_where_asked_else_under_the_prefix_else_tmpdir(
@@ -408,12 +393,12 @@ def test_temporary_files_go_where_asked_else_under_the_prefix_else_tmpdir(
 ) -> None:
     info = replace(_info(), prefix=tmp_path)
     request = installer.InstallRequest(wheelhouse=tmp_path / "wh")
-    assert installer._scratch_root(request, info) == tmp_path
-    assert installer._scratch_root(request, replace(info, prefix=tmp_path / "none")) is None
+    assert installer.scratch_root(request, info) == tmp_path
+    assert installer.scratch_root(request, replace(info, prefix=tmp_path / "none")) is None
     monkeypatch.setenv("WHEELHOUSE_TMPDIR", str(tmp_path / "env"))
-    assert installer._scratch_root(request, info) == tmp_path / "env"
+    assert installer.scratch_root(request, info) == tmp_path / "env"
     explicit = replace(request, tmp_dir=tmp_path / "option")
-    assert installer._scratch_root(explicit, info) == tmp_path / "option"
+    assert installer.scratch_root(explicit, info) == tmp_path / "option"
 
 
 def test_pip_works_in_a_directory_under_the_prefix_removed_afterwards(

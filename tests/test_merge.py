@@ -17,7 +17,7 @@ from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
 from wheelhouse.cli import cli
-from wheelhouse.install import interpreters
+from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
 
 if sys.version_info >= (3, 11):
@@ -238,7 +238,7 @@ def same_as_one_build(merged: dict[str, Any], built: dict[str, Any]) -> None:
 def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Per target and for both: ``--build`` of the fixture sdists, ``--keep-sdist`` of cext."""
     for version in ("3.11", "3.12"):
-        if interpreters.find_python(version) is None:
+        if discovery.find_python(version) is None:
             pytest.skip(f"--build needs a Python {version} on this machine")
     if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
         pytest.skip("the fixture targets are glibc x86_64 Linux")

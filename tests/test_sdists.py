@@ -18,7 +18,7 @@ from indexserver import FIXTURES, IndexServer
 from packaging.utils import parse_wheel_filename
 
 from wheelhouse.cli import cli
-from wheelhouse.install.interpreters import probe
+from wheelhouse.install.probe import probe
 from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.model.locks import parse_requirements_lock
 from wheelhouse.model.targets import Target

@@ -6,7 +6,15 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import Tag
 
-from wheelhouse.model.targets import Target, Truth, parse_platform, parse_target_name
+from wheelhouse.model.errors import NoMatchingTarget
+from wheelhouse.model.targets import (
+    Target,
+    Truth,
+    match_target,
+    parse_platform,
+    parse_target_name,
+    portable_platform,
+)
 
 
 def _target(version: tuple[int, int], platform: str) -> Target:
@@ -111,3 +119,25 @@ def test_portable_platform_skips_linux_and_any() -> None:
     )
     assert portable_platform(["any", "linux_armv7l"]) == "linux_armv7l"
     assert portable_platform(["win_amd64"]) == "win_amd64"
+
+
+def test_match_target_prefers_the_interpreters_most_specific_tag() -> None:
+    tags = [
+        Tag(*tag.split("-"))
+        for tag in (
+            "cp313-cp313-linux_x86_64",
+            "cp313-cp313-manylinux_2_36_x86_64",
+            "cp313-cp313-manylinux_2_28_x86_64",
+            "cp313-cp313-manylinux_2_17_x86_64",
+            "py3-none-any",
+        )
+    ]
+    tag, python = f"cp313-{portable_platform(t.platform for t in tags)}", "/venv/bin/python"
+    targets = ["cp313-manylinux_2_17_x86_64", "cp313-manylinux_2_28_x86_64", "cp312-win_amd64"]
+    chosen = match_target(targets, tags=tags, tag=tag, interpreter=python)
+    assert chosen == "cp313-manylinux_2_28_x86_64"
+    with pytest.raises(NoMatchingTarget) as error:
+        others = ["cp313-manylinux_2_39_x86_64", "cp312-win_amd64"]
+        match_target(others, tags=tags, tag=tag, interpreter=python)
+    assert error.value.interpreter_tag == "cp313-manylinux_2_36_x86_64"
+    assert error.value.targets == ["cp312-win_amd64", "cp313-manylinux_2_39_x86_64"]

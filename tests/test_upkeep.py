@@ -18,7 +18,7 @@ from indexserver import IndexServer
 from wheelhouse.cli import cli
 from wheelhouse.commands.upkeep import is_temporary, read_manifest
 from wheelhouse.house.directory import Wheelhouse
-from wheelhouse.install import interpreters
+from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
 
 LINUX = "manylinux_2_28_x86_64"
@@ -198,7 +198,7 @@ def manifest(root: Path) -> dict[str, Any]:
 def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """``--build`` of both fixture sdists, the same rebuilt without cext, and a ``--keep-sdist``."""
     for version in ("3.11", "3.12"):
-        if interpreters.find_python(version) is None:
+        if discovery.find_python(version) is None:
             pytest.skip(f"--build needs a Python {version} on this machine")
     linux = sysconfig.get_platform() == "linux-x86_64" and os.confstr("CS_GNU_LIBC_VERSION")
     if not linux:
@@ -209,7 +209,7 @@ def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         shutil.copytree(root / "built", root / "shrunk")
         build(root / "shrunk", server, "sdistonly", "--build")
         # No Python 3.12 here: cext is built for cp311, kept as an sdist for cp312.
-        found = interpreters.find_python
+        found = discovery.find_python
         patch.setattr(sdists, "find_python", lambda v: None if v == "3.12" else found(v))
         build(root / "kept", server, "cext", "--keep-sdist")
     yield {name: root / name for name in ("built", "shrunk", "kept")}

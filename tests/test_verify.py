@@ -18,7 +18,7 @@ from wheelhouse.cli import cli
 from wheelhouse.commands.upkeep import known_files, read_manifest
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.indexer import index_directory
-from wheelhouse.install import interpreters
+from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
 
 LINUX = "manylinux_2_28_x86_64"
@@ -232,12 +232,12 @@ CBUILD = "cbuild-1.0-py3-none-any.whl"
 @pytest.fixture(scope="module")
 def with_sdists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built by a machine without Python 3.12: wheels built for cp311, sdists kept for cp312."""
-    if interpreters.find_python("3.11") is None:
+    if discovery.find_python("3.11") is None:
         pytest.skip("--build needs a Python 3.11 on this machine")
     if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
         pytest.skip("the fixture targets are glibc x86_64 Linux")
     root = tmp_path_factory.mktemp("verify-sdists") / "wh"
-    found = interpreters.find_python
+    found = discovery.find_python
     with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
         patch.setattr(sdists, "find_python", lambda v: None if v == "3.12" else found(v))
         args = ["build", "-q", "-w", str(root), "--index-url", server.url, "sdistonly", "cext"]

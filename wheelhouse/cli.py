@@ -457,10 +457,11 @@ def env(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
     pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
     interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
     """
-    from wheelhouse.install import installer
+    from wheelhouse.install.choice import choose
+    from wheelhouse.install.settings import render_settings
 
-    choice = installer.choose(wheelhouse_dir, python)
-    for line in installer.render_settings(choice, form):
+    choice = choose(wheelhouse_dir, python)
+    for line in render_settings(choice, form):
         click.echo(line)
 
 

@@ -125,7 +125,7 @@ def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
     found = python if Path(python).exists() else shutil.which(python)
     if not found:
         raise InterpreterNotFound(python, "no such file or command")
-    from wheelhouse.install.interpreters import probe
+    from wheelhouse.install.probe import probe
 
     info = probe(Path(found))
     return info.version, info.full_version, info.platform

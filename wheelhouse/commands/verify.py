@@ -39,7 +39,7 @@ from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, parse_filename
 from wheelhouse.model.errors import NoMatchingTarget
 from wheelhouse.model.locks import Lock, LockedRequirement, Pin, render_constraints
-from wheelhouse.model.targets import Target
+from wheelhouse.model.targets import Target, match_target
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -283,13 +283,13 @@ class _Checker:
 
     def check_python(self, python: Path) -> None:
         """A target of the wheelhouse serves the interpreter, as install would pick it."""
-        from wheelhouse.install.installer import match_target
-        from wheelhouse.install.interpreters import probe
+        from wheelhouse.install.probe import probe
 
         if not python.exists():
             raise InterpreterNotFound(str(python), "no such file")
+        info, targets = probe(python), self.wheelhouse.lock_targets()
         try:
-            match_target(probe(python), self.wheelhouse.lock_targets())
+            match_target(targets, tags=info.tags, tag=info.tag, interpreter=str(info.path))
         except NoMatchingTarget as exc:
             have = ", ".join(exc.targets) or "none"
             detail = f"its tag is {exc.interpreter_tag}; the wheelhouse has: {have}"

@@ -1,4 +1,4 @@
-"""Install strictly from a wheelhouse, and the settings that make pip and uv do the same.
+"""Install strictly from a wheelhouse: the lock's files for one interpreter, hash-checked.
 
 The interpreter picks the lock; PEP 751 selection with its own environment and tags
 picks one file per pin; pip or uv gets exactly those files, hash-checked.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,49 +15,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import tomli_w
 from packaging.markers import Environment
 from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelhouse.house.directory import Wheelhouse, load_toml
+from wheelhouse.house.directory import load_toml
 from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.inputs.files import parse_inputs
-from wheelhouse.install import interpreters
+from wheelhouse.install.choice import Choice, choose
+from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
     BackendUnavailable,
     InstallFailed,
-    InterpreterNotFound,
     LockUnusable,
     NotInLock,
     PinMismatch,
 )
-from wheelhouse.install.interpreters import InterpreterInfo, run
-from wheelhouse.model.errors import NoMatchingTarget
+from wheelhouse.install.probe import InterpreterInfo, installed_distributions, pip_command, run
 from wheelhouse.model.locks import LockedRequirement, parse_requirements_lock
 from wheelhouse.model.reqfile import Inputs
-from wheelhouse.model.targets import parse_target_name
 
 __all__ = [
-    "FORMATS",
+    "MAX_PIPS",
     "Change",
-    "Choice",
     "InstallRequest",
     "InstallResult",
     "LockedFile",
-    "choose",
     "install",
-    "match_target",
-    "offline_settings",
     "pip_groups",
     "plan",
     "render_plan",
-    "render_settings",
+    "scratch_root",
+    "usable_cores",
 ]
 
-#: The ways ``wheelhouse env`` prints its settings.
-FORMATS = ("sh", "dotenv", "pip.conf", "uv.toml")
 #: A ``# via`` entry that names a project (``alpha`` or ``alpha[fast]``), not an input file.
 _PROJECT = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\[[^\]]*\])?$")
 #: Concurrent pips at most: beyond this, disk and memory, not cores, set the pace.
@@ -76,15 +67,6 @@ class InstallRequest:
     backend: Literal["pip", "uv"] = "pip"
     dry_run: bool = False
     tmp_dir: Path | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Choice:
-    """An interpreter and the wheelhouse target that serves it."""
-
-    wheelhouse: Wheelhouse
-    interpreter: InterpreterInfo
-    target: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -119,36 +101,12 @@ class InstallResult:
     ran: bool
 
 
-def choose(wheelhouse_dir: Path, python: Path | None) -> Choice:
-    """Open the wheelhouse, probe the interpreter and pick the target that serves it."""
-    wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
-    python = python or interpreters.default_python()
-    if not python.exists():
-        raise InterpreterNotFound(str(python), "no such file")
-    info = interpreters.probe(python)
-    target = match_target(info, wheelhouse.lock_targets())
-    return Choice(wheelhouse=wheelhouse, interpreter=info, target=target)
-
-
-def match_target(info: InterpreterInfo, targets: Sequence[str]) -> str:
-    """The target whose ``cpXY-cpXY-<platform>`` tag comes first among the interpreter's tags."""
-    rank = {str(tag): number for number, tag in enumerate(info.tags)}
-    ranked: list[tuple[int, str]] = []
-    for name in targets:
-        (major, minor), platform = parse_target_name(name)
-        if (number := rank.get(f"cp{major}{minor}-cp{major}{minor}-{platform}")) is not None:
-            ranked.append((number, name))
-    if not ranked:
-        raise NoMatchingTarget(str(info.path), info.tag, sorted(targets))
-    return min(ranked)[1]
-
-
 def install(request: InstallRequest) -> InstallResult:
     """Install the lock (or the requirements and their locked dependencies) offline."""
     choice = choose(request.wheelhouse, request.python)
     inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
     files = _select(choice, inputs)
-    changes = plan(files, interpreters.installed_distributions(choice.interpreter.path))
+    changes = plan(files, installed_distributions(choice.interpreter.path))
     todo = [change for change in changes if change.action != "keep"]
     if not request.dry_run and todo:
         _run_backend(request, choice, todo)
@@ -266,7 +224,7 @@ def render_plan(result: InstallResult) -> Iterator[str]:
 
 def _run_backend(request: InstallRequest, choice: Choice, changes: Sequence[Change]) -> None:
     """pip or uv, with their temporary files in a directory of their own, removed afterwards."""
-    root = _scratch_root(request, choice.interpreter)
+    root = scratch_root(request, choice.interpreter)
     with tempfile.TemporaryDirectory(prefix=".wheelhouse-tmp-", dir=root) as name:
         scratch = Path(name)
         if request.backend == "uv":
@@ -275,7 +233,7 @@ def _run_backend(request: InstallRequest, choice: Choice, changes: Sequence[Chan
             return
         paths = [
             _requirements_file(scratch / f"requirements-{number}.txt", group)
-            for number, group in enumerate(pip_groups(changes, _cores()))
+            for number, group in enumerate(pip_groups(changes, usable_cores()))
         ]
         with ThreadPoolExecutor(max_workers=len(paths)) as pool:
             codes = list(pool.map(lambda path: _run_pip(choice, path, scratch), paths))
@@ -283,7 +241,7 @@ def _run_backend(request: InstallRequest, choice: Choice, changes: Sequence[Chan
             raise InstallFailed("pip", failed)
 
 
-def _scratch_root(request: InstallRequest, info: InterpreterInfo) -> Path | None:
+def scratch_root(request: InstallRequest, info: InterpreterInfo) -> Path | None:
     """Where the temporary directory goes: as the caller says, else under the target's prefix.
 
     On the target's own filesystem, a read-only root or a small ``/tmp`` does not
@@ -296,7 +254,7 @@ def _scratch_root(request: InstallRequest, info: InterpreterInfo) -> Path | None
     return info.prefix if os.access(info.prefix, os.W_OK) else None
 
 
-def _cores() -> int:
+def usable_cores() -> int:
     """CPUs this process may use (a container's cpuset, not the host's count), at most MAX_PIPS."""
     if hasattr(os, "sched_getaffinity"):
         return min(len(os.sched_getaffinity(0)), MAX_PIPS)
@@ -341,7 +299,7 @@ def _size(path: Path) -> int:
 
 def _run_pip(choice: Choice, requirements: Path, scratch: Path) -> int:
     command = [
-        *interpreters.pip_command(choice.interpreter),
+        *pip_command(choice.interpreter),
         *("install", "--quiet", "--no-index", "--find-links", str(choice.wheelhouse.root)),
         *("--no-deps", "--require-hashes", "--no-cache-dir", "-r", str(requirements)),
     ]
@@ -349,7 +307,7 @@ def _run_pip(choice: Choice, requirements: Path, scratch: Path) -> int:
 
 
 def _run_uv(choice: Choice, requirements: Path, scratch: Path) -> None:
-    if (uv := interpreters.find_uv()) is None:
+    if (uv := find_uv()) is None:
         raise BackendUnavailable("uv", "no uv executable beside this Python or on PATH")
     command = [
         *(str(uv), "pip", "install", "--python", str(choice.interpreter.path)),
@@ -368,47 +326,3 @@ def _same_filesystem(first: Path, second: Path) -> bool:
         return os.stat(first).st_dev == os.stat(second).st_dev
     except OSError:
         return False
-
-
-def offline_settings(choice: Choice) -> dict[str, str]:
-    """Variables that make pip and uv install only from the wheelhouse, at its pins.
-
-    uv reads no ``UV_NO_INDEX``: ``UV_OFFLINE`` keeps it off every index. The
-    constraints are the hash-free file, since older pips refuse hashes there.
-    """
-    constraints = choice.wheelhouse.constraints_path(choice.target)
-    if not constraints.is_file():
-        raise LockUnusable(str(constraints), "the constraints file is missing")
-    links, pins = _location(choice.wheelhouse.root), _location(constraints)
-    pip = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": links, "PIP_CONSTRAINT": pins}
-    return {**pip, "UV_OFFLINE": "1", "UV_FIND_LINKS": links, "UV_CONSTRAINT": pins}
-
-
-def _location(path: Path) -> str:
-    """pip and uv split these values on whitespace: such a path goes as a file URL."""
-    return path.as_uri() if re.search(r"\s", str(path)) else str(path)
-
-
-def render_settings(choice: Choice, form: str) -> Iterator[str]:
-    """:func:`offline_settings` as shell exports, a dotenv file, a pip.conf or a uv.toml."""
-    settings = offline_settings(choice)
-    yield f"# wheelhouse {choice.wheelhouse.root}, target {choice.target}"
-    if form == "sh":
-        yield from (f"export {key}={shlex.quote(value)}" for key, value in settings.items())
-    elif form == "dotenv":  # bare when safe: docker's --env-file keeps quotes in the value
-        yield from (f"{key}={shlex.quote(value)}" for key, value in settings.items())
-    elif form == "pip.conf":
-        yield from ("[global]", "no-index = true", f"find-links = {settings['PIP_FIND_LINKS']}")
-        yield f"constraint = {settings['PIP_CONSTRAINT']}"
-    elif form == "uv.toml":
-        yield from tomli_w.dumps(_uv_config(choice, settings["UV_FIND_LINKS"])).splitlines()
-    else:
-        raise ValueError(f"unknown format {form!r}; expected one of {', '.join(FORMATS)}")
-
-
-def _uv_config(choice: Choice, find_links: str) -> dict[str, Any]:
-    """uv.toml has no constraints-file key: the pins go in as constraint-dependencies."""
-    text = choice.wheelhouse.constraints_path(choice.target).read_text(encoding="utf-8")
-    pins = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
-    settings = {"no-index": True, "offline": True, "find-links": [find_links]}
-    return {**settings, "constraint-dependencies": pins}

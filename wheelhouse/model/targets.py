@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,11 +18,14 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 
+from wheelhouse.model.errors import NoMatchingTarget
+
 __all__ = [
     "PATCH_SPREAD",
     "Target",
     "Truth",
     "canonical_platform",
+    "match_target",
     "parse_platform",
     "parse_target_name",
     "portable_platform",
@@ -130,6 +133,24 @@ def parse_target_name(name: str) -> tuple[tuple[int, int], str]:
     if not match:
         raise ValueError(f"not a target name: {name!r}")
     return (int(match[1]), int(match[2])), match[3]
+
+
+def match_target(targets: Sequence[str], *, tags: Sequence[Tag], tag: str, interpreter: str) -> str:
+    """The target whose ``cpXY-cpXY-<platform>`` tag comes first among an interpreter's tags.
+
+    ``tags`` are the interpreter's, most preferred first; ``tag`` (its own
+    target-style tag) and ``interpreter`` (its path) name it in
+    :class:`NoMatchingTarget` when no target serves it.
+    """
+    rank = {str(found): number for number, found in enumerate(tags)}
+    ranked: list[tuple[int, str]] = []
+    for name in targets:
+        (major, minor), platform = parse_target_name(name)
+        if (number := rank.get(f"cp{major}{minor}-cp{major}{minor}-{platform}")) is not None:
+            ranked.append((number, name))
+    if not ranked:
+        raise NoMatchingTarget(interpreter, tag, sorted(targets))
+    return min(ranked)[1]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,8 +25,9 @@ from packaging.metadata import parse_email
 from packaging.tags import sys_tags
 from packaging.version import InvalidVersion, Version
 
+from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.interpreters import InterpreterInfo, find_python, pip_command, probe, run
+from wheelhouse.install.probe import InterpreterInfo, pip_command, probe, run
 from wheelhouse.model.targets import Target, parse_platform
 from wheelhouse.sdist.errors import BadSdist, SdistBuildFailed
 

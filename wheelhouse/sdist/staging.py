@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
-from wheelhouse.install.interpreters import probe
+from wheelhouse.install.probe import probe
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.resolve.resolver import Index

@@ -22,7 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.directory import local_file
-from wheelhouse.install.interpreters import InterpreterInfo
+from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.reqfile import InputRequirement, Inputs

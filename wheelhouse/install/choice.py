@@ -1,0 +1,36 @@
+"""Choosing the lock for an interpreter: the wheelhouse target whose tags it installs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.install.discovery import default_python
+from wheelhouse.install.errors import InterpreterNotFound
+from wheelhouse.install.probe import InterpreterInfo, probe
+from wheelhouse.model.targets import match_target
+
+__all__ = ["Choice", "choose"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Choice:
+    """An interpreter and the wheelhouse target that serves it."""
+
+    wheelhouse: Wheelhouse
+    interpreter: InterpreterInfo
+    target: str
+
+
+def choose(wheelhouse_dir: Path, python: Path | None) -> Choice:
+    """Open the wheelhouse, probe the interpreter and pick the target that serves it."""
+    wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
+    python = python or default_python()
+    if not python.exists():
+        raise InterpreterNotFound(str(python), "no such file")
+    info = probe(python)
+    targets = wheelhouse.lock_targets()
+    target = match_target(targets, tags=info.tags, tag=info.tag, interpreter=str(info.path))
+    return Choice(wheelhouse=wheelhouse, interpreter=info, target=target)
