@@ -14,13 +14,15 @@ from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
+from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.errors import (
     NoFileForTarget,
     NoVersionFound,
     ResolutionConflict,
     ResolutionTooComplex,
 )
-from wheelhouse.resolve.resolver import Finder, Resolution, resolve
+from wheelhouse.resolve.finder import Finder
+from wheelhouse.resolve.resolver import resolve
 
 LINUX = Target(python_version=(3, 11), platform="manylinux_2_17_x86_64")
 WINDOWS = Target(python_version=(3, 12), platform="win_amd64")

@@ -31,7 +31,7 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.targets import canonical_platform, parse_platform
 from wheelhouse.model.urls import unique_urls
-from wheelhouse.resolve.resolver import Resolution
+from wheelhouse.resolve.candidates import Resolution
 
 __all__ = ["main"]
 

@@ -44,8 +44,9 @@ from wheelhouse.model.manifest import (
 )
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target, canonical_platform, parse_platform, portable_platform
+from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.resolver import Resolution, resolve
+from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.pep517 import BuildInterpreters
 from wheelhouse.sdist.staging import Downloader, Staging, StagingIndex
 from wheelhouse.sdist.wheels import SdistBuilder, gather

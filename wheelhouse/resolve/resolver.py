@@ -1,29 +1,29 @@
-"""Resolve requirements for one target: the only user of resolvelib.
+"""Resolve requirements for one target: the only user of resolvelib's resolver.
 
-Requirements and candidates own the matching; the provider is a thin adapter.
-Metadata is read lazily, only for candidates the resolver visits, through a
-:class:`~wheelhouse.finder.Finder` shared by every target so each page and
-metadata file is fetched once per run.
+:func:`resolve` runs resolvelib over the :class:`~wheelhouse.resolve.provider.Provider`,
+turns its result into a :class:`~wheelhouse.resolve.candidates.Resolution` (each
+pin with the edges that brought it in and the marker that says when it is
+needed) and explains a failure. Metadata is read lazily, only for candidates the
+resolver visits, through a :class:`~wheelhouse.resolve.finder.Finder` shared by
+every target so each page and metadata file is fetched once per run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.markers import Marker
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import Version
-from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
+from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.model.distributions import DistFile, Selection
-from wheelhouse.model.reqfile import InputRequirement, Inputs
+from wheelhouse.model.distributions import Selection
+from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target, Truth
+from wheelhouse.resolve.candidates import Candidate, Req, Resolution, ResolvedPin
 from wheelhouse.resolve.errors import (
     ConflictCause,
     NoFileForTarget,
@@ -31,222 +31,13 @@ from wheelhouse.resolve.errors import (
     ResolutionConflict,
     ResolutionTooComplex,
 )
-from wheelhouse.resolve.finder import Finder, Index, SdistMetadata
+from wheelhouse.resolve.finder import Finder
+from wheelhouse.resolve.provider import Provider
 
-__all__ = ["Finder", "Index", "Resolution", "ResolvedPin", "SdistMetadata", "resolve"]
+__all__ = ["MAX_ROUNDS", "resolve"]
 
-ROOT = "the user's input"
 #: resolvelib's rounds before it gives up; real trees need a few hundred.
 MAX_ROUNDS = 20000
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Req:
-    """A requirement as the resolver sees it: a base name plus extras."""
-
-    name: NormalizedName
-    extras: frozenset[str]
-    specifier: SpecifierSet
-    parent: Candidate | None
-    origin: str
-    marker: Marker | None = None
-
-    @property
-    def identifier(self) -> str:
-        return _identifier(self.name, self.extras)
-
-    def __str__(self) -> str:
-        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
-        return f"{self.name}{extras}{self.specifier}"
-
-    def allows_yanked(self) -> bool:
-        return any(
-            spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier
-        )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Candidate:
-    """One version of one project (with extras, as a separate identifier)."""
-
-    name: NormalizedName
-    version: Version
-    extras: frozenset[str]
-    files: tuple[DistFile, ...]
-
-    @property
-    def identifier(self) -> str:
-        return _identifier(self.name, self.extras)
-
-    @property
-    def pin(self) -> str:
-        return f"{self.name}=={self.version}"
-
-
-def _identifier(name: str, extras: frozenset[str]) -> str:
-    return f"{name}[{','.join(sorted(extras))}]" if extras else name
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ResolvedPin:
-    """A resolved project for one target, with the edges that brought it in."""
-
-    name: NormalizedName
-    version: Version
-    files: tuple[DistFile, ...]
-    via: tuple[str, ...]
-    dependencies: tuple[NormalizedName, ...]
-    marker: Marker | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Resolution:
-    target: Target
-    pins: dict[NormalizedName, ResolvedPin] = field(default_factory=dict)
-
-
-class Provider(AbstractProvider):  # type: ignore[type-arg]
-    """Adapts requirements and candidates of one target to resolvelib."""
-
-    def __init__(
-        self,
-        finder: Finder,
-        target: Target,
-        inputs: Inputs,
-        preferred: Mapping[str, Version] | None = None,
-    ) -> None:
-        self.finder, self.target, self.pre = finder, target, inputs.pre
-        self.preferred = preferred or {}
-        self.constraints: dict[str, list[InputRequirement]] = {}
-        for item in inputs.constraints:
-            if target.evaluate(item.requirement.marker) is not Truth.NEVER:
-                key = canonicalize_name(item.requirement.name)
-                self.constraints.setdefault(key, []).append(item)
-        # Per identifier, the first requirement that brought it in: the chain an
-        # error names is walked up from there.
-        self.introduced: dict[str, Req] = {}
-        self._dependencies: dict[tuple[str, Version], list[Req]] = {}
-
-    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
-        return requirement_or_candidate.identifier
-
-    def get_preference(
-        self,
-        identifier: str,
-        resolutions: Mapping[str, Any],
-        candidates: Mapping[str, Iterator[Candidate]],
-        information: Mapping[str, Iterator[Any]],
-        backtrack_causes: Sequence[Any],
-    ) -> Any:
-        infos = list(information[identifier])
-        pinned = any(info.requirement.allows_yanked() for info in infos)
-        direct = any(info.parent is None for info in infos)
-        causes = {cause.requirement.name for cause in backtrack_causes}
-        return (identifier.split("[")[0] not in causes, not pinned, not direct, identifier)
-
-    def find_matches(
-        self,
-        identifier: str,
-        requirements: Mapping[str, Iterator[Req]],
-        incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
-        reqs = list(requirements[identifier])
-        name = reqs[0].name if reqs else canonicalize_name(identifier.split("[")[0])
-        extras = reqs[0].extras if reqs else frozenset()
-        if extras:
-            reqs += list(requirements.get(name, iter(())))
-        specifiers = [req.specifier for req in reqs]
-        specifiers += [c.requirement.specifier for c in self.constraints.get(name, [])]
-        allow_yanked = any(req.allows_yanked() for req in reqs)
-        bad = {candidate.version for candidate in incompatibilities[identifier]}
-        selection = self.finder.selection(name, self.target)
-        candidates = [
-            Candidate(name=name, version=version, extras=extras, files=tuple(files))
-            for version, files in self._usable(selection, specifiers, allow_yanked)
-            if version not in bad
-        ]
-        held = self.preferred.get(name)
-        # A held pin is tried first; newer versions remain as fallbacks.
-        return sorted(candidates, key=lambda candidate: candidate.version != held)
-
-    def _usable(
-        self, selection: Selection, specifiers: list[SpecifierSet], allow_yanked: bool
-    ) -> Iterator[tuple[Version, list[DistFile]]]:
-        versions = selection.versions()
-        pre = self.pre or any(spec.prereleases for spec in specifiers)
-        if not pre and not any(not v.is_prerelease for v in versions):
-            pre = True  # like pip: only prereleases exist, so take them
-        for version in versions:
-            if version.is_prerelease and not pre:
-                continue
-            if not all(spec.contains(version, prereleases=True) for spec in specifiers):
-                continue
-            files = [f for f in selection.by_version[version] if allow_yanked or f.yanked is None]
-            if files:
-                yield version, files
-
-    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        if requirement.name != candidate.name:
-            return False
-        return requirement.specifier.contains(candidate.version, prereleases=True)
-
-    def get_dependencies(self, candidate: Candidate) -> list[Req]:
-        key = (candidate.identifier, candidate.version)
-        if key not in self._dependencies:
-            self._dependencies[key] = list(self._compute_dependencies(candidate))
-            for dep in self._dependencies[key]:
-                self.introduced.setdefault(dep.identifier, dep)
-            self.finder.speculate(self._dependencies[key], self.target)
-        return self._dependencies[key]
-
-    def chain(self, requirement: Req) -> list[str]:
-        """Who asked for ``requirement``: the input it started from, then each pin down to it."""
-        chain: list[str] = []
-        seen: set[str] = set()
-        while requirement.parent is not None and requirement.parent.identifier not in seen:
-            seen.add(requirement.parent.identifier)
-            chain.append(requirement.parent.pin)
-            above = self.introduced.get(requirement.parent.identifier)
-            if above is None:
-                break
-            requirement = above
-        if requirement.parent is None:
-            chain.append(requirement.origin)
-        return chain[::-1]
-
-    def _compute_dependencies(self, candidate: Candidate) -> Iterator[Req]:
-        if candidate.extras:
-            base = SpecifierSet(f"=={candidate.version}")
-            yield Req(
-                name=candidate.name,
-                extras=frozenset(),
-                specifier=base,
-                parent=candidate,
-                origin=candidate.name,
-            )
-        for requirement in self.finder.requires(candidate.files[0], self.target):
-            truth = self.target.evaluate(requirement.marker, candidate.extras)
-            if truth is Truth.NEVER:
-                continue
-            if candidate.extras and self.target.evaluate(requirement.marker) is not Truth.NEVER:
-                continue  # a dependency of the base candidate, not of the extra
-            marker = requirement.marker if truth is Truth.SOMETIMES else None
-            if marker is not None and "extra" in str(marker):
-                marker = None  # an extra cannot be expressed in a lock; install it always
-            yield _req(requirement, candidate, candidate.name, marker)
-
-
-def _req(
-    requirement: Requirement, parent: Candidate | None, origin: str, marker: Marker | None
-) -> Req:
-    return Req(
-        name=canonicalize_name(requirement.name),
-        extras=frozenset(canonicalize_name(extra) for extra in requirement.extras),
-        specifier=requirement.specifier,
-        parent=parent,
-        origin=origin,
-        marker=marker,
-    )
 
 
 def resolve(
@@ -283,7 +74,7 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
         truth = target.evaluate(item.requirement.marker)
         if truth is not Truth.NEVER:
             marker = item.requirement.marker if truth is Truth.SOMETIMES else None
-            roots.append(_req(item.requirement, None, item.origin, marker))
+            roots.append(Req.from_requirement(item.requirement, None, item.origin, marker))
     return roots
 
 

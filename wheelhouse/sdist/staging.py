@@ -19,7 +19,7 @@ from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
 from wheelhouse.install.probe import probe
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ProjectPage
-from wheelhouse.resolve.resolver import Index
+from wheelhouse.resolve.finder import Index
 from wheelhouse.sdist.pep517 import (
     PipIndexes,
     SdistInfo,

@@ -27,7 +27,9 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.resolver import Finder, Resolution, resolve
+from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.finder import Finder
+from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, build_wheel, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
