@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test, and the fixture index server."""
+"""Shared fixtures: a clean environment for every test, the fixture index server, index clients."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fakeindex import INDEX, FakeIndex
 from indexserver import FIXTURES, IndexServer
+
+from wheelhouse.index.client import IndexClient
 
 _LEAKY_PREFIXES = ("PIP_", "UV_", "WHEELHOUSE_")
 _PROXIES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
@@ -87,3 +91,23 @@ def mutable_index_server(
 ) -> IndexServer:
     """An index server of this test's own, over ``fixtures_copy``."""
     return index_server_factory(fixtures_copy)
+
+
+@pytest.fixture
+def fake() -> FakeIndex:
+    """An empty fake index: a test adds its routes."""
+    return FakeIndex()
+
+
+@pytest.fixture
+def client(fake: FakeIndex) -> Iterator[IndexClient]:
+    """A client of ``fake`` that retries twice, without pausing."""
+    with IndexClient([INDEX], transport=httpx.MockTransport(fake), retries=2, backoff=0) as client:
+        yield client
+
+
+@pytest.fixture
+def served(index_server: IndexServer) -> Iterator[IndexClient]:
+    """A client of the fixture index server."""
+    with IndexClient([index_server.url], retries=2, backoff=0, timeout=5) as client:
+        yield client

@@ -1,145 +1,41 @@
-"""The index client against an in-process fake index (``httpx.MockTransport``)."""
+"""The index client against a fake index and the fixture server: pages, prefetch, metadata."""
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import hashlib
 import io
-import json
-import os
-import random
-import re
-import ssl
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from indexserver import IndexServer
-from pip._internal.models.index import PyPI
-
-from wheelhouse.index.client import (
-    CERT_VARIABLES,
-    IndexClient,
-    default_index_url,
-    index_url_from,
-    ssl_context,
+from fakeindex import (
+    EXTRA,
+    FILES,
+    INDEX,
+    JSON,
+    METADATA,
+    FakeIndex,
+    Handler,
+    html_answer,
+    json_answer,
+    make_wheel,
+    sequence,
+    serve_ranges,
+    served_wheel,
+    slowly,
+    status,
+    wheel_file,
 )
-from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from indexserver import IndexServer
+
+from wheelhouse.index.client import IndexClient
+from wheelhouse.index.errors import DownloadError, IndexUnreachable
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ACCEPT
-
-INDEX = "https://index.example.invalid/simple"
-EXTRA = "https://extra.example.invalid/simple"
-FILES = "https://files.example.invalid"
-JSON = "application/vnd.pypi.simple.v1+json"
-METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: other>=2\n"
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class FakeIndex:
-    """Canned answers by URL; every request is logged, and unknown URLs get a 404."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Handler] = {}
-        self.log: list[httpx.Request] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.log.append(request)
-        handler = self.routes.get(str(request.url).split("#")[0])
-        return handler(request) if handler else httpx.Response(404)
-
-    def hits(self, url: str) -> list[httpx.Request]:
-        return [request for request in self.log if str(request.url) == url]
-
-
-@pytest.fixture
-def fake() -> FakeIndex:
-    return FakeIndex()
-
-
-@pytest.fixture
-def client(fake: FakeIndex) -> Iterator[IndexClient]:
-    with IndexClient([INDEX], transport=httpx.MockTransport(fake), retries=2, backoff=0) as client:
-        yield client
-
-
-def json_answer(*files: dict[str, object]) -> Handler:
-    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": list(files)})
-    return lambda request: httpx.Response(200, headers={"Content-Type": JSON}, content=body)
-
-
-def html_answer(*hrefs: str) -> Handler:
-    body = "".join(f'<a href="{href}">{href}</a>' for href in hrefs)
-    return lambda request: httpx.Response(200, headers={"Content-Type": "text/html"}, content=body)
-
-
-def sequence(*answers: Handler | Exception) -> Handler:
-    """Answer with each handler (or raise each error) in turn, repeating the last."""
-    queue = list(answers)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        answer = queue.pop(0) if len(queue) > 1 else queue[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer(request)
-
-    return handle
-
-
-def slowly(handler: Handler) -> Handler:
-    """The same answer, late enough for concurrent callers to overlap."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.1)
-        return handler(request)
-
-    return handle
-
-
-def status(code: int) -> Handler:
-    return lambda request: httpx.Response(code)
-
-
-def make_wheel(*, metadata_first: bool = True) -> bytes:
-    """A wheel whose METADATA sits before (or after) 200 kB of incompressible data."""
-    buffer = io.BytesIO()
-    members = [("demo-1.0.dist-info/METADATA", METADATA)]
-    filler = [("demo/blob.bin", random.Random(0).randbytes(200_000))]
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members + filler if metadata_first else filler + members:
-            archive.writestr(name, data)
-        archive.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\n")
-        archive.writestr("vendored/other-2.0.dist-info/METADATA", "Name: other\n")
-    return buffer.getvalue()
-
-
-def serve_ranges(body: bytes) -> Handler:
-    """Answer single byte ranges (``-N`` or ``A-B``) with 206, a plain GET with 200."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("range", ""))
-        if not match:
-            return httpx.Response(200, content=body)
-        first = int(match[1]) if match[1] else max(0, len(body) - int(match[2]))
-        last = int(match[2]) if match[1] and match[2] else len(body) - 1
-        headers = {"Content-Range": f"bytes {first}-{last}/{len(body)}"}
-        return httpx.Response(206, headers=headers, content=body[first : last + 1])
-
-    return handle
-
-
-def wheel_file(**details: object) -> DistFile:
-    name = "demo-1.0-py3-none-any.whl"
-    return DistFile.create(filename=name, url=f"{FILES}/{name}", project="demo", **details)
-
 
 # Project pages
 
@@ -192,35 +88,6 @@ def test_unexpected_content_type_names_the_page(fake: FakeIndex, client: IndexCl
         client.project_files("demo")
 
 
-def test_server_errors_and_broken_connections_are_retried(
-    fake: FakeIndex, client: IndexClient
-) -> None:
-    url = f"{INDEX}/demo/"
-    fake.routes[url] = sequence(
-        status(503), httpx.ConnectError("refused"), html_answer("demo-1.0.zip")
-    )
-    assert len(client.project_files("demo").files) == 1
-    assert len(fake.hits(url)) == 3
-
-
-def test_truncated_page_is_retried(fake: FakeIndex, client: IndexClient) -> None:
-    url = f"{INDEX}/demo/"
-    short = httpx.Response(200, headers={"Content-Type": "text/html", "Content-Length": "999"})
-    fake.routes[url] = sequence(lambda request: short, html_answer("demo-1.0.zip"))
-    assert len(client.project_files("demo").files) == 1
-    assert len(fake.hits(url)) == 2
-
-
-def test_retries_exhausted_name_the_url(fake: FakeIndex, client: IndexClient) -> None:
-    url = f"{INDEX}/demo/"
-    fake.routes[url] = sequence(httpx.ReadTimeout("slow"), status(500))
-    with pytest.raises(IndexUnreachable) as caught:
-        client.project_files("demo")
-    assert caught.value.url == url and url in str(caught.value)
-    assert "HTTP 500 (tried 3 times)" in str(caught.value)
-    assert len(fake.hits(url)) == 3
-
-
 def test_a_failure_is_not_kept_the_next_call_tries_again(
     fake: FakeIndex, client: IndexClient
 ) -> None:
@@ -242,23 +109,10 @@ def test_a_failed_prefetch_is_fetched_again_when_asked_for(fake: FakeIndex) -> N
         deadline = time.monotonic() + 5
         # Until the prefetch has failed and dropped its entry (a caller arriving
         # earlier would wait for it, and share its failure).
-        while (
-            not fake.hits(url) or (INDEX, "demo") in client._pages
-        ) and time.monotonic() < deadline:
+        while (not fake.hits(url) or client.has_page("demo")) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len(client.project_files("demo").files) == 1
     assert len(fake.hits(url)) == 2
-
-
-def test_backoff_grows_exponentially(fake: FakeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    pauses: list[float] = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    fake.routes[f"{INDEX}/demo/"] = status(500)
-    transport = httpx.MockTransport(fake)
-    client = IndexClient([INDEX], transport=transport, retries=3, backoff=0.5)
-    with client, pytest.raises(IndexUnreachable):
-        client.project_files("demo")
-    assert pauses == [0.5, 1.0, 2.0]
 
 
 def test_one_request_per_project_even_with_eight_threads(
@@ -402,159 +256,7 @@ def test_metadata_of_an_sdist_is_refused(client: IndexClient) -> None:
         client.metadata(sdist)
 
 
-# Downloads
-
-
-def content(body: bytes) -> Handler:
-    return lambda request: httpx.Response(200, content=body)
-
-
-def truncated(body: bytes) -> Handler:
-    headers = {"Content-Length": str(len(body) + 10)}
-    return lambda request: httpx.Response(200, headers=headers, content=body)
-
-
-def test_download_verifies_and_moves_into_place(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    body = b"wheel bytes" * 1000
-    digest = hashlib.sha256(body).hexdigest()
-    file = wheel_file(sha256=digest)
-    fake.routes[file.url] = content(body)
-    seen: list[int] = []
-    dest = tmp_path / file.filename
-    assert client.download(file, dest, seen.append) == digest
-    assert dest.read_bytes() == body and sum(seen) == len(body)
-    assert [path.name for path in tmp_path.iterdir()] == [file.filename]
-
-
-def test_download_with_a_wrong_hash_leaves_no_file(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    file = wheel_file(sha256="00" * 32)
-    fake.routes[file.url] = content(b"tampered")
-    with pytest.raises(HashMismatch) as caught:
-        client.download(file, tmp_path / file.filename)
-    assert caught.value.actual == hashlib.sha256(b"tampered").hexdigest()
-    assert list(tmp_path.iterdir()) == []
-    assert len(fake.log) == 1
-
-
-def test_truncated_download_is_retried(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    body = b"complete"
-    file = wheel_file(sha256=hashlib.sha256(body).hexdigest())
-    fake.routes[file.url] = sequence(truncated(body[:3]), content(body))
-    seen: list[int] = []
-    client.download(file, tmp_path / file.filename, seen.append)
-    assert (tmp_path / file.filename).read_bytes() == body
-    assert seen == [3, -3, len(body)]
-    assert len(fake.log) == 2
-
-
-def test_always_truncated_download_fails_and_leaves_no_file(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    file = wheel_file()
-    fake.routes[file.url] = truncated(b"abc")
-    with pytest.raises(DownloadError, match="truncated body: 3 of 13 bytes"):
-        client.download(file, tmp_path / file.filename)
-    assert list(tmp_path.iterdir()) == []
-    assert len(fake.log) == 3
-
-
-def test_missing_file_fails_at_once(fake: FakeIndex, client: IndexClient, tmp_path: Path) -> None:
-    with pytest.raises(DownloadError, match="HTTP 404"):
-        client.download(wheel_file(), tmp_path / "demo-1.0-py3-none-any.whl")
-    assert list(tmp_path.iterdir()) == [] and len(fake.log) == 1
-
-
-def test_interrupted_download_leaves_no_file(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    file = wheel_file()
-    fake.routes[file.url] = content(b"x" * 10)
-
-    def interrupt(size: int) -> None:
-        if size > 0:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        client.download(file, tmp_path / file.filename, interrupt)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_replaces_an_existing_file(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path
-) -> None:
-    file = wheel_file()
-    dest = tmp_path / file.filename
-    dest.write_bytes(b"old")
-    fake.routes[file.url] = content(b"new")
-    client.download(file, dest)
-    assert dest.read_bytes() == b"new"
-
-
-# Index URL and TLS settings
-
-
-def test_default_index_url_is_pips() -> None:
-    assert default_index_url() == PyPI.simple_url
-    assert default_index_url().startswith("https://")
-
-
-def test_index_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert index_url_from(None) == default_index_url()
-    monkeypatch.setenv("PIP_INDEX_URL", "https://pip.example.invalid/simple")
-    assert index_url_from(None) == "https://pip.example.invalid/simple"
-    monkeypatch.setenv("WHEELHOUSE_INDEX_URL", "https://wh.example.invalid/simple")
-    assert index_url_from(None) == "https://wh.example.invalid/simple"
-    assert (
-        index_url_from("https://cli.example.invalid/simple") == "https://cli.example.invalid/simple"
-    )
-
-
-@pytest.fixture
-def no_cert_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in CERT_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-
-
-@pytest.mark.usefixtures("no_cert_variables")
-def test_tls_uses_the_system_store_by_default() -> None:
-    context = ssl_context()
-    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-
-
-@pytest.mark.usefixtures("no_cert_variables")
-def test_tls_uses_a_bundle_named_by_a_variable(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    missing = tmp_path / "missing.pem"
-    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
-    with pytest.raises(FileNotFoundError):
-        ssl_context()
-    monkeypatch.setenv("PIP_CERT", str(tmp_path))  # a directory of hashed certificates
-    assert ssl_context().verify_mode == ssl.CERT_REQUIRED
-
-
-@pytest.mark.usefixtures("no_cert_variables")
-def test_unreadable_bundle_is_reported_by_the_client(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
-    with pytest.raises(IndexUnreachable, match="REQUESTS_CA_BUNDLE"):
-        IndexClient([INDEX])
-
-
 # Against the fixture index server
-
-
-@pytest.fixture
-def served(index_server: IndexServer) -> Iterator[IndexClient]:
-    with IndexClient([index_server.url], retries=2, backoff=0, timeout=5) as client:
-        yield client
 
 
 def test_served_pages_match_the_listing(index_server: IndexServer, served: IndexClient) -> None:
@@ -617,30 +319,6 @@ def test_served_pages_once_across_threads_and_prefetch(
     ]
 
 
-def test_served_5xx_is_retried(index_server: IndexServer, served: IndexClient) -> None:
-    index_server.configure(fail_5xx=2)
-    assert len(served.project_files("alpha").files) == 2
-    assert index_server.count("/simple/alpha/") == 3
-
-
-def test_served_5xx_exhausts_the_retries(index_server: IndexServer, served: IndexClient) -> None:
-    index_server.configure(fail_5xx_per_path=5)
-    with pytest.raises(IndexUnreachable, match=re.escape(f"{index_server.url}alpha/")):
-        served.project_files("alpha")
-    assert index_server.count("/simple/alpha/") == 3
-
-
-def test_served_slow_index_times_out(index_server: IndexServer) -> None:
-    index_server.configure(slow=0.5)
-    client = IndexClient([index_server.url], retries=1, backoff=0, timeout=0.1)
-    with client, pytest.raises(IndexUnreachable, match="tried 2 times"):
-        client.project_files("alpha")
-
-
-def served_wheel(client: IndexClient, name: str = "alpha") -> DistFile:
-    return next(file for file in client.project_files(name).files if file.is_wheel)
-
-
 def test_served_metadata_from_the_pep658_file(
     index_server: IndexServer, served: IndexClient
 ) -> None:
@@ -681,32 +359,7 @@ def test_served_metadata_of_a_big_wheel_reads_a_fraction(
     assert sum(request.sent for request in requests) < path.stat().st_size / 2
 
 
-def test_served_download(index_server: IndexServer, served: IndexClient, tmp_path: Path) -> None:
-    file = served_wheel(served)
-    dest = tmp_path / file.filename
-    assert served.download(file, dest) == index_server.entry(file.filename).sha256
-    assert dest.read_bytes() == index_server.entry(file.filename).path.read_bytes()
-
-
-def test_served_wrong_hash_is_discarded(
-    index_server: IndexServer, served: IndexClient, tmp_path: Path
-) -> None:
-    index_server.configure(wrong_hash=True)
-    file = served_wheel(served)
-    with pytest.raises(HashMismatch, match=re.escape(file.url)):
-        served.download(file, tmp_path / file.filename)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_served_truncated_download_fails_after_retries(
-    index_server: IndexServer, served: IndexClient, tmp_path: Path
-) -> None:
-    file = served_wheel(served)
-    index_server.configure(truncate=True)
-    with pytest.raises(DownloadError, match="tried 3 times"):
-        served.download(file, tmp_path / file.filename)
-    assert list(tmp_path.iterdir()) == []
-    assert index_server.count(f"/files/{file.filename}") == 3
+# Background work
 
 
 def test_a_failure_does_not_wait_for_pending_prefetches(fake: FakeIndex) -> None:
@@ -755,23 +408,6 @@ def test_page_digests_fails_at_once_and_cancels_the_rest(fake: FakeIndex) -> Non
     time.sleep(0.1)
     # The one worker may have started on b before the failure was seen; c and d never ran.
     assert {str(request.url) for request in fake.log} <= {f"{INDEX}/a/", f"{INDEX}/b/"}
-
-
-def test_a_full_disk_names_the_file_and_leaves_nothing(
-    fake: FakeIndex, client: IndexClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    file = wheel_file()
-    fake.routes[file.url] = content(b"x" * 10)
-
-    def full(fd: int) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "fsync", full)
-    dest = tmp_path / file.filename
-    with pytest.raises(OSError, match="No space left") as caught:
-        client.download(file, dest)
-    assert caught.value.filename == str(dest)
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_prefetch_after_close_is_refused(client: IndexClient) -> None:

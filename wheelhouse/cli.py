@@ -25,7 +25,8 @@ from wheelhouse.commands.build import refresh as refresh_wheelhouse
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.directory import Wheelhouse, atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
-from wheelhouse.index.client import IndexClient, index_url_from
+from wheelhouse.index.client import IndexClient
+from wheelhouse.index.http import index_url_from
 from wheelhouse.model.diff import has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.model.errors import InvalidFilename

@@ -1,24 +1,17 @@
 """The index client: project pages, wheel metadata and downloads over one HTTP client.
 
-This is the only module that speaks HTTP. One :class:`IndexClient` serves every
-target and thread of a run: pages and metadata are fetched at most once (a
-failure is not kept: the next caller tries again), and failures worth another
-try (connection errors, timeouts, 5xx, truncated bodies) are retried with
-exponential backoff before an error names the URL.
+One :class:`IndexClient` serves every target and thread of a run: pages and
+metadata are fetched at most once (a failure is not kept: the next caller tries
+again). Every request goes through :class:`~wheelhouse.index.http.Http`, which
+retries what is worth another try before an error names the URL.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
-import re
-import secrets
-import ssl
 import threading
-import time
 import zipfile
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -27,22 +20,15 @@ from typing import TypeVar
 
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
-from pip._internal.models.index import PyPI
 
-from wheelhouse import __version__
 from wheelhouse.index.cache import Cache, CachedPage
-from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.index.errors import DownloadError, IndexUnreachable
+from wheelhouse.index.http import IDENTITY, Http, partial_body, spool
 from wheelhouse.index.rangezip import RangeFile, wheel_metadata
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ACCEPT, ProjectPage, merge_pages, parse_page
 
-__all__ = [
-    "IndexClient",
-    "ProjectPage",
-    "default_index_url",
-    "index_url_from",
-    "ssl_context",
-]
+__all__ = ["IndexClient", "ProjectPage"]
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
@@ -50,44 +36,6 @@ _V = TypeVar("_V")
 #: The first read of a remote wheel: its end holds the zip's central directory,
 #: and usually the ``.dist-info`` files, which wheel builders write last.
 TAIL_SIZE = 64 * 1024
-CHUNK_SIZE = 64 * 1024
-#: A wheel read whole (the server ignores ranges) stays in memory up to this size.
-SPOOL_SIZE = 8 * 1024 * 1024
-#: Most specific first: a bundle given for pip, then for requests, then for OpenSSL.
-CERT_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-# Ranges and hashes are about the bytes as stored, never a re-encoded body.
-_IDENTITY = {"Accept-Encoding": "identity"}
-
-
-def default_index_url() -> str:
-    """The public index's simple URL as pip knows it, so this repository never spells it."""
-    return PyPI.simple_url
-
-
-def index_url_from(option: str | None) -> str:
-    """The index URL: ``--index-url``, else ``WHEELHOUSE_INDEX_URL``, ``PIP_INDEX_URL``, pip's."""
-    candidates = (option, os.environ.get("WHEELHOUSE_INDEX_URL"), os.environ.get("PIP_INDEX_URL"))
-    return next((url for url in candidates if url), None) or default_index_url()
-
-
-def ssl_context() -> ssl.SSLContext:
-    """Verify TLS with the bundle a variable of :data:`CERT_VARIABLES` names, else the OS store.
-
-    ``ssl.create_default_context()`` loads the system's certificates, which is
-    what a corporate proxy's users have configured (certifi's bundle is not).
-    """
-    for variable in CERT_VARIABLES:
-        path = os.environ.get(variable)
-        if path and os.path.isdir(path):
-            return ssl.create_default_context(capath=path)
-        if path:
-            return ssl.create_default_context(cafile=path)
-    return ssl.create_default_context()
-
-
-class _Retry(Exception):
-    """A failure worth another attempt: a 5xx or 429 answer, or a truncated body."""
 
 
 class IndexClient:
@@ -114,15 +62,15 @@ class IndexClient:
         if not index_urls:
             raise ValueError("at least one index URL is needed")
         self.index_urls = tuple(url.rstrip("/") for url in index_urls)
-        self._retries, self._backoff, self._jobs = retries, backoff, jobs
-        self._cache = cache
-        self._http = httpx.Client(
+        self._jobs, self._cache = jobs, cache
+        self._http = Http(
+            self.index_urls[0],
             transport=transport,
-            verify=self._verify() if transport is None else True,
-            http2=_h2_available() if http2 is None else http2,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            follow_redirects=True,
-            headers={"User-Agent": f"wheelhouse/{__version__}"},
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            backoff=backoff,
+            http2=http2,
         )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage]] = {}
@@ -130,14 +78,6 @@ class IndexClient:
         self._metadata: dict[str, Future[bytes]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
-
-    def _verify(self) -> ssl.SSLContext:
-        try:
-            return ssl_context()
-        except OSError as exc:
-            names = ", ".join(CERT_VARIABLES)
-            reason = f"cannot load the certificates {names} name: {exc}"
-            raise IndexUnreachable(self.index_urls[0], reason) from None
 
     def __enter__(self) -> IndexClient:
         return self
@@ -169,10 +109,17 @@ class IndexClient:
         for name in names:
             project = canonicalize_name(name)
             for index in self.index_urls:
-                with self._lock:
-                    known = (index, project) in self._pages
-                if not known:
+                if not self._known(index, project):
                     self._executor().submit(self._page, index, project)
+
+    def has_page(self, name: str) -> bool:
+        """Whether every index's page of ``name`` is kept or on its way; a failed one is not."""
+        project = canonicalize_name(name)
+        return all(self._known(index, project) for index in self.index_urls)
+
+    def _known(self, index: str, project: NormalizedName) -> bool:
+        with self._lock:
+            return (index, project) in self._pages
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -224,7 +171,7 @@ class IndexClient:
         url = f"{index}/{project}/"
         cached = self._cache.page(url) if self._cache else None
         headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
-        response = self._attempts(url, partial(self._get, url, headers))
+        response = self._http.get(url, headers)
         if response.status_code == 304 and cached is not None:
             return cached
         if response.status_code == 404:
@@ -264,7 +211,7 @@ class IndexClient:
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
         url = f"{file.url}.metadata"
-        response = self._attempts(url, partial(self._get, url, {}))
+        response = self._http.get(url, {})
         if response.status_code >= 400:
             return None
         if file.metadata_sha256 and _sha256(response.content) != file.metadata_sha256:
@@ -272,7 +219,7 @@ class IndexClient:
         return response.content
 
     def _metadata_from_wheel(self, file: DistFile) -> bytes:
-        source = self._attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
+        source = self._http.attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
         try:
             return wheel_metadata(source, file.project)
         except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as exc:
@@ -282,122 +229,39 @@ class IndexClient:
 
     def _open_wheel(self, url: str) -> RangeFile | SpooledTemporaryFile[bytes]:
         """Fetch a wheel's tail; a server that ignores ranges sends, and we keep, it all."""
-        headers = {**_IDENTITY, "Range": f"bytes=-{TAIL_SIZE}"}
-        with self._http.stream("GET", url, headers=headers) as response:
-            _raise_for_retry(response)
+        headers = {**IDENTITY, "Range": f"bytes=-{TAIL_SIZE}"}
+        with self._http.stream(url, headers) as response:
             if response.status_code == 200:
-                return _spool(response)
-            start, total, data = _partial_body(response, url)
-        remote = RangeFile(total, partial(self._range, url))
+                return spool(response)
+            start, total, data = partial_body(response, url)
+        remote = RangeFile(total, partial(self._http.range, url))
         remote.add(start, data)
         return remote
-
-    def _range(self, url: str, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` of ``url``, retried like every request."""
-        got, _total, data = self._attempts(
-            url, partial(self._range_once, url, start, end), DownloadError
-        )
-        if got != start or len(data) != end - start:
-            raise DownloadError(url, f"asked for bytes {start}-{end - 1}, got another range")
-        return data
-
-    def _range_once(self, url: str, start: int, end: int) -> tuple[int, int, bytes]:
-        headers = {**_IDENTITY, "Range": f"bytes={start}-{end - 1}"}
-        with self._http.stream("GET", url, headers=headers) as response:
-            _raise_for_retry(response)
-            return _partial_body(response, url)
 
     # Downloads
 
     def download(
         self, file: DistFile, dest: Path, progress: Callable[[int], None] | None = None
     ) -> str:
-        """Download ``file`` to ``dest`` atomically and return its sha256 (hex).
+        """Download ``file`` to ``dest`` atomically, or take it from the cache; its sha256 (hex).
 
-        The body goes to a temporary file beside ``dest`` and is moved into
-        place only once complete and matching ``file.sha256`` (when known), so
-        ``dest`` never holds a partial file. ``progress`` receives each chunk's
-        size, and the negative total of an attempt that is retried. Raises
-        :class:`HashMismatch` or :class:`DownloadError`.
+        :meth:`Http.download` checks the body against ``file.sha256`` (when
+        known) before it takes ``dest``'s place. ``progress`` receives each
+        chunk's size (a cached file's whole size at once) and the negative total
+        of an attempt that is retried. Raises :class:`HashMismatch` or
+        :class:`DownloadError`.
         """
         cache, digest = self._cache, file.sha256
         if cache is not None and digest and cache.fetch_file(digest, dest):
             if progress is not None:
                 progress(dest.stat().st_size)
             return digest
-        temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(6)}")
-        try:
-            digest = self._attempts(
-                file.url, partial(self._download_once, file.url, temp, progress), DownloadError
-            )
-            if file.sha256 and digest != file.sha256:
-                raise HashMismatch(file.url, file.sha256, digest)
-            os.replace(temp, dest)
-        except BaseException as exc:
-            temp.unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc.filename is None:
-                exc.filename = str(dest)  # a full disk names no file; the user needs one
-            raise
+        digest = self._http.download(file.url, dest, sha256=file.sha256, progress=progress)
         if self._cache is not None:
             self._cache.store_file(digest, dest)
         return digest
 
-    def _download_once(self, url: str, temp: Path, progress: Callable[[int], None] | None) -> str:
-        digest, received = hashlib.sha256(), 0
-        try:
-            with (
-                self._http.stream("GET", url, headers=_IDENTITY) as response,
-                temp.open("wb") as out,
-            ):
-                _raise_for_retry(response)
-                if response.status_code != 200:
-                    raise DownloadError(url, f"HTTP {response.status_code}")
-                for chunk in _raw_body(response):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                _check_complete(response, received)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            if progress is not None and received:
-                progress(-received)
-            raise
-        return digest.hexdigest()
-
     # Plumbing
-
-    def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        response = self._http.get(url, headers=headers)
-        _raise_for_retry(response)
-        _check_complete(response, response.num_bytes_downloaded or len(response.content))
-        return response
-
-    def _attempts(
-        self,
-        url: str,
-        action: Callable[[], _V],
-        error: type[IndexUnreachable] = IndexUnreachable,
-    ) -> _V:
-        """Run ``action``, retrying transient failures with exponential backoff."""
-        reason = ""
-        for attempt in range(self._retries + 1):
-            if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-            try:
-                return action()
-            except (
-                _Retry,
-                httpx.TimeoutException,
-                httpx.NetworkError,
-                httpx.RemoteProtocolError,
-            ) as exc:
-                reason = str(exc) or type(exc).__name__
-            except httpx.HTTPError as exc:
-                raise error(url, str(exc) or type(exc).__name__) from None
-        raise error(url, f"{reason} (tried {self._retries + 1} times)")
 
     def _once(self, table: dict[_K, Future[_V]], key: _K, compute: Callable[[], _V]) -> _V:
         """Compute ``table[key]`` once; concurrent callers wait for the first one's result.
@@ -439,55 +303,5 @@ def _cacheable(response: httpx.Response) -> CachedPage:
     )
 
 
-def _h2_available() -> bool:
-    return importlib.util.find_spec("h2") is not None
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _raise_for_retry(response: httpx.Response) -> None:
-    if response.status_code >= 500 or response.status_code == 429:
-        raise _Retry(f"HTTP {response.status_code}")
-
-
-def _check_complete(response: httpx.Response, received: int) -> None:
-    """A body shorter than its Content-Length is a dropped connection: worth a retry."""
-    expected = response.headers.get("content-length", "")
-    if expected.isdigit() and int(expected) != received:
-        raise _Retry(f"truncated body: {received} of {expected} bytes")
-
-
-def _raw_body(response: httpx.Response) -> Iterator[bytes]:
-    """The body's bytes as sent; an answer built in memory (a test's) is already read."""
-    if response.is_stream_consumed:
-        yield response.content
-    else:
-        yield from response.iter_raw(CHUNK_SIZE)
-
-
-def _partial_body(response: httpx.Response, url: str) -> tuple[int, int, bytes]:
-    """Start, total size and bytes of a 206 answer to a single range."""
-    if response.status_code != 206:
-        raise DownloadError(url, f"HTTP {response.status_code} to a range request")
-    match = _CONTENT_RANGE.match(response.headers.get("content-range", "").strip())
-    if not match:
-        raise DownloadError(url, "a partial answer without a usable Content-Range")
-    data = b"".join(_raw_body(response))
-    _check_complete(response, len(data))
-    return int(match[1]), int(match[3]), data
-
-
-def _spool(response: httpx.Response) -> SpooledTemporaryFile[bytes]:
-    """The whole body, in memory while small; the caller closes it."""
-    spool: SpooledTemporaryFile[bytes] = SpooledTemporaryFile(max_size=SPOOL_SIZE)  # noqa: SIM115
-    try:
-        for chunk in _raw_body(response):
-            spool.write(chunk)
-        _check_complete(response, spool.tell())
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    return spool
