@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from helpers import find_python, install_lock, installed, make_venv, run, run_uv
 from indexserver import IndexServer
 
-from wheelhouse.cli import ProgressReporter, cli
+from wheelhouse.cli import cli
+from wheelhouse.cli.progress import ProgressReporter
 from wheelhouse.model.locks import parse_requirements_lock
 
 if sys.version_info >= (3, 11):

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
-from wheelhouse import cli as cli_module
+import wheelhouse.cli.build as cli_module
 from wheelhouse.cli import cli
 from wheelhouse.index.client import IndexClient
 

@@ -1,22 +1,38 @@
 """The base of every error the tool explains, and operating-system errors.
 
 Every error the tool reports on purpose derives from :class:`WheelhouseError`.
-``str(error)`` is the one-line message; ``error.hint`` says what to do next.
-The CLI prints them as ``error: ...`` and ``hint: ...`` in one place. Errors live
-with their feature, in the ``errors`` module of each subpackage.
+Each is a dataclass whose fields are its data, in the order of its positional
+arguments; ``str(error)`` is the message and ``error.hint`` says what to do
+next. The CLI prints them as ``error: ...`` and ``hint: ...`` in one place.
+Errors live with their feature, in the ``errors`` module of each subpackage.
 """
 
 from __future__ import annotations
 
 import errno
+from dataclasses import dataclass, fields
 
 __all__ = ["FileSystemError", "WheelhouseError"]
 
 
+@dataclass(eq=False)
 class WheelhouseError(Exception):
-    """Base class of every error the tool explains to its user."""
+    """Base class of every error the tool explains to its user.
 
-    hint: str = ""
+    Not frozen, since raising sets ``__traceback__`` and friends; ``eq=False``
+    keeps the identity hash that exception handling relies on.
+    """
+
+    def __post_init__(self) -> None:
+        # ``args`` holds the data, as for any exception; only the positional
+        # fields, so that ``cls(*args)`` (how exceptions are copied) still works.
+        positional = (field.name for field in fields(self) if not field.kw_only)
+        super().__init__(*(getattr(self, name) for name in positional))
+
+    @property
+    def hint(self) -> str:
+        """What the user can do next; empty when there is no advice."""
+        return ""
 
 
 _WRITABLE = "choose a writable location (-w, --tmp-dir, --cache-dir) or fix its permissions"
@@ -32,13 +48,13 @@ _ERRNO_HINTS = {
 }
 
 
+@dataclass(eq=False)
 class FileSystemError(WheelhouseError):
     """An operating-system error: a missing directory, no permission, a full disk."""
 
-    def __init__(self, path: str | None, reason: str, code: int | None = None) -> None:
-        super().__init__(path, reason, code)
-        self.path, self.reason, self.code = path, reason, code
-        self.hint = _ERRNO_HINTS.get(code or 0, "check the path and its permissions, then retry")
+    path: str | None
+    reason: str
+    code: int | None = None
 
     @classmethod
     def from_os_error(cls, exc: OSError) -> FileSystemError:
@@ -48,3 +64,7 @@ class FileSystemError(WheelhouseError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}" if self.path else self.reason
+
+    @property
+    def hint(self) -> str:
+        return _ERRNO_HINTS.get(self.code or 0, "check the path and its permissions, then retry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from wheelhouse.errors import WheelhouseError
 
@@ -17,13 +18,14 @@ __all__ = [
 _MERGE_HINT = "merge only wheelhouses built from the same inputs, index and options"
 
 
+@dataclass(eq=False)
 class ConflictingInputs(WheelhouseError):
     """Two wheelhouses to merge that were built from different inputs or options."""
 
-    def __init__(self, section: str, key: str, first: str, second: str) -> None:
-        super().__init__(section, key, first, second)
-        self.section, self.key, self.first, self.second = section, key, first, second
-        self.hint = f"{_MERGE_HINT}; nothing was written"
+    section: str
+    key: str
+    first: str
+    second: str
 
     def __str__(self) -> str:
         return (
@@ -31,15 +33,23 @@ class ConflictingInputs(WheelhouseError):
             f"[{self.section}] {self.key}"
         )
 
+    @property
+    def hint(self) -> str:
+        return f"{_MERGE_HINT}; nothing was written"
 
+
+@dataclass(eq=False)
 class ConflictingPins(WheelhouseError):
     """One target that two wheelhouses to merge lock differently."""
 
-    def __init__(self, target: str, first: str, second: str, packages: Sequence[str]) -> None:
-        super().__init__(target, first, second, packages)
-        self.target, self.first, self.second = target, first, second
-        self.packages = list(packages)
-        self.hint = f"{_MERGE_HINT} (and --exclude-newer), or leave one of them out"
+    target: str
+    first: str
+    second: str
+    packages: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.packages = list(self.packages)
+        super().__post_init__()
 
     def __str__(self) -> str:
         what = (
@@ -49,32 +59,45 @@ class ConflictingPins(WheelhouseError):
         )
         return f"target {self.target} differs between {self.first} and {self.second}: {what}"
 
+    @property
+    def hint(self) -> str:
+        return f"{_MERGE_HINT} (and --exclude-newer), or leave one of them out"
 
+
+@dataclass(eq=False)
 class ConflictingFiles(WheelhouseError):
     """One file name with different contents in two wheelhouses to merge."""
 
-    def __init__(self, filename: str, first: str, second: str) -> None:
-        super().__init__(filename, first, second)
-        self.filename, self.first, self.second = filename, first, second
-        self.hint = (
-            "one of them holds a different or corrupted file: run `wheelhouse verify` on each"
-        )
+    filename: str
+    first: str
+    second: str
 
     def __str__(self) -> str:
         return f"{self.filename} has a different sha256 in {self.first} and in {self.second}"
 
+    @property
+    def hint(self) -> str:
+        return "one of them holds a different or corrupted file: run `wheelhouse verify` on each"
 
+
+@dataclass(eq=False)
 class VerifyFailed(WheelhouseError):
     """``wheelhouse verify`` found problems (listed before this error)."""
 
-    def __init__(self, path: str, kinds: Sequence[str]) -> None:
-        super().__init__(path, kinds)
-        self.path, self.kinds = path, list(kinds)
-        self.hint = "; ".join(_VERIFY_HINTS[key] for key in _verify_hint_keys(self.kinds))
+    path: str
+    kinds: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.kinds = list(self.kinds)
+        super().__post_init__()
 
     def __str__(self) -> str:
         count = len(self.kinds)
         return f"{self.path}: {count} problem{'s' if count != 1 else ''} found"
+
+    @property
+    def hint(self) -> str:
+        return "; ".join(_VERIFY_HINTS[key] for key in _verify_hint_keys(self.kinds))
 
 
 _VERIFY_HINTS = {

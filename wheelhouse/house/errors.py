@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wheelhouse.errors import WheelhouseError
 
 __all__ = [
@@ -14,76 +16,91 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False)
 class NotAWheelhouse(WheelhouseError):
     """A directory that is neither empty nor a wheelhouse."""
 
-    def __init__(
-        self, path: str, reason: str = "it is not empty and has no wheelhouse.toml"
-    ) -> None:
-        super().__init__(path, reason)
-        self.path, self.reason = path, reason
-        self.hint = "pass -w with an empty or new directory, or an existing wheelhouse"
+    path: str
+    reason: str = "it is not empty and has no wheelhouse.toml"
 
     def __str__(self) -> str:
         return f"{self.path} is not a wheelhouse: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "pass -w with an empty or new directory, or an existing wheelhouse"
 
+
+@dataclass(eq=False)
 class WheelhouseBusy(WheelhouseError):
     """Another process holds the wheelhouse's lock."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
-        self.hint = "wait for the other build to finish, then run again"
+    path: str
 
     def __str__(self) -> str:
         return f"{self.path} is being written by another process"
 
+    @property
+    def hint(self) -> str:
+        return "wait for the other build to finish, then run again"
 
+
+@dataclass(eq=False)
 class BadDirectory(WheelhouseError):
-    """A directory argument that is missing, not a directory, or lacks what is needed."""
+    """A directory argument that is missing, not a directory, or lacks what is needed.
 
-    def __init__(
-        self, path: str, reason: str, hint: str = "pass a directory of wheels and sdists"
-    ) -> None:
-        super().__init__(path, reason)
-        self.path, self.reason, self.hint = path, reason, hint
+    The caller knows what the directory was for, so it may give its own ``hint``.
+    """
+
+    path: str
+    reason: str
+    hint: str = "pass a directory of wheels and sdists"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
 
 
+@dataclass(eq=False)
 class CannotServe(WheelhouseError):
     """The server cannot listen on the address asked for."""
 
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        super().__init__(host, port, reason)
-        self.host, self.port, self.reason = host, port, reason
-        self.hint = "pick another --port (0 picks a free one) or --host"
+    host: str
+    port: int
+    reason: str
 
     def __str__(self) -> str:
         return f"cannot listen on {self.host}:{self.port}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "pick another --port (0 picks a free one) or --host"
 
+
+@dataclass(eq=False)
 class NotALockSource(WheelhouseError):
     """A diff argument that is neither a wheelhouse nor a lock file."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)
-        self.path, self.reason = path, reason
-        self.hint = "pass a wheelhouse directory (with wheelhouse.toml) or a locks/<target>.txt"
+    path: str
+    reason: str
 
     def __str__(self) -> str:
         return f"{self.path} is neither a wheelhouse nor a lock file: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "pass a wheelhouse directory (with wheelhouse.toml) or a locks/<target>.txt"
 
+
+@dataclass(eq=False)
 class UnreadableFile(WheelhouseError):
     """A lock or manifest of a wheelhouse that does not parse."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)
-        self.path, self.reason = path, reason
-        self.hint = "rebuild the wheelhouse (wheelhouse build) to rewrite its locks and manifest"
+    path: str
+    reason: str
 
     def __str__(self) -> str:
         return f"cannot read {self.path}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return "rebuild the wheelhouse (wheelhouse build) to rewrite its locks and manifest"

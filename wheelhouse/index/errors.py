@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.model.urls import redact
 
@@ -12,32 +14,46 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False)
 class IndexUnreachable(WheelhouseError):
     """The index did not answer usefully after the retries."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    url: str
+    reason: str
+
+    def __post_init__(self) -> None:
         # Logs and CI output outlive the run: no index token may reach them.
-        url, reason = redact(url), redact(reason)
-        super().__init__(url, reason)
-        self.url, self.reason = url, reason
-        self.hint = "check the index URL (--index-url) and the network, then run again"
+        self.url, self.reason = redact(self.url), redact(self.reason)
+        super().__post_init__()
 
     def __str__(self) -> str:
         return f"cannot fetch {self.url}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "check the index URL (--index-url) and the network, then run again"
 
+
+@dataclass(eq=False)
 class DownloadError(IndexUnreachable):
     """A file could not be downloaded."""
 
 
+@dataclass(eq=False)
 class HashMismatch(WheelhouseError):
     """A downloaded file's digest differs from the one the index announced."""
 
-    def __init__(self, url: str, expected: str, actual: str) -> None:
-        url = redact(url)
-        super().__init__(url, expected, actual)
-        self.url, self.expected, self.actual = url, expected, actual
-        self.hint = "the file was discarded; the index or a proxy serves corrupted data"
+    url: str
+    expected: str
+    actual: str
+
+    def __post_init__(self) -> None:
+        self.url = redact(self.url)
+        super().__post_init__()
 
     def __str__(self) -> str:
         return f"sha256 of {self.url} is {self.actual}, expected {self.expected}"
+
+    @property
+    def hint(self) -> str:
+        return "the file was discarded; the index or a proxy serves corrupted data"

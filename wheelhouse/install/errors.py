@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from wheelhouse.errors import WheelhouseError
 
@@ -16,74 +17,100 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False)
 class NotInLock(WheelhouseError):
     """Requirements that name projects the lock does not pin."""
 
-    def __init__(self, names: Sequence[str], lock: str) -> None:
-        super().__init__(names, lock)
-        self.names, self.lock = list(names), lock
-        self.hint = "add them to the wheelhouse's inputs and rebuild it"
+    names: Sequence[str]
+    lock: str
+
+    def __post_init__(self) -> None:
+        self.names = list(self.names)
+        super().__post_init__()
 
     def __str__(self) -> str:
         return f"not in the wheelhouse ({self.lock}): {', '.join(self.names)}"
 
+    @property
+    def hint(self) -> str:
+        return "add them to the wheelhouse's inputs and rebuild it"
 
+
+@dataclass(eq=False)
 class InterpreterNotFound(WheelhouseError):
     """A ``--python`` that is not a working interpreter."""
 
-    def __init__(self, python: str, reason: str) -> None:
-        super().__init__(python, reason)
-        self.python, self.reason = python, reason
-        self.hint = "pass a version (--python 3.12) or the path of a working interpreter"
+    python: str
+    reason: str
 
     def __str__(self) -> str:
         return f"cannot use {self.python} as an interpreter: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "pass a version (--python 3.12) or the path of a working interpreter"
 
+
+@dataclass(eq=False)
 class PinMismatch(WheelhouseError):
     """Requirements that the versions pinned by the lock do not satisfy."""
 
-    def __init__(self, mismatches: Sequence[tuple[str, str]], lock: str) -> None:
-        super().__init__(mismatches, lock)
-        self.mismatches, self.lock = list(mismatches), lock
-        self.hint = "ask for the pinned version, or change the inputs and rebuild the wheelhouse"
+    mismatches: Sequence[tuple[str, str]]  # (what was asked, what the lock pins)
+    lock: str
+
+    def __post_init__(self) -> None:
+        self.mismatches = list(self.mismatches)
+        super().__post_init__()
 
     def __str__(self) -> str:
         pairs = "; ".join(f"{asked} (the lock pins {pinned})" for asked, pinned in self.mismatches)
         return f"the lock {self.lock} does not satisfy: {pairs}"
 
+    @property
+    def hint(self) -> str:
+        return "ask for the pinned version, or change the inputs and rebuild the wheelhouse"
 
+
+@dataclass(eq=False)
 class LockUnusable(WheelhouseError):
     """A lock file that is missing, unreadable, or names files the wheelhouse lacks."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)
-        self.path, self.reason = path, reason
-        self.hint = "run `wheelhouse verify`, then rebuild the wheelhouse"
+    path: str
+    reason: str
 
     def __str__(self) -> str:
         return f"cannot use the lock {self.path}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "run `wheelhouse verify`, then rebuild the wheelhouse"
 
+
+@dataclass(eq=False)
 class BackendUnavailable(WheelhouseError):
     """An installer back-end (pip, uv) that cannot run here."""
 
-    def __init__(self, backend: str, reason: str) -> None:
-        super().__init__(backend, reason)
-        self.backend, self.reason = backend, reason
-        self.hint = "install it, or choose the other one (--backend pip|uv)"
+    backend: str
+    reason: str
 
     def __str__(self) -> str:
         return f"cannot install with {self.backend}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "install it, or choose the other one (--backend pip|uv)"
 
+
+@dataclass(eq=False)
 class InstallFailed(WheelhouseError):
     """pip or uv ran and failed; its own output says why."""
 
-    def __init__(self, backend: str, returncode: int) -> None:
-        super().__init__(backend, returncode)
-        self.backend, self.returncode = backend, returncode
-        self.hint = f"read {backend}'s output above; only locked, hash-checked files were offered"
+    backend: str
+    returncode: int
 
     def __str__(self) -> str:
         return f"{self.backend} exited with status {self.returncode}"
+
+    @property
+    def hint(self) -> str:
+        return f"read {self.backend}'s output above; only locked, hash-checked files were offered"

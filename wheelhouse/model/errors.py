@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from wheelhouse.errors import WheelhouseError
 
@@ -13,43 +14,53 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False)
 class RequirementFileError(WheelhouseError):
     """A requirement or constraint line that does not parse."""
 
-    def __init__(self, path: str, lineno: int, line: str, reason: str) -> None:
-        super().__init__(path, lineno, line, reason)
-        self.path, self.lineno, self.line, self.reason = path, lineno, line, reason
-        self.hint = "fix the line; the syntax is pip's requirements file format"
+    path: str
+    lineno: int
+    line: str
+    reason: str
 
     def __str__(self) -> str:
         return f"{self.path}:{self.lineno}: invalid line {self.line!r}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "fix the line; the syntax is pip's requirements file format"
 
+
+@dataclass(eq=False)
 class InvalidFilename(WheelhouseError):
     """A file name from an index that is not a distribution of the project asked for."""
 
-    def __init__(
-        self, filename: str, project: str, reason: str, *, suspicious: bool = True
-    ) -> None:
-        super().__init__(filename, project, reason)
-        self.filename, self.project, self.reason = filename, project, reason
-        # A path or another project's file is worth a warning; an old file whose
-        # name predates today's rules (the public index keeps many) is not.
-        self.suspicious = suspicious
-        self.hint = "the index serves a file it should not; the file was refused"
+    filename: str
+    project: str
+    reason: str
+    # A path or another project's file is worth a warning; an old file whose
+    # name predates today's rules (the public index keeps many) is not.
+    suspicious: bool = field(default=True, kw_only=True)
 
     def __str__(self) -> str:
         return f"refused file {self.filename!r} listed for {self.project}: {self.reason}"
 
+    @property
+    def hint(self) -> str:
+        return "the index serves a file it should not; the file was refused"
 
+
+@dataclass(eq=False)
 class NoMatchingTarget(WheelhouseError):
     """An interpreter that no target of the wheelhouse serves."""
 
-    def __init__(self, interpreter: str, interpreter_tag: str, targets: Sequence[str]) -> None:
-        super().__init__(interpreter, interpreter_tag, targets)
-        self.interpreter, self.interpreter_tag = interpreter, interpreter_tag
-        self.targets = list(targets)
-        self.hint = "build the wheelhouse for this interpreter (wheelhouse build --python ...)"
+    interpreter: str
+    interpreter_tag: str
+    targets: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.targets = list(self.targets)
+        super().__post_init__()
 
     def __str__(self) -> str:
         have = ", ".join(self.targets) if self.targets else "none"
@@ -57,3 +68,7 @@ class NoMatchingTarget(WheelhouseError):
             f"no target of the wheelhouse matches {self.interpreter} "
             f"({self.interpreter_tag}); the wheelhouse has: {have}"
         )
+
+    @property
+    def hint(self) -> str:
+        return "build the wheelhouse for this interpreter (wheelhouse build --python ...)"

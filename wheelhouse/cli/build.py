@@ -1,0 +1,264 @@
+"""``wheelhouse build`` and ``wheelhouse refresh``: resolve, download, lock; re-resolve."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from wheelhouse.cli.app import exit_when_changed, is_verbose, reports_errors
+from wheelhouse.cli.options import (
+    IndexOptions,
+    constraint_files_option,
+    index_options,
+    platforms_option,
+    requirement_files_option,
+    requirements_argument,
+    target_pythons_option,
+    wheelhouse_option,
+)
+from wheelhouse.cli.progress import ProgressReporter
+from wheelhouse.commands.build import BuildResult, build, read_inputs, refresh
+from wheelhouse.house.directory import Wheelhouse, atomic_write
+from wheelhouse.index.cache import Cache, default_cache_dir
+from wheelhouse.index.client import IndexClient
+from wheelhouse.index.http import index_url_from
+from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
+from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.manifest import BuildRequest, request_from_manifest
+from wheelhouse.model.urls import unique_urls
+
+__all__ = ["build_command", "refresh_command"]
+
+R = TypeVar("R")
+
+
+BUILD_EPILOG = """\b
+Examples:
+  wheelhouse build -r requirements.txt
+  wheelhouse build requests 'ruff==0.6.9' --python 3.11 --python 3.12 \\
+      --platform manylinux_2_28_x86_64 --platform macosx_11_0_arm64
+  wheelhouse build -r requirements.txt -c constraints.txt --exclude-newer 2026-01-01
+  wheelhouse build -r requirements.txt --python 3.11 --python 3.12 --build
+"""
+
+
+@click.command("build", epilog=BUILD_EPILOG)
+@requirements_argument
+@requirement_files_option
+@constraint_files_option
+@target_pythons_option
+@platforms_option
+@index_options
+@wheelhouse_option
+@reports_errors
+def build_command(
+    wheelhouse_dir: Path,
+    index: IndexOptions,
+    requirements: tuple[str, ...],
+    requirement_files: tuple[Path, ...],
+    constraint_files: tuple[Path, ...],
+    pythons: tuple[str, ...],
+    platforms: tuple[str, ...],
+) -> None:
+    """Resolve, download and lock a wheelhouse for every target.
+
+    Targets are every --python x --platform pair (default: the running
+    interpreter's version and platform). Writes the files, locks/, simple/ and
+    wheelhouse.toml into the wheelhouse directory.
+    """
+    allow_sdist, _ = index.sdist_policy()
+    request = BuildRequest(
+        requirements=requirements,
+        requirement_files=requirement_files,
+        constraint_files=constraint_files,
+        pythons=pythons,
+        platforms=platforms,
+        index_url=index.index_url or "",
+        extra_index_urls=index.extra_index_urls,
+        exclude_newer=index.exclude_newer,
+        jobs=index.jobs,
+        allow_sdist=bool(allow_sdist),
+        keep_sdist=bool(index.keep_sdist),
+    )
+    _build(wheelhouse_dir, request, index)
+
+
+def _build(wheelhouse_dir: Path, request: BuildRequest, index: IndexOptions) -> None:
+    inputs = read_inputs(request)
+    request = dataclasses.replace(
+        request,
+        index_url=_choose_index(request.index_url, inputs.index_url),
+        extra_index_urls=unique_urls((*request.extra_index_urls, *inputs.extra_index_urls)),
+    )
+    wheelhouse = Wheelhouse.for_writing(wheelhouse_dir)
+    result = _online(
+        request,
+        index,
+        lambda client, reporter: build(wheelhouse, request, inputs, client, reporter),
+    )
+    _report_refused(result.refused)
+    if not index.quiet:
+        click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
+
+
+def _summary(wheelhouse_dir: Path, result: BuildResult, allow_sdist: bool) -> str:
+    built = f", {len(result.built)} wheel(s) built from sdists" if allow_sdist else ""
+    return (
+        f"wheelhouse {wheelhouse_dir}: {len(result.targets)} target(s) "
+        f"({', '.join(t.name for t in result.targets)}), "
+        f"{len(result.downloaded)} file(s) downloaded, {len(result.reused)} reused{built}"
+    )
+
+
+def _online(
+    request: BuildRequest,
+    index: IndexOptions,
+    step: Callable[[IndexClient, ProgressReporter], R],
+) -> R:
+    """Run a step with one HTTP client for the whole run, over the persistent cache."""
+    reporter = ProgressReporter(quiet=index.quiet)
+    try:
+        with IndexClient(
+            index_urls=[request.index_url, *request.extra_index_urls],
+            jobs=request.jobs,
+            cache=Cache(index.cache_dir or default_cache_dir()),
+        ) as client:
+            return step(client, reporter)
+    finally:
+        reporter.close()  # a failure's message must not land inside a live bar
+
+
+def _report_refused(refused: Sequence[InvalidFilename]) -> None:
+    """Warn of suspicious index entries; count names that merely predate today's rules."""
+    verbose = is_verbose()
+    quiet = [entry for entry in refused if not entry.suspicious]
+    for entry in refused:
+        if entry.suspicious or verbose:
+            click.echo(f"warning: {entry}", err=True)
+    if quiet and not verbose:
+        click.echo(
+            f"note: skipped {len(quiet)} index entries whose names do not parse "
+            "(--verbose lists them)",
+            err=True,
+        )
+
+
+def _choose_index(option: str, from_file: str | None, recorded: str = "") -> str:
+    """--index-url, the environment, a requirements file's -i, the recorded index, pip's default.
+
+    ``recorded`` is what a refresh read in the manifest, written without credentials:
+    the URLs before it are where a refresh takes them again.
+    """
+    overridden = option or os.environ.get("WHEELHOUSE_INDEX_URL") or os.environ.get("PIP_INDEX_URL")
+    if overridden or not (from_file or recorded):
+        return index_url_from(option or None)
+    return from_file or recorded
+
+
+REFRESH_EPILOG = """\b
+Examples:
+  wheelhouse refresh                         # move every pin to the newest that fits
+  wheelhouse refresh --upgrade-package requests
+  wheelhouse refresh --check                 # exit 1 when pins would change
+  wheelhouse refresh --report pins.md --report-format markdown
+"""
+
+
+@click.command("refresh", epilog=REFRESH_EPILOG)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when pins would change.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the pin diff to this file.",
+)
+@click.option(
+    "--report-format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Format of --report.",
+)
+@click.option(
+    "-P",
+    "--upgrade-package",
+    "upgrade",
+    multiple=True,
+    metavar="NAME",
+    help="Move only these pins; every other pin is kept if it still fits. Repeatable.",
+)
+@index_options
+@wheelhouse_option
+@reports_errors
+def refresh_command(
+    wheelhouse_dir: Path,
+    index: IndexOptions,
+    check: bool,
+    report: Path | None,
+    report_format: str,
+    upgrade: tuple[str, ...],
+) -> None:
+    """Re-resolve the inputs recorded in the manifest and print the pin diff.
+
+    Files already in the wheelhouse are reused; only new ones are downloaded.
+    Index, exclude-newer and sdist options default to what the manifest recorded.
+    """
+    wheelhouse = Wheelhouse.open(wheelhouse_dir)
+    diffs = _refresh(wheelhouse, _refresh_request(wheelhouse, index), index, check, upgrade)
+    for line in render_text(diffs):
+        click.echo(line)
+    if report is not None:
+        _write_report(report, report_format, diffs)
+    exit_when_changed(check and has_changes(diffs))
+
+
+def _refresh_request(wheelhouse: Wheelhouse, index: IndexOptions) -> BuildRequest:
+    """The recorded request, with what the options say instead."""
+    allow_sdist, keep_sdist = index.sdist_policy()
+    return request_from_manifest(
+        wheelhouse.read_manifest(),
+        extra_index_urls=index.extra_index_urls or None,
+        exclude_newer=index.exclude_newer,
+        jobs=index.jobs,
+        allow_sdist=allow_sdist,
+        keep_sdist=keep_sdist,
+    )
+
+
+def _refresh(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    index: IndexOptions,
+    check: bool,
+    upgrade: tuple[str, ...],
+) -> list[TargetDiff]:
+    inputs = read_inputs(request)
+    # As build does, with the recorded index in place of pip's default; the files'
+    # extra indexes join the recorded ones (which may hold the same URLs, redacted).
+    request = dataclasses.replace(
+        request,
+        index_url=_choose_index(index.index_url or "", inputs.index_url, request.index_url),
+        extra_index_urls=unique_urls((*request.extra_index_urls, *inputs.extra_index_urls)),
+    )
+    result = _online(
+        request,
+        index,
+        lambda client, reporter: refresh(
+            wheelhouse, request, inputs, client, reporter, check=check, upgrade=upgrade or None
+        ),
+    )
+    if result.build is not None:
+        _report_refused(result.build.refused)
+    return list(result.diffs)
+
+
+def _write_report(report: Path, report_format: str, diffs: Sequence[TargetDiff]) -> None:
+    text = (
+        render_json(diffs) if report_format == "json" else "\n".join(render_markdown(diffs)) + "\n"
+    )
+    atomic_write(report, text.encode("utf-8"))

@@ -1,0 +1,116 @@
+"""``wheelhouse install`` and ``wheelhouse env``: install from the wheelhouse, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from wheelhouse.cli.app import reports_errors
+from wheelhouse.cli.options import (
+    python_option,
+    requirement_files_option,
+    requirements_argument,
+    wheelhouse_option,
+)
+
+__all__ = ["env_command", "install_command"]
+
+
+@click.command(
+    "install",
+    epilog="""\b
+Examples:
+  wheelhouse install -w /wheelhouse                 # the whole lock, into the active venv
+  wheelhouse install -w /wheelhouse requests        # requests and its locked dependencies
+  wheelhouse install -r requirements.txt --python /opt/venv/bin/python --dry-run
+  wheelhouse install --backend uv --tmp-dir /var/tmp
+""",
+)
+@requirements_argument
+@requirement_files_option
+@python_option()
+@click.option(
+    "--backend",
+    type=click.Choice(["pip", "uv"]),
+    default="pip",
+    show_default=True,
+    help="The installer that runs; both get the exact locked files.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would change; install nothing.")
+@click.option(
+    "--tmp-dir",
+    type=click.Path(exists=True, file_okay=False, writable=True, path_type=Path),
+    help="An existing, writable directory for temporary files.  [default: $WHEELHOUSE_TMPDIR, "
+    "else a directory under the target environment's prefix (on its filesystem, removed "
+    "afterwards) when writable, else $TMPDIR]",
+)
+@wheelhouse_option
+@reports_errors
+def install_command(
+    wheelhouse_dir: Path,
+    requirements: tuple[str, ...],
+    requirement_files: tuple[Path, ...],
+    python: Path | None,
+    backend: Literal["pip", "uv"],
+    dry_run: bool,
+    tmp_dir: Path | None,
+) -> None:
+    """Install from the wheelhouse only, hash-checked, with no network.
+
+    Picks the lock whose target the interpreter supports. With no REQ, installs
+    the whole lock; with REQ or -r, those and their dependencies at the locked
+    versions. Writes nothing inside the wheelhouse; temporary files go on the
+    target environment's filesystem unless --tmp-dir says otherwise.
+    """
+    from wheelhouse.install import installer
+
+    request = installer.InstallRequest(
+        wheelhouse=wheelhouse_dir,
+        requirements=requirements,
+        requirement_files=requirement_files,
+        python=python,
+        backend=backend,
+        dry_run=dry_run,
+        tmp_dir=tmp_dir,
+    )
+    result = installer.install(request)
+    if request.dry_run or not result.ran:
+        for line in installer.render_plan(result):
+            click.echo(line)
+
+
+@click.command(
+    "env",
+    epilog="""\b
+Examples:
+  eval "$(wheelhouse env -w /wheelhouse)"; nox      # nox sessions get the pinned versions
+  wheelhouse env --format dotenv > wheelhouse.env  # docker run --env-file wheelhouse.env
+  wheelhouse env --format pip.conf > /etc/pip.conf
+  wheelhouse env --format uv.toml > uv.toml         # uv --config-file uv.toml pip install ...
+""",
+)
+@python_option()
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["sh", "dotenv", "pip.conf", "uv.toml"]),
+    default="sh",
+    show_default=True,
+    help="Shell exports, a dotenv file, a pip.conf or a uv.toml.",
+)
+@wheelhouse_option
+@reports_errors
+def env_command(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
+    """Print settings that make pip, uv, nox and tox install only from the wheelhouse.
+
+    pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
+    interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
+    """
+    from wheelhouse.install.choice import choose
+    from wheelhouse.install.settings import render_settings
+
+    choice = choose(wheelhouse_dir, python)
+    for line in render_settings(choice, form):
+        click.echo(line)
