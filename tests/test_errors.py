@@ -1,0 +1,208 @@
+"""Every error the tool explains: a dataclass with a message and a hint.
+
+The classes are found by walking the ``errors`` module of every subpackage, so
+an error added without a sample here fails rather than going unchecked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import traceback
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+
+import wheelhouse
+from wheelhouse.commands.errors import (
+    ConflictingFiles,
+    ConflictingInputs,
+    ConflictingPins,
+    VerifyFailed,
+)
+from wheelhouse.errors import FileSystemError, WheelhouseError
+from wheelhouse.house.errors import (
+    BadDirectory,
+    CannotServe,
+    NotALockSource,
+    NotAWheelhouse,
+    UnreadableFile,
+    WheelhouseBusy,
+)
+from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.install.errors import (
+    BackendUnavailable,
+    InstallFailed,
+    InterpreterNotFound,
+    LockUnusable,
+    NotInLock,
+    PinMismatch,
+)
+from wheelhouse.model.errors import InvalidFilename, NoMatchingTarget, RequirementFileError
+from wheelhouse.resolve.errors import (
+    ConflictCause,
+    NoFileForTarget,
+    NoUploadTimes,
+    NoVersionFound,
+    ResolutionConflict,
+    ResolutionTooComplex,
+)
+from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
+
+TARGET = "cp312-manylinux_2_28_x86_64"
+URL = "https://index.example/simple/alpha/"
+LOCK = f"wh/locks/{TARGET}.txt"
+
+#: One error of each class, built as the code that raises it does.
+SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
+    FileSystemError: lambda: FileSystemError("wh/x.whl", "No space left", errno.ENOSPC),
+    ConflictingInputs: lambda: ConflictingInputs("inputs", "requirements", "a/", "b/"),
+    ConflictingPins: lambda: ConflictingPins(TARGET, "a/", "b/", ("alpha",)),
+    ConflictingFiles: lambda: ConflictingFiles("alpha-1.0-py3-none-any.whl", "a/", "b/"),
+    VerifyFailed: lambda: VerifyFailed("wh", ["stray file", "hash mismatch"]),
+    NotAWheelhouse: lambda: NotAWheelhouse("src"),
+    WheelhouseBusy: lambda: WheelhouseBusy("wh"),
+    BadDirectory: lambda: BadDirectory("dist", "no such directory"),
+    CannotServe: lambda: CannotServe("127.0.0.1", 8000, "Address already in use"),
+    NotALockSource: lambda: NotALockSource("old.txt", "no such file"),
+    UnreadableFile: lambda: UnreadableFile("wh/wheelhouse.toml", "invalid TOML"),
+    IndexUnreachable: lambda: IndexUnreachable(URL, "503 Service Unavailable"),
+    DownloadError: lambda: DownloadError(f"{URL}alpha-1.0.tar.gz", "connection reset"),
+    HashMismatch: lambda: HashMismatch(f"{URL}alpha-1.0.tar.gz", "aa" * 32, "bb" * 32),
+    NotInLock: lambda: NotInLock(("beta",), LOCK),
+    InterpreterNotFound: lambda: InterpreterNotFound("/usr/bin/python9", "no such file"),
+    PinMismatch: lambda: PinMismatch([("alpha>=2", "alpha==1.0")], LOCK),
+    LockUnusable: lambda: LockUnusable(LOCK, "no such file"),
+    BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
+    InstallFailed: lambda: InstallFailed("pip", 1),
+    RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),
+    InvalidFilename: lambda: InvalidFilename("../x.whl", "alpha", "a path", suspicious=False),
+    NoMatchingTarget: lambda: NoMatchingTarget("/usr/bin/python3", "cp313-linux", [TARGET]),
+    NoVersionFound: lambda: NoVersionFound("alpha>=3", TARGET, ["the command line"], ["2.0"]),
+    ResolutionConflict: lambda: ResolutionConflict(
+        TARGET,
+        [
+            ConflictCause(requirement="base==1.0", parent="clash-a==1.0"),
+            ConflictCause(requirement="base==2.0", parent=None),
+        ],
+    ),
+    NoFileForTarget: lambda: NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"]),
+    NoUploadTimes: lambda: NoUploadTimes("alpha"),
+    ResolutionTooComplex: lambda: ResolutionTooComplex(TARGET, 2000),
+    BuildFailed: lambda: BuildFailed(
+        errors=[
+            SdistBuildFailed("alpha-1.0.tar.gz", "Python 3.12.1", "exit status 1"),
+            BadSdist("beta-2.0.tar.gz", "not a tar archive"),
+        ]
+    ),
+    CannotBuildHere: lambda: CannotBuildHere(TARGET, "3.12", ["alpha"], "win_amd64"),
+    SdistBuildFailed: lambda: SdistBuildFailed("alpha-1.0.tar.gz", "Python 3.12.1", "exit 1"),
+    BadSdist: lambda: BadSdist("alpha-1.0.tar.gz", "not a tar archive"),
+}
+
+#: Errors whose message lists its causes, one line each after the first, as
+#: pip explains a conflict; every other message is one line.
+LISTS_CAUSES = {ResolutionConflict, BuildFailed}
+
+
+def _errors_modules() -> list[ModuleType]:
+    """``wheelhouse.errors`` and the ``errors`` module of every subpackage."""
+    names = ["wheelhouse.errors"]
+    for package in pkgutil.iter_modules(wheelhouse.__path__, "wheelhouse."):
+        if package.ispkg and importlib.util.find_spec(f"{package.name}.errors"):
+            names.append(f"{package.name}.errors")
+    return [importlib.import_module(name) for name in names]
+
+
+def _error_classes() -> list[type[WheelhouseError]]:
+    """Every error class defined in those modules, but the base class itself."""
+    found = []
+    for module in _errors_modules():
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            defined_here = cls.__module__ == module.__name__
+            if defined_here and issubclass(cls, WheelhouseError) and cls is not WheelhouseError:
+                found.append(cls)
+    return found
+
+
+CLASSES = _error_classes()
+
+
+def _sample(cls: type[WheelhouseError]) -> WheelhouseError:
+    if cls not in SAMPLES:
+        pytest.fail(f"{cls.__module__}.{cls.__name__} has no sample in SAMPLES")
+    error = SAMPLES[cls]()
+    assert type(error) is cls
+    return error
+
+
+def test_every_subpackage_errors_module_is_walked() -> None:
+    walked = {module.__name__ for module in _errors_modules()}
+    assert {"wheelhouse.errors", "wheelhouse.resolve.errors", "wheelhouse.sdist.errors"} <= walked
+    assert set(SAMPLES) == set(CLASSES), "a sample for a class that is gone"
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_an_error_is_a_dataclass(cls: type[WheelhouseError]) -> None:
+    assert "__dataclass_params__" in vars(cls), "decorated itself, not only by inheritance"
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]
+    assert not params.frozen and not params.eq
+    error = _sample(cls)
+    assert {error} == {error}, "hashed by identity, as exceptions are"
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_an_error_has_a_message_and_a_hint(cls: type[WheelhouseError]) -> None:
+    error = _sample(cls)
+    lines = str(error).splitlines()
+    assert lines and all(line.strip() for line in lines), repr(str(error))
+    assert len(lines) == 1 or cls in LISTS_CAUSES, repr(str(error))
+    assert isinstance(error.hint, str) and error.hint.strip()
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_args_hold_the_positional_fields(cls: type[WheelhouseError]) -> None:
+    error = _sample(cls)
+    keywords = {
+        field.name: getattr(error, field.name)
+        for field in dataclasses.fields(error)
+        if field.kw_only
+    }
+    assert repr(cls(*error.args, **keywords)) == repr(error)
+    assert repr(error).startswith(f"{cls.__name__}(")
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_an_error_raised_from_none_has_a_traceback(cls: type[WheelhouseError]) -> None:
+    error = _sample(cls)
+    with pytest.raises(cls) as caught:
+        try:
+            raise KeyError("hidden")
+        except KeyError:
+            raise error from None
+    text = "".join(traceback.format_exception(caught.value))
+    assert f"{cls.__name__}: {str(error).splitlines()[0]}" in text
+    assert "hidden" not in text
+
+
+SECRET_URL = "https://user:s3cr3t@index.example/simple/alpha/"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IndexUnreachable(SECRET_URL, f"401 at {SECRET_URL}"),
+        DownloadError(SECRET_URL, f"401 at {SECRET_URL}"),
+        HashMismatch(SECRET_URL, "aa" * 32, "bb" * 32),
+    ],
+    ids=type,
+)
+def test_index_credentials_are_redacted(error: WheelhouseError) -> None:
+    for shown in (str(error), repr(error), repr(error.args)):
+        assert "s3cr3t" not in shown
+    assert "index.example/simple/alpha/" in str(error)
