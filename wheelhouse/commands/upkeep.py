@@ -10,17 +10,14 @@ need (:func:`needed_files`).
 
 from __future__ import annotations
 
-import tarfile
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
+from wheelhouse.house import metadata
 from wheelhouse.house.directory import MANIFEST, Wheelhouse, load_toml, read_lock, sha256_of
-from wheelhouse.house.errors import BadDirectory, NotALockSource, UnreadableFile
+from wheelhouse.house.errors import BadDirectory, MetadataError, NotALockSource, UnreadableFile
 from wheelhouse.house.indexer import index_directory
 from wheelhouse.model.diff import TargetDiff, diff_pins
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_filename
@@ -49,8 +46,6 @@ __all__ = [
 ]
 
 METADATA_SUFFIX = ".metadata"
-#: What a truncated, corrupt or hostile archive raises while we read it.
-_ARCHIVE_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, tarfile.TarError)
 _WORK_DIRS = ("locks", "constraints", "simple")
 
 
@@ -173,39 +168,9 @@ def _pins(entries: Iterable[LockedRequirement]) -> dict[str, str]:
 def core_metadata(path: Path) -> bytes | None:
     """A wheel's ``.dist-info/METADATA`` or an sdist's ``PKG-INFO``; None when unreadable."""
     try:
-        if path.name.endswith(".whl"):
-            return _wheel_metadata(path, parse_filename(path.name)[0])
-        if path.name.endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                return next((archive.read(n) for n in archive.namelist() if _is_pkg_info(n)), None)
-        with tarfile.open(path, "r|gz") as archive:
-            member = next((m for m in archive if m.isfile() and _is_pkg_info(m.name)), None)
-            stream = archive.extractfile(member) if member else None
-            return stream.read() if stream else None
-    except _ARCHIVE_ERRORS:
+        return metadata.core_metadata(path, parse_filename(path.name)[0])
+    except (MetadataError, ValueError):
         return None
-
-
-def _wheel_metadata(path: Path, project: str) -> bytes | None:
-    with zipfile.ZipFile(path) as archive:
-        names = [name for name in archive.namelist() if _is_dist_info_metadata(name, project)]
-        return archive.read(names[0]) if len(names) == 1 else None
-
-
-def _is_dist_info_metadata(name: str, project: str) -> bool:
-    top, _, rest = name.partition("/")
-    distribution = top.removesuffix(".dist-info").rpartition("-")[0]
-    return (
-        rest == "METADATA"
-        and top.endswith(".dist-info")
-        and canonicalize_name(distribution) == project
-    )
-
-
-def _is_pkg_info(name: str) -> bool:
-    """``<name>-<version>/PKG-INFO``, at the top of an sdist."""
-    top, _, rest = name.partition("/")
-    return bool(top) and rest == "PKG-INFO"
 
 
 def distribution_names(root: Path) -> list[str]:

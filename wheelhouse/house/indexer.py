@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +20,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.house.directory import atomic_write, local_file, sha256_of
-from wheelhouse.house.errors import BadDirectory
+from wheelhouse.house.errors import BadDirectory, MetadataError
+from wheelhouse.house.metadata import core_metadata, wheel_metadata
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_filename
 
@@ -37,13 +34,6 @@ __all__ = [
 
 METADATA_SUFFIX = ".metadata"
 _PAGE_NAMES = ("index.html", "index.json")
-_DIST_INFO_METADATA = re.compile(r"^([^/]+)\.dist-info/METADATA$")
-_SDIST_PKG_INFO = re.compile(r"^[^/]+/PKG-INFO$")
-#: What a truncated, corrupt or hostile archive can raise while we read it.
-_UNREADABLE = (
-    OSError, EOFError, ValueError, KeyError, RuntimeError, NotImplementedError,
-    zipfile.BadZipFile, tarfile.TarError, zlib.error,
-)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -149,7 +139,9 @@ def _inspect_file(path: Path, known: DistFile | None, *, has_metadata: bool) -> 
         if known is not None and known.filename == path.name:
             return _trust(path, known, has_metadata)
         return _read(path, has_metadata)
-    except _UNREADABLE as exc:
+    except MetadataError as exc:
+        raise _Invalid(exc.reason) from None
+    except OSError as exc:
         raise _Invalid(f"unreadable archive ({exc})") from None
 
 
@@ -164,7 +156,7 @@ def _trust(path: Path, known: DistFile, has_metadata: bool) -> _Inspected:
         if has_metadata:
             metadata_sha256 = hashlib.sha256(_metadata_path(path).read_bytes()).hexdigest()
         else:
-            metadata = _wheel_metadata(path, known.project)
+            metadata = wheel_metadata(path, known.project)
             metadata_sha256 = hashlib.sha256(metadata).hexdigest()
     file = replace(known, url=path.name, sha256=sha256, size=size, metadata_sha256=metadata_sha256)
     return _Inspected(file=file, metadata=metadata)
@@ -177,7 +169,7 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
     except ValueError as exc:
         raise _Invalid(f"not a distribution file name ({exc})") from None
     is_wheel = path.name.endswith(".whl")
-    metadata = _wheel_metadata(path, project) if is_wheel else _sdist_metadata(path)
+    metadata = core_metadata(path, project)
     file = local_file(
         path,
         (project, version, tags),
@@ -190,37 +182,6 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
 
 def _metadata_path(path: Path) -> Path:
     return path.with_name(path.name + METADATA_SUFFIX)
-
-
-def _wheel_metadata(path: Path, project: NormalizedName) -> bytes:
-    """The exact bytes of the wheel's ``*.dist-info/METADATA`` (a zip directory read)."""
-    with zipfile.ZipFile(path) as archive:
-        candidates = [
-            name
-            for name in archive.namelist()
-            if (match := _DIST_INFO_METADATA.match(name))
-            and canonicalize_name(match.group(1).rpartition("-")[0]) == project
-        ]
-        if len(candidates) != 1:
-            raise _Invalid(f"no single {project}-*.dist-info/METADATA inside the wheel")
-        return archive.read(candidates[0])
-
-
-def _sdist_metadata(path: Path) -> bytes:
-    """The ``PKG-INFO`` at the top of an sdist, read without unpacking it."""
-    if path.name.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if _SDIST_PKG_INFO.match(name):
-                    return archive.read(name)
-    else:
-        with tarfile.open(path, "r|gz") as archive:
-            for member in archive:
-                if member.isfile() and _SDIST_PKG_INFO.match(member.name):
-                    stream = archive.extractfile(member)
-                    if stream is not None:
-                        return stream.read()
-    raise _Invalid("no PKG-INFO at the top of the sdist")
 
 
 def _check_metadata(metadata: bytes, project: NormalizedName, version: Version) -> str | None:

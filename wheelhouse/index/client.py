@@ -17,7 +17,6 @@ import secrets
 import ssl
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -30,9 +29,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pip._internal.models.index import PyPI
 
 from wheelhouse import __version__
+from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.index.cache import Cache, CachedPage
 from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
-from wheelhouse.index.rangezip import RangeFile, wheel_metadata
+from wheelhouse.index.rangezip import RangeFile
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ACCEPT, ProjectPage, merge_pages, parse_page
 
@@ -275,7 +276,7 @@ class IndexClient:
         source = self._attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
         try:
             return wheel_metadata(source, file.project)
-        except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as exc:
+        except MetadataError as exc:
             raise DownloadError(file.url, f"cannot read the wheel's metadata: {exc}") from None
         finally:
             source.close()

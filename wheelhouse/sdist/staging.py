@@ -16,17 +16,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
+from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.interpreters import probe
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.resolve.resolver import Index
-from wheelhouse.sdist.pep517 import (
-    PipIndexes,
-    SdistInfo,
-    prepare_metadata,
-    read_sdist,
-    wheel_metadata,
-)
+from wheelhouse.sdist.errors import SdistBuildFailed
+from wheelhouse.sdist.pep517 import PipIndexes, SdistInfo, prepare_metadata, read_sdist
 
 __all__ = ["Downloader", "KeyedLocks", "Staging", "StagingIndex"]
 
@@ -117,12 +114,19 @@ class Staging:
                 self._infos[sdist.filename] = read_sdist(self.local(sdist))
             return self._infos[sdist.filename]
 
-    def wheel_metadata(self, filename: str) -> bytes:
+    def wheel_metadata(self, wheel: DistFile) -> bytes:
         """A built wheel's METADATA: its PEP 658 file in the wheelhouse, else from inside it."""
-        sidecar = self.wheelhouse.path(f"{filename}.metadata")
-        if filename not in self.waiting and sidecar.is_file():
+        name = wheel.filename
+        sidecar = self.wheelhouse.path(f"{name}.metadata")
+        if name not in self.waiting and sidecar.is_file():
             return sidecar.read_bytes()
-        return wheel_metadata(self.waiting.get(filename) or self.wheelhouse.path(filename))
+        try:
+            return wheel_metadata(
+                self.waiting.get(name) or self.wheelhouse.path(name), wheel.project
+            )
+        except MetadataError as exc:
+            detail = f"the built wheel is unreadable ({exc.reason})"
+            raise SdistBuildFailed(name, "pip", detail) from None
 
     def prepared_metadata(self, sdist: DistFile, indexes: PipIndexes) -> bytes:
         """Metadata pip prepares (PEP 517) with this tool's own interpreter, once."""

@@ -112,7 +112,7 @@ class SdistBuilder:
         if info.static_requirements:
             return info.pkg_info
         if (wheel := self.wheel_for(sdist, target)) is not None:
-            return self.files.wheel_metadata(wheel.wheel.filename)
+            return self.files.wheel_metadata(wheel.wheel)
         try:
             # Resolution goes on, so that the error for a target names every sdist it needs.
             return self.files.prepared_metadata(sdist, self.indexes)
