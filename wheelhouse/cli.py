@@ -23,7 +23,8 @@ from wheelhouse.commands.build import (
 from wheelhouse.commands.build import build as build_wheelhouse
 from wheelhouse.commands.build import refresh as refresh_wheelhouse
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.house.directory import Wheelhouse, atomic_write
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient, index_url_from
 from wheelhouse.model.diff import has_changes, render_json, render_markdown, render_text
@@ -584,7 +585,7 @@ def diff(old: Path, new: Path, output_format: str, exit_code: bool) -> None:
     one lock file; two lock files are compared as one target, named after NEW.
     Exits 0 whether pins differ or not, unless --exit-code is given.
     """
-    from wheelhouse.commands.upkeep import diff_sources
+    from wheelhouse.commands.diff import diff_sources
 
     diffs = diff_sources(old, new)
     if output_format == "json":
@@ -652,7 +653,7 @@ def prune(wheelhouse_dir: Path, dry_run: bool) -> None:
     metadata of missing wheels and leftovers of interrupted writes. Then
     rewrites the index.
     """
-    from wheelhouse.commands.upkeep import prune as prune_wheelhouse
+    from wheelhouse.commands.prune import prune as prune_wheelhouse
 
     plan = prune_wheelhouse(Wheelhouse.open(wheelhouse_dir), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
@@ -711,8 +712,8 @@ def index(directory: Path) -> None:
     """
     from contextlib import nullcontext
 
-    from wheelhouse.commands.upkeep import known_files
     from wheelhouse.house.indexer import index_directory
+    from wheelhouse.house.references import known_files
 
     # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
     # times, yanked), so the pages match what build wrote; its lock keeps these

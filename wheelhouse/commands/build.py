@@ -26,7 +26,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelhouse import __version__
-from wheelhouse.house.directory import FORMAT, Wheelhouse, sha256_of
+from wheelhouse.house.directory import FORMAT, Wheelhouse
+from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.install.errors import InterpreterNotFound

@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import os
 import re
-import secrets
 import ssl
 import threading
 import time
@@ -30,6 +29,7 @@ from pip._internal.models.index import PyPI
 
 from wheelhouse import __version__
 from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.layout import metadata_name, part_name
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.index.cache import Cache, CachedPage
 from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
@@ -264,7 +264,7 @@ class IndexClient:
 
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
-        url = f"{file.url}.metadata"
+        url = metadata_name(file.url)  # PEP 658 names it as the wheelhouse does
         response = self._attempts(url, partial(self._get, url, {}))
         if response.status_code >= 400:
             return None
@@ -326,7 +326,7 @@ class IndexClient:
             if progress is not None:
                 progress(dest.stat().st_size)
             return digest
-        temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(6)}")
+        temp = dest.with_name(part_name(dest.name))
         try:
             digest = self._attempts(
                 file.url, partial(self._download_once, file.url, temp, progress), DownloadError

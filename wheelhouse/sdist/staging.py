@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
+from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.files import atomic_copy, sha256_of
+from wheelhouse.house.layout import metadata_name
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.interpreters import probe
 from wheelhouse.model.distributions import DistFile
@@ -84,7 +86,7 @@ class Staging:
     def metadata(self, file: DistFile) -> bytes:
         """A wheel's metadata: the wheelhouse's PEP 658 file when it holds that very wheel."""
         known = self.recorded.get(file.filename, {}).get("sha256")
-        local = self.wheelhouse.path(f"{file.filename}.metadata")
+        local = self.wheelhouse.path(metadata_name(file.filename))
         if file.sha256 and known == file.sha256 and local.is_file():
             return local.read_bytes()
         return self.index.metadata(file)
@@ -117,7 +119,7 @@ class Staging:
     def wheel_metadata(self, wheel: DistFile) -> bytes:
         """A built wheel's METADATA: its PEP 658 file in the wheelhouse, else from inside it."""
         name = wheel.filename
-        sidecar = self.wheelhouse.path(f"{name}.metadata")
+        sidecar = self.wheelhouse.path(metadata_name(name))
         if name not in self.waiting and sidecar.is_file():
             return sidecar.read_bytes()
         try:

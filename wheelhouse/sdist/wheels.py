@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.house.directory import local_file
+from wheelhouse.house.files import local_file
 from wheelhouse.install.interpreters import InterpreterInfo
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.manifest import BuildRequest
