@@ -14,14 +14,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from wheelhouse import __version__
-from wheelhouse.commands.build import (
-    BuildReporter,
-    BuildRequest,
-    read_inputs,
-    request_from_manifest,
-)
+from wheelhouse.commands.build import BuildReporter, read_inputs
 from wheelhouse.commands.build import build as build_wheelhouse
-from wheelhouse.commands.build import refresh as refresh_wheelhouse
+from wheelhouse.commands.refresh import refresh as refresh_wheelhouse
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.files import atomic_write
@@ -30,6 +25,7 @@ from wheelhouse.index.client import IndexClient, index_url_from
 from wheelhouse.model.diff import has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.manifest import BuildRequest, request_from_manifest
 from wheelhouse.model.targets import canonical_platform, parse_platform
 from wheelhouse.model.urls import unique_urls
 from wheelhouse.resolve.resolver import Resolution

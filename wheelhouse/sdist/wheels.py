@@ -32,7 +32,7 @@ from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, Sdis
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, build_wheel, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
 
-__all__ = ["BuildHooks", "SdistBuilder", "gather"]
+__all__ = ["BuildHooks", "WheelMaker", "gather"]
 
 _T = TypeVar("_T")
 _PinKey = tuple[str, str]  # (target name, project name)
@@ -66,7 +66,7 @@ def _sdists(resolution: Resolution) -> list[DistFile]:
     ]
 
 
-class SdistBuilder:
+class WheelMaker:
     """Sdists and the wheels built from them, for every target of one run."""
 
     def __init__(
