@@ -13,7 +13,7 @@ from helpers import make_venv
 from wheelhouses import make_wheelhouse, target_for
 
 from wheelhouse.cli import cli
-from wheelhouse.commands import upkeep
+from wheelhouse.commands import prune as prune_command
 from wheelhouse.house.directory import Wheelhouse
 
 HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -85,14 +85,14 @@ def test_a_wheelhouse_that_is_a_file_is_a_usage_error(blocker: Path) -> None:
     assert result.exit_code == 2 and "is a file" in result.stderr
 
 
-def _disk_full(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> upkeep.PrunePlan:
+def _disk_full(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> prune_command.PrunePlan:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(wheelhouse.root / "x.whl"))
 
 
 def test_an_os_error_is_one_line_and_a_hint_and_a_traceback_with_verbose(
     wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(upkeep, "prune", _disk_full)
+    monkeypatch.setattr(prune_command, "prune", _disk_full)
     error, hint = explained(invoke("prune", "-w", str(wheelhouse)))
     assert error == f"error: {wheelhouse / 'x.whl'}: {os.strerror(errno.ENOSPC)}"
     assert hint.startswith("hint: free some disk space")

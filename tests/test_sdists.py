@@ -23,7 +23,7 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.model.locks import parse_requirements_lock
 from wheelhouse.model.targets import Target
 from wheelhouse.sdist import pep517 as sdists
-from wheelhouse.sdist import wheels as builder
+from wheelhouse.sdist import wheels as maker
 from wheelhouse.sdist.pep517 import DEFAULT_BUILD_REQUIRES, SdistInfo, can_build_for, read_sdist
 
 if sys.version_info >= (3, 11):
@@ -70,13 +70,13 @@ def sha256(path: Path) -> str:
 def pip_wheel_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The sdists pip builds from now on in this process, in order."""
     runs: list[str] = []
-    real = builder.build_wheel
+    real = maker.build_wheel
 
     def counting(python: Any, sdist: Path, out: Path, indexes: Any) -> Path:
         runs.append(f"{sdist.name} {python.version[0]}.{python.version[1]}")
         return real(python, sdist, out, indexes)
 
-    monkeypatch.setattr(builder, "build_wheel", counting)
+    monkeypatch.setattr(maker, "build_wheel", counting)
     return runs
 
 

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
-from wheelhouse.commands.upkeep import known_files, read_manifest
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.indexer import index_directory
+from wheelhouse.house.references import known_files
 from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
 
@@ -109,7 +109,7 @@ def test_index_of_stray_files_matches_the_indexer(wh: Path) -> None:
     strays = ["beta-1.0-py3-none-any.whl", "native-2.0.tar.gz", "sdistonly-1.0.tar.gz"]
     for name in strays:
         shutil.copy(FIXTURES / "files" / name, wh)
-    recorded = read_manifest(Wheelhouse.open(wh))["files"]
+    recorded = Wheelhouse.open(wh).read_manifest()["files"]
     index_directory(wh, known_files(recorded))  # as prune and merge index a wheelhouse
     # The indexer's pages and metadata files are what verify expects: only strays remain.
     assert problems(verify(wh)) == [
@@ -249,13 +249,13 @@ def with_sdists(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def forget(root: Path, filename: str) -> None:
     """Take a file out of the manifest's [files]."""
-    manifest = read_manifest(Wheelhouse.open(root))
+    manifest = Wheelhouse.open(root).read_manifest()
     del manifest["files"][filename]
     (root / "wheelhouse.toml").write_text(tomli_w.dumps(manifest))
 
 
 def test_files_kept_for_builds_are_expected(with_sdists: Path) -> None:
-    manifest = read_manifest(Wheelhouse.open(with_sdists))
+    manifest = Wheelhouse.open(with_sdists).read_manifest()
     assert sorted(manifest["built"]) == [
         "cext-1.0-cp311-cp311-linux_x86_64.whl",
         "sdistonly-1.0-py3-none-any.whl",

@@ -22,8 +22,10 @@ from wheelhouse.cli.options import (
     wheelhouse_option,
 )
 from wheelhouse.cli.progress import ProgressReporter
-from wheelhouse.commands.build import BuildResult, build, read_inputs, refresh
-from wheelhouse.house.directory import Wheelhouse, atomic_write
+from wheelhouse.commands.build import BuildResult, build, read_inputs
+from wheelhouse.commands.refresh import refresh
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.http import index_url_from

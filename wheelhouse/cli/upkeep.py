@@ -51,7 +51,7 @@ def diff_command(old: Path, new: Path, output_format: str, exit_code: bool) -> N
     one lock file; two lock files are compared as one target, named after NEW.
     Exits 0 whether pins differ or not, unless --exit-code is given.
     """
-    from wheelhouse.commands.upkeep import diff_sources
+    from wheelhouse.commands.diff import diff_sources
 
     diffs = diff_sources(old, new)
     if output_format == "json":
@@ -114,7 +114,7 @@ def prune_command(wheelhouse_dir: Path, dry_run: bool) -> None:
     metadata of missing wheels and leftovers of interrupted writes. Then
     rewrites the index.
     """
-    from wheelhouse.commands.upkeep import prune
+    from wheelhouse.commands.prune import prune
 
     plan = prune(Wheelhouse.open(wheelhouse_dir), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
@@ -175,8 +175,8 @@ def index_command(directory: Path) -> None:
     """
     from contextlib import nullcontext
 
-    from wheelhouse.commands.upkeep import known_files
     from wheelhouse.house.indexer import index_directory
+    from wheelhouse.house.references import known_files
 
     # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
     # times, yanked), so the pages match what build wrote; its lock keeps these

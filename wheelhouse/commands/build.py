@@ -10,66 +10,48 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
-import shutil
-import sys
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from packaging.tags import sys_tags
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelhouse import __version__
-from wheelhouse.house.directory import FORMAT, Wheelhouse, sha256_of
+from wheelhouse.commands.targets import make_targets
+from wheelhouse.house.directory import FORMAT, Wheelhouse
+from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
 from wheelhouse.inputs.files import parse_inputs
-from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.model.diff import TargetDiff, diff_pins
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.locks import Lock, Pin
-from wheelhouse.model.manifest import (
-    BuildRequest,
-    Built,
-    manifest_dict,
-    request_from_manifest,
-    resolution_key,
-    targets_from_manifest,
-)
+from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
-from wheelhouse.model.targets import Target, canonical_platform, parse_platform, portable_platform
+from wheelhouse.model.targets import Target
 from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.pep517 import BuildInterpreters
 from wheelhouse.sdist.staging import Downloader, Staging, StagingIndex
-from wheelhouse.sdist.wheels import SdistBuilder, gather
+from wheelhouse.sdist.wheels import WheelMaker, gather
 
 __all__ = [
+    "BuildIndex",
     "BuildReporter",
-    "BuildRequest",
     "BuildResult",
-    "RefreshResult",
+    "Preferences",
     "build",
-    "make_targets",
+    "open_run",
     "read_inputs",
-    "refresh",
-    "request_from_manifest",
-    "targets_from_manifest",
+    "resolve_all",
 ]
 
 #: Per target, the version each project should keep if it still fits.
 Preferences = Mapping[str, Mapping[str, Version]]
-
-_VERSION = re.compile(r"^(?:cp|python)?(\d)\.?(\d+)$")
-
-
 #: The index client as the build uses it: pages, metadata and downloads.
 BuildIndex = StagingIndex
 
@@ -106,36 +88,6 @@ class BuildResult:
     built: list[BuiltWheel] = field(default_factory=list)
 
 
-def make_targets(pythons: Sequence[str], platforms: Sequence[str]) -> list[Target]:
-    """Every ``--python`` x ``--platform`` pair; defaults are the running interpreter's."""
-    chosen: list[Target] = []
-    for python in pythons or [f"{sys.version_info[0]}.{sys.version_info[1]}"]:
-        version, full, own_platform = _python(python)
-        for platform in map(canonical_platform, platforms or [own_platform]):
-            parse_platform(platform)  # reject an unknown tag before any work
-            target = Target(python_version=version, platform=platform, python_full_version=full)
-            if target.name not in {known.name for known in chosen}:
-                chosen.append(target)
-    return chosen
-
-
-def _python(python: str) -> tuple[tuple[int, int], str | None, str]:
-    """Version, exact version (for a real interpreter) and native platform of ``--python``."""
-    if match := _VERSION.match(python):
-        return (int(match[1]), int(match[2])), None, _running_platform()
-    found = python if Path(python).exists() else shutil.which(python)
-    if not found:
-        raise InterpreterNotFound(python, "no such file or command")
-    from wheelhouse.install.probe import probe
-
-    info = probe(Path(found))
-    return info.version, info.full_version, info.platform
-
-
-def _running_platform() -> str:
-    return portable_platform(tag.platform for tag in sys_tags())
-
-
 def build(
     wheelhouse: Wheelhouse,
     request: BuildRequest,
@@ -149,46 +101,46 @@ def build(
     """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
     targets = list(targets or make_targets(request.pythons, request.platforms))
-    with wheelhouse.exclusive(), _session(wheelhouse, request, index, reporter) as session:
-        finder, staging, builder = session
-        resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+    with wheelhouse.exclusive(), open_run(wheelhouse, request, index, reporter) as parts:
+        finder, staging, maker = parts
+        resolutions = resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
         extra: list[Resolution] = []
-        if builder is not None:
-            resolutions = builder.realize(resolutions)
-            extra = builder.resolve_build_requirements(finder, resolutions)
+        if maker is not None:
+            resolutions = maker.realize(resolutions)
+            extra = maker.resolve_build_requirements(finder, resolutions)
         hashed, fetched = _fetch(
-            wheelhouse, staging, _unique_files([*resolutions, *extra], builder), request, reporter
+            wheelhouse, staging, _unique_files([*resolutions, *extra], maker), request, reporter
         )
         files = list(hashed.values())
         locks = [_lock(resolution, hashed) for resolution in resolutions]
         index_directory(wheelhouse.root, hashed)
         wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
-        built = Built(wheels=builder.used if builder else {}, requirements=_requirements(extra))
+        built = Built(wheels=maker.used if maker else {}, requirements=_requirements(extra))
         pages = index.page_digests(finder.consulted())
         wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
     return BuildResult(
         targets=targets,
         locks=locks,
-        downloaded=[hashed[n] for n in fetched if not (builder and builder.is_built(hashed[n]))],
+        downloaded=[hashed[n] for n in fetched if not (maker and maker.is_built(hashed[n]))],
         reused=[file for file in files if file.filename not in fetched],
         refused=sorted(finder.refused.values(), key=str),
-        built=[r for r in builder.built if r.wheel.filename in hashed] if builder else [],
+        built=[r for r in maker.built if r.wheel.filename in hashed] if maker else [],
     )
 
 
 @contextlib.contextmanager
-def _session(
+def open_run(
     wheelhouse: Wheelhouse, request: BuildRequest, index: BuildIndex, reporter: BuildReporter
-) -> Iterator[tuple[Finder, Staging, SdistBuilder | None]]:
-    """One run's finder and staging area, and its sdist builder when sdists are let in."""
+) -> Iterator[tuple[Finder, Staging, WheelMaker | None]]:
+    """One run's finder and staging area, and its sdist maker when sdists are let in."""
     manifest = wheelhouse.read_manifest()
     policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
     # Scratch space outside the wheelhouse; $WHEELHOUSE_TMPDIR as for installs.
     tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
     with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
         staging = Staging(wheelhouse, index, Path(scratch), manifest.get("files", {}))
-        builder = (
-            SdistBuilder(
+        maker = (
+            WheelMaker(
                 request=request,
                 files=staging,
                 interpreters=BuildInterpreters(request.pythons),
@@ -198,88 +150,11 @@ def _session(
             if request.allow_sdist
             else None
         )
-        finder = Finder(staging, policy, builder.metadata if builder else None, jobs=request.jobs)
+        finder = Finder(staging, policy, maker.metadata if maker else None, jobs=request.jobs)
         try:
-            yield finder, staging, builder
+            yield finder, staging, maker
         finally:
             finder.close()
-
-
-@dataclass(kw_only=True)
-class RefreshResult:
-    """The pin changes per target, and what the build did (None with ``check``)."""
-
-    diffs: list[TargetDiff]
-    build: BuildResult | None = None
-
-
-def refresh(
-    wheelhouse: Wheelhouse,
-    request: BuildRequest,
-    inputs: Inputs,
-    index: BuildIndex,
-    reporter: BuildReporter | None = None,
-    *,
-    check: bool = False,
-    upgrade: Collection[str] | None = None,
-) -> RefreshResult:
-    """Re-resolve the recorded inputs; with ``upgrade``, only those projects may move."""
-    manifest = wheelhouse.read_manifest()
-    targets = targets_from_manifest(manifest)
-    old = wheelhouse.read_pins()
-    preferred = _preferences(old, upgrade) if upgrade else None
-    if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
-        return RefreshResult(diffs=diff_pins(old, old))
-    if check:
-        reporter = reporter or BuildReporter()
-        with _session(wheelhouse, request, index, reporter) as (finder, _staging, _builder):
-            resolutions = _resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
-        new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
-        return RefreshResult(diffs=diff_pins(old, new))
-    result = build(
-        wheelhouse, request, inputs, index, reporter, targets=targets, preferred=preferred
-    )
-    new = {
-        lock.target.name: {pin.name: str(pin.version) for pin in lock.pins} for lock in result.locks
-    }
-    return RefreshResult(diffs=diff_pins(old, new), build=result)
-
-
-def _unchanged(
-    wheelhouse: Wheelhouse,
-    manifest: Mapping[str, Any],
-    request: BuildRequest,
-    inputs: Inputs,
-    index: BuildIndex,
-    *,
-    check: bool,
-) -> bool:
-    """Whether the last resolution still stands: same inputs, same pages, every file here.
-
-    A resolution is a function of its inputs, the pages it read and metadata
-    (immutable per file), so equal page digests make re-resolving pointless.
-    """
-    recorded = manifest.get("resolution", {})
-    targets = targets_from_manifest(manifest)
-    if not recorded.get("pages") or recorded.get("key") != resolution_key(request, inputs, targets):
-        return False
-    if index.page_digests(recorded["pages"]) != recorded["pages"]:
-        return False
-    files = manifest.get("files", {})
-    return check or all(
-        wheelhouse.path(name).is_file()
-        and wheelhouse.path(name).stat().st_size == entry.get("size")
-        for name, entry in files.items()
-    )
-
-
-def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str]) -> Preferences:
-    """Hold every current pin but those being upgraded."""
-    moving = {canonicalize_name(name) for name in upgrade}
-    return {
-        target: {name: Version(version) for name, version in pins.items() if name not in moving}
-        for target, pins in old.items()
-    }
 
 
 def read_inputs(request: BuildRequest) -> Inputs:
@@ -289,7 +164,7 @@ def read_inputs(request: BuildRequest) -> Inputs:
     )
 
 
-def _resolve_all(
+def resolve_all(
     finder: Finder,
     targets: Sequence[Target],
     inputs: Inputs,
@@ -309,11 +184,9 @@ def _resolve_all(
     return gather(futures)
 
 
-def _unique_files(
-    resolutions: Iterable[Resolution], builder: SdistBuilder | None
-) -> list[DistFile]:
+def _unique_files(resolutions: Iterable[Resolution], maker: WheelMaker | None) -> list[DistFile]:
     """Every file the wheelhouse keeps: the locks', and the sdists of built wheels."""
-    files: dict[str, DistFile] = dict(builder.sources) if builder else {}
+    files: dict[str, DistFile] = dict(maker.sources) if maker else {}
     for resolution in resolutions:
         for pin in resolution.pins.values():
             for file in pin.files:

@@ -32,24 +32,14 @@ from packaging.version import InvalidVersion, Version
 
 from wheelhouse import __version__
 from wheelhouse.commands.errors import ConflictingFiles, ConflictingInputs, ConflictingPins
-from wheelhouse.commands.upkeep import (
-    METADATA_SUFFIX,
-    known_files,
-    lock_entries,
-    manifest_file,
-    read_manifest,
-)
-from wheelhouse.house.directory import (
-    FORMAT,
-    MANIFEST,
-    Wheelhouse,
-    atomic_copy,
-    atomic_write,
-    sha256_of,
-)
+from wheelhouse.house.directory import FORMAT, Wheelhouse
 from wheelhouse.house.errors import BadDirectory, NotAWheelhouse, UnreadableFile
+from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
+from wheelhouse.house.layout import MANIFEST, metadata_name, target_files
+from wheelhouse.house.references import known_files
 from wheelhouse.model.diff import diff_pins
+from wheelhouse.model.distributions import DistFile
 
 __all__ = ["AGREEING_SECTIONS", "MergePlan", "MergeResult", "merge", "plan_merge"]
 
@@ -148,10 +138,10 @@ def plan_merge(out: Wheelhouse | None, sources: Sequence[Path]) -> MergePlan:
 
 
 def _open_source(path: Path) -> Wheelhouse:
-    if not (path / MANIFEST).is_file():
-        reason = "it does not exist" if not path.exists() else f"it has no {MANIFEST}"
-        raise BadDirectory(str(path), f"not a wheelhouse: {reason}", hint=_HINT)
-    return Wheelhouse.open(path)
+    try:
+        return Wheelhouse.open(path)
+    except NotAWheelhouse as exc:
+        raise BadDirectory(str(path), f"not a wheelhouse: {exc.reason}", hint=_HINT) from None
 
 
 def _read_source(wheelhouse: Wheelhouse, *, required: bool) -> _Source:
@@ -160,17 +150,13 @@ def _read_source(wheelhouse: Wheelhouse, *, required: bool) -> _Source:
         raise BadDirectory(str(wheelhouse.root), "the wheelhouse has no locks", hint=_HINT)
     locks = {}
     for target in targets:
-        paths = (
-            wheelhouse.lock_path(target),
-            wheelhouse.pylock_path(target),
-            wheelhouse.constraints_path(target),
-        )
+        paths = [wheelhouse.path(relative) for relative in target_files(target)]
         missing = [path for path in paths if not path.is_file()]
         if missing:
             raise BadDirectory(str(wheelhouse.root), f"{missing[0]} is missing", hint=_HINT)
         lock, pylock, constraints = (path.read_bytes() for path in paths)
         locks[target] = (lock, pylock, constraints)
-    return _Source(wheelhouse=wheelhouse, manifest=read_manifest(wheelhouse), locks=locks)
+    return _Source(wheelhouse=wheelhouse, manifest=wheelhouse.read_manifest(), locks=locks)
 
 
 def _agreeing_sections(sources: Sequence[_Source]) -> dict[str, Any]:
@@ -249,11 +235,8 @@ def _merged_locks(sources: Sequence[_Source]) -> dict[str, tuple[bytes, bytes, b
 
 
 def _pin_conflict(target: str, first: _Source, second: _Source) -> ConflictingPins:
-    def pins(source: _Source) -> dict[str, str]:
-        path = source.wheelhouse.lock_path(target)
-        return {entry.name: entry.version for entry in lock_entries(path)}
-
-    (diff,) = diff_pins({target: pins(first)}, {target: pins(second)})
+    before, after = first.wheelhouse.pins(target), second.wheelhouse.pins(target)
+    (diff,) = diff_pins({target: before}, {target: after})
     packages = [f"{c.name} {c.old or 'absent'} vs {c.new or 'absent'}" for c in diff.changes]
     return ConflictingPins(target, first.label, second.label, packages)
 
@@ -288,7 +271,7 @@ def _merged_files(
 
 def _check_name(source: _Source, name: str) -> None:
     try:
-        manifest_file(name, {})
+        DistFile.from_record(name, {})
     except ValueError as exc:
         path = str(source.wheelhouse.manifest_path)
         raise UnreadableFile(path, f"bad file name {name!r}: {exc}") from None
@@ -310,19 +293,14 @@ def _checked_file(source: _Source, name: str, entry: Mapping[str, Any]) -> Path:
 def _apply(out: Wheelhouse, plan: MergePlan) -> MergeResult:
     """Write files first, then locks, manifest and index, as a build does."""
     for name, source in plan.copies.items():
-        atomic_copy(source, out.path(name))
-        metadata = source.with_name(name + METADATA_SUFFIX)
+        out.add_file(name, source)
+        metadata = source.with_name(metadata_name(name))
         if metadata.is_file():
-            atomic_write(out.path(name + METADATA_SUFFIX), metadata.read_bytes())
+            out.write(metadata_name(name), metadata.read_bytes())
     written = []
-    for target, (lock, pylock, constraints) in plan.locks.items():
-        paths = (out.lock_path(target), out.pylock_path(target), out.constraints_path(target))
-        if any(
-            [
-                atomic_write(path, data)
-                for path, data in zip(paths, (lock, pylock, constraints), strict=True)
-            ]
-        ):
+    for target, contents in plan.locks.items():
+        pairs = zip(target_files(target), contents, strict=True)
+        if any([out.write(relative, data) for relative, data in pairs]):
             written.append(target)
     out.write_manifest(plan.manifest)
     index_directory(out.root, known_files(plan.manifest["files"]))

@@ -18,22 +18,21 @@ from typing import Any
 
 from packaging.markers import Marker
 from packaging.metadata import parse_email
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.commands.upkeep import (
-    METADATA_SUFFIX,
-    core_metadata,
+from wheelhouse.house import layout
+from wheelhouse.house.directory import Wheelhouse, read_lock
+from wheelhouse.house.errors import MetadataError, UnreadableFile
+from wheelhouse.house.files import sha256_of
+from wheelhouse.house.metadata import core_metadata
+from wheelhouse.house.references import (
     distribution_names,
-    lock_entries,
-    manifest_file,
+    orphan_metadata,
     pylock_files,
     pylock_packages,
-    read_manifest,
     temporary_files,
 )
-from wheelhouse.house.directory import MANIFEST, Wheelhouse, sha256_of
-from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, parse_filename
@@ -76,7 +75,7 @@ def _count(number: int, noun: str) -> str:
 
 def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     """Check everything; with ``python``, also that a target serves that interpreter."""
-    manifest = read_manifest(wheelhouse)
+    manifest = wheelhouse.read_manifest()
     checker = _Checker(wheelhouse, manifest.get("files", {}), _build_names(manifest))
     checker.check_files()
     checker.check_build_files()
@@ -120,9 +119,9 @@ class _Checker:
         """Every file the manifest lists is here, with its recorded hash and size."""
         for name, entry in sorted(self.recorded.items()):
             try:
-                manifest_file(name, entry)
+                DistFile.from_record(name, entry)
             except ValueError as exc:
-                self.add("bad entry in", MANIFEST, f"{name!r}: {exc}")
+                self.add("bad entry in", layout.MANIFEST, f"{name!r}: {exc}")
                 continue
             if name not in self.hashes:
                 self.add("missing file", name, "the manifest lists it")
@@ -146,9 +145,9 @@ class _Checker:
 
     def check_target(self, target: str) -> None:
         """The target's lock points at present files; pylock and constraints agree with it."""
-        path = f"locks/{target}.txt"
+        path = layout.lock_name(target)
         try:
-            entries = lock_entries(self.wheelhouse.lock_path(target))
+            entries = read_lock(self.wheelhouse.lock_path(target))
         except UnreadableFile as exc:
             self.add("unreadable lock", path, exc.reason)
             return
@@ -171,10 +170,10 @@ class _Checker:
                 self.add("broken lock", path, f"{pin}: sha256 {digest} is that of {name}")
 
     def _check_pylock(self, target: str, entries: Sequence[LockedRequirement]) -> None:
-        path = self.wheelhouse.pylock_path(target)
-        relative = f"locks/{path.name}"
+        path, relative = self.wheelhouse.pylock_path(target), layout.pylock_name(target)
+        lock = layout.lock_name(target)
         if not path.is_file():
-            self.add("missing file", relative, f"locks/{target}.txt has no PEP 751 twin")
+            self.add("missing file", relative, f"{lock} has no PEP 751 twin")
             return
         try:
             packages = pylock_packages(path)
@@ -183,7 +182,7 @@ class _Checker:
             return
         pins = {canonicalize_name(str(p.get("name"))): str(p.get("version")) for p in packages}
         if pins != {entry.name: entry.version for entry in entries}:
-            self.add("stale lock", relative, f"its pins differ from locks/{target}.txt")
+            self.add("stale lock", relative, f"its pins differ from {lock}")
         for package in packages:
             for file in pylock_files(package):
                 self._check_pylock_file(relative, file)
@@ -200,26 +199,26 @@ class _Checker:
             self.add("broken lock", relative, f"{name} does not have the sha256 {digest}")
 
     def _check_constraints(self, target: str, entries: Sequence[LockedRequirement]) -> None:
-        path = self.wheelhouse.constraints_path(target)
-        relative = f"constraints/{target}.txt"
+        path, relative = self.wheelhouse.constraints_path(target), layout.constraints_name(target)
+        lock = layout.lock_name(target)
         try:
-            lock = Lock(target=Target.from_name(target), pins=tuple(map(_pin, entries)))
+            pins = Lock(target=Target.from_name(target), pins=tuple(map(_pin, entries)))
         except ValueError as exc:  # a bad target name, version or marker
-            self.add("unreadable lock", f"locks/{target}.txt", str(exc))
+            self.add("unreadable lock", lock, str(exc))
             return
-        expected = ("\n".join(render_constraints(lock)) + "\n").encode()
+        expected = ("\n".join(render_constraints(pins)) + "\n").encode()
         if not path.is_file():
-            self.add("missing file", relative, f"locks/{target}.txt has no constraints twin")
+            self.add("missing file", relative, f"{lock} has no constraints twin")
         elif path.read_bytes() != expected:
-            self.add("stale constraints", relative, f"its pins differ from locks/{target}.txt")
+            self.add("stale constraints", relative, f"its pins differ from {lock}")
 
     def check_targets(self, recorded: Iterable[str]) -> None:
         """The manifest's targets and the locks are the same set."""
         locked, listed = set(self.wheelhouse.lock_targets()), set(recorded)
         for target in sorted(listed - locked):
-            self.add("missing lock", f"locks/{target}.txt", "the manifest lists this target")
+            self.add("missing lock", layout.lock_name(target), "the manifest lists this target")
         for target in sorted(locked - listed):
-            self.add("stray lock", f"locks/{target}.txt", "the manifest has no such target")
+            self.add("stray lock", layout.lock_name(target), "the manifest has no such target")
 
     def check_strays(self) -> None:
         """Files nobody knows, metadata without a wheel, and leftovers of interrupted writes."""
@@ -232,9 +231,8 @@ class _Checker:
                 )
             else:
                 self.add("stray file", name, "no lock or manifest knows it")
-        for path in sorted(self.root.glob(f"*.whl{METADATA_SUFFIX}")):
-            if path.name.removesuffix(METADATA_SUFFIX) not in self.hashes:
-                self.add("stray file", path.name, "its wheel is not here")
+        for name in orphan_metadata(self.root, self.hashes):
+            self.add("stray file", name, "its wheel is not here")
         for relative in temporary_files(self.root):
             self.add("partial file", relative, "left by an interrupted write")
 
@@ -242,31 +240,32 @@ class _Checker:
         """Metadata files match their wheels; simple/ is what the indexer would write now."""
         files = [file for name in self.hashes if (file := self._index_entry(name)) is not None]
         expected = simple.render_pages(files)
-        directory = self.root / "simple"
+        directory = self.wheelhouse.path(layout.SIMPLE)
         for relative, data in expected.items():
             current = _read_or_none(directory / relative)
             if current != data:
                 kind = "missing index page" if current is None else "stale index page"
-                self.add(kind, f"simple/{relative}")
-        for page in sorted(directory.glob("*/index.*")) if directory.is_dir() else []:
+                self.add(kind, layout.page_name(relative))
+        pages = [p for name in layout.PAGE_NAMES for p in directory.glob(f"*/{name}")]
+        for page in sorted(pages):
             relative = page.relative_to(directory).as_posix()
-            if page.name in ("index.html", "index.json") and relative not in expected:
-                self.add("stray index page", f"simple/{relative}")
+            if relative not in expected:
+                self.add("stray index page", layout.page_name(relative))
         return len(expected)
 
     def _index_entry(self, name: str) -> DistFile | None:
         """The file as the indexer would list it; None when the indexer would skip it."""
-        if _parsed(name) is None:
+        if (parsed := _parsed(name)) is None:
             return None  # check_strays reports it
-        metadata = core_metadata(self.root / name)
+        metadata = _core_metadata(self.root / name, parsed[0])
         served = self._check_metadata(name, metadata)
         digest = hashlib.sha256(served).hexdigest() if served and name.endswith(".whl") else None
         if name in self.recorded:
-            return replace(manifest_file(name, self.recorded[name]), metadata_sha256=digest)
+            return replace(DistFile.from_record(name, self.recorded[name]), metadata_sha256=digest)
         if metadata is None:
             return None
         size = (self.root / name).stat().st_size
-        file = manifest_file(name, {"sha256": self.hashes[name], "size": size})
+        file = DistFile.from_record(name, {"sha256": self.hashes[name], "size": size})
         requires_python = parse_email(metadata)[0].get("requires_python")
         return replace(file, metadata_sha256=digest, requires_python=requires_python)
 
@@ -275,10 +274,10 @@ class _Checker:
         if metadata is None and name not in self.broken:
             self.broken.add(name)
             self.add("corrupted file", name, "its core metadata cannot be read")
-        current = _read_or_none(self.root / (name + METADATA_SUFFIX))
+        current = _read_or_none(self.wheelhouse.path(layout.metadata_name(name)))
         if name.endswith(".whl") and metadata is not None and current != metadata:
             kind = "missing metadata file" if current is None else "stale metadata file"
-            self.add(kind, name + METADATA_SUFFIX, f"it is not the METADATA inside {name}")
+            self.add(kind, layout.metadata_name(name), f"it is not the METADATA inside {name}")
         return current if current is not None else metadata
 
     def check_python(self, python: Path) -> None:
@@ -306,7 +305,15 @@ def _build_names(manifest: Mapping[str, Any]) -> dict[str, str]:
     return names
 
 
-def _parsed(name: str) -> tuple[str, Version] | None:
+def _core_metadata(path: Path, project: NormalizedName) -> bytes | None:
+    """The archive's core metadata; None when it cannot be read."""
+    try:
+        return core_metadata(path, project)
+    except MetadataError:
+        return None
+
+
+def _parsed(name: str) -> tuple[NormalizedName, Version] | None:
     try:
         project, version, _tags = parse_filename(name)
     except ValueError:

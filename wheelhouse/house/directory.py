@@ -1,28 +1,35 @@
-"""The wheelhouse directory: the only module that knows the on-disk layout.
+"""The wheelhouse directory: its files by their layout, read, written and locked.
 
-Every file is written atomically (a temporary name in the same directory, then
-``os.replace``), and only when its bytes change. A build holds an exclusive
-lock on the directory so two builds never interleave. A manifest or lock that
-does not parse is an :class:`UnreadableFile`, never a raw parser error.
+Names come from :mod:`wheelhouse.house.layout`. Every final file (manifest,
+locks, constraints, pages, metadata files) is written through one step,
+:meth:`Wheelhouse.write`: atomically (a temporary name in the same directory,
+then ``os.replace``), and only when its bytes change. A build holds an
+exclusive lock on the directory so two builds never interleave. A manifest or
+lock that does not parse is an :class:`UnreadableFile`, never a raw parser error.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import tomli_w
-from packaging.tags import Tag
-from packaging.utils import NormalizedName
-from packaging.version import Version
 
 from wheelhouse.house.errors import NotAWheelhouse, UnreadableFile, WheelhouseBusy
+from wheelhouse.house.files import atomic_copy, atomic_write, sha256_of
+from wheelhouse.house.layout import (
+    CONSTRAINTS,
+    LOCK_FILE,
+    LOCKS,
+    MANIFEST,
+    constraints_name,
+    lock_name,
+    pylock_name,
+    target_files,
+)
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.locks import (
     Lock,
@@ -68,102 +75,10 @@ else:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-__all__ = [
-    "MANIFEST",
-    "Wheelhouse",
-    "atomic_copy",
-    "atomic_write",
-    "load_toml",
-    "local_file",
-    "read_lock",
-    "sha256_of",
-]
+__all__ = ["FORMAT", "Wheelhouse", "load_toml", "lock_pins", "read_lock"]
 
-MANIFEST = "wheelhouse.toml"
-LOCK_FILE = ".wheelhouse.lock"
+#: The manifest's format version.
 FORMAT = 1
-_CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
-    with contextlib.suppress(OSError):
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return True
-
-
-def atomic_copy(source: Path, dest: Path, *, sha256: str | None = None, link: bool = False) -> bool:
-    """Put a copy of ``source`` at ``dest`` by way of a temporary name beside it, never in part.
-
-    ``link`` tries a hard link before copying. With ``sha256``, a copy whose
-    digest differs is discarded and False returned, ``dest`` left as it was.
-    """
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    temp = Path(name)
-    try:
-        digest = _link_or_copy(source, temp, link=link)
-        if sha256 is not None and (digest or sha256_of(temp)) != sha256:
-            temp.unlink()
-            return False
-        os.replace(temp, dest)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return True
-
-
-def _link_or_copy(source: Path, temp: Path, *, link: bool) -> str | None:
-    """Fill ``temp`` from ``source``; the sha256 of the bytes copied, None when linked."""
-    if link:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-            os.link(source, temp)
-            return None
-    digest = hashlib.sha256()
-    with source.open("rb") as reader, temp.open("wb") as writer:
-        while chunk := reader.read(_CHUNK):
-            digest.update(chunk)
-            writer.write(chunk)
-    os.chmod(temp, 0o644)
-    return digest.hexdigest()
-
-
-def local_file(
-    path: Path, parsed: tuple[NormalizedName, Version, frozenset[Tag]], **details: Any
-) -> DistFile:
-    """A distribution file on disk (its name already parsed), with its digest and size."""
-    project, version, tags = parsed
-    return DistFile(
-        filename=path.name,
-        url=path.name,
-        project=project,
-        version=version,
-        tags=tags,
-        sha256=sha256_of(path),
-        size=path.stat().st_size,
-        **details,
-    )
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -181,6 +96,11 @@ def read_lock(path: Path) -> list[LockedRequirement]:
         return parse_requirements_lock(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UnreadableFile(str(path), str(exc)) from None
+
+
+def lock_pins(path: Path) -> dict[str, str]:
+    """Project name to version in one ``locks/<target>.txt``; :class:`UnreadableFile` as above."""
+    return {entry.name: entry.version for entry in read_lock(path)}
 
 
 def _check_manifest(path: str, manifest: Mapping[str, Any]) -> None:
@@ -221,8 +141,8 @@ class Wheelhouse:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.locks_dir = root / "locks"
-        self.constraints_dir = root / "constraints"
+        self.locks_dir = root / LOCKS
+        self.constraints_dir = root / CONSTRAINTS
         self.manifest_path = root / MANIFEST
 
     @classmethod
@@ -259,8 +179,25 @@ class Wheelhouse:
             finally:
                 _unlock(handle)
 
-    def path(self, filename: str) -> Path:
-        return self.root / filename
+    def path(self, relative: str) -> Path:
+        """The path of a file given by its name, or its POSIX path inside the wheelhouse."""
+        return self.root / relative
+
+    def write(self, relative: str, data: bytes) -> bool:
+        """Write a final file unless it already holds ``data``; True when written.
+
+        The one step by which manifest, locks, constraints, pages and metadata
+        files change, each atomically.
+        """
+        return atomic_write(self.path(relative), data)
+
+    def remove(self, relative: str) -> None:
+        """Remove a file of the wheelhouse, if it is there."""
+        self.path(relative).unlink(missing_ok=True)
+
+    def add_file(self, filename: str, source: Path) -> None:
+        """Put a copy of the distribution file ``source`` in place under ``filename``."""
+        atomic_copy(source, self.path(filename))
 
     def read_manifest(self) -> dict[str, Any]:
         """The manifest ({} when there is none); :class:`UnreadableFile` when malformed."""
@@ -271,7 +208,7 @@ class Wheelhouse:
         return manifest
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
-        atomic_write(self.manifest_path, tomli_w.dumps(manifest).encode("utf-8"))
+        self.write(MANIFEST, tomli_w.dumps(manifest).encode("utf-8"))
 
     def has_file(self, file: DistFile, recorded: Mapping[str, Any]) -> bool:
         """Whether ``file`` is already here, trusting the manifest's size and hash."""
@@ -290,27 +227,21 @@ class Wheelhouse:
         written: list[Path] = []
         names: set[str] = set()
         for lock in locks:
-            name = lock.target.name
-            names.add(name)
+            names.add(lock.target.name)
             pylock = tomli_w.dumps(pylock_dict(lock, created_by=created_by)).encode("utf-8")
-            outputs = {
-                self.locks_dir / f"{name}.txt": _lines(render_requirements(lock)),
-                self.locks_dir / f"pylock.{name}.toml": pylock,
-                self.constraints_dir / f"{name}.txt": _lines(render_constraints(lock)),
-            }
-            written += [path for path, data in outputs.items() if atomic_write(path, data)]
-        self._remove_stale_locks(names)
-        return written
-
-    def _remove_stale_locks(self, keep: set[str]) -> None:
+            outputs = (
+                _lines(render_requirements(lock)),
+                pylock,
+                _lines(render_constraints(lock)),
+            )
+            for relative, data in zip(target_files(lock.target.name), outputs, strict=True):
+                if self.write(relative, data):
+                    written.append(self.path(relative))
         for name in self.lock_targets():
-            if name not in keep:
-                for path in (
-                    self.locks_dir / f"{name}.txt",
-                    self.locks_dir / f"pylock.{name}.toml",
-                    self.constraints_dir / f"{name}.txt",
-                ):
-                    path.unlink(missing_ok=True)
+            if name not in names:
+                for relative in target_files(name):
+                    self.remove(relative)
+        return written
 
     def lock_targets(self) -> list[str]:
         """Names of the targets that have a lock; other files there (a README) are not locks."""
@@ -322,18 +253,19 @@ class Wheelhouse:
             if not path.name.startswith(".") and _is_target_name(path.stem)
         )
 
+    def pins(self, target: str) -> dict[str, str]:
+        """The target's pins: project name to version."""
+        return lock_pins(self.lock_path(target))
+
     def read_pins(self) -> dict[str, dict[str, str]]:
         """Every target's pins: target name to project name to version."""
-        return {
-            target: {entry.name: entry.version for entry in read_lock(self.lock_path(target))}
-            for target in self.lock_targets()
-        }
+        return {target: self.pins(target) for target in self.lock_targets()}
 
     def lock_path(self, target: str) -> Path:
-        return self.locks_dir / f"{target}.txt"
+        return self.path(lock_name(target))
 
     def pylock_path(self, target: str) -> Path:
-        return self.locks_dir / f"pylock.{target}.toml"
+        return self.path(pylock_name(target))
 
     def constraints_path(self, target: str) -> Path:
-        return self.constraints_dir / f"{target}.txt"
+        return self.path(constraints_name(target))

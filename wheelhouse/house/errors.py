@@ -1,4 +1,4 @@
-"""Errors of a wheelhouse directory: not one, busy, unreadable files."""
+"""Errors of a wheelhouse directory: not one, busy, unreadable files and archives."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from wheelhouse.errors import WheelhouseError
 __all__ = [
     "BadDirectory",
     "CannotServe",
+    "MetadataError",
     "NotALockSource",
     "NotAWheelhouse",
     "UnreadableFile",
@@ -104,3 +105,18 @@ class UnreadableFile(WheelhouseError):
     @property
     def hint(self) -> str:
         return "rebuild the wheelhouse (wheelhouse build) to rewrite its locks and manifest"
+
+
+class MetadataError(ValueError):
+    """A distribution archive whose core metadata cannot be read, and why.
+
+    Not shown to users as such: each caller turns it into its own error
+    (a skipped file, a corrupt file, a failed download, a bad sdist).
+    """
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(file, reason)
+        self.file, self.reason = file, reason
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}" if self.file else self.reason

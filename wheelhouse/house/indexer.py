@@ -4,18 +4,14 @@ The directory is read, never trusted: every ``*.whl``, ``*.tar.gz`` and
 ``*.zip`` is hashed and its core metadata read from inside the archive, unless
 the caller passes what it already knows about the file (``known``, keyed by file
 name), which skips the rehash. Files that are not valid distributions are
-reported and skipped. Every write goes through the store's atomic write (a
-temporary file beside the target, then ``os.replace``), only when the bytes change.
+reported and skipped. Every write goes through the wheelhouse's one write step
+(:meth:`~wheelhouse.house.directory.Wheelhouse.write`), only when the bytes change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,27 +19,15 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelhouse.house.directory import atomic_write, local_file, sha256_of
-from wheelhouse.house.errors import BadDirectory
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.house.errors import BadDirectory, MetadataError
+from wheelhouse.house.files import local_file, sha256_of
+from wheelhouse.house.layout import PAGE_NAMES, SIMPLE, metadata_name, metadata_owner, page_name
+from wheelhouse.house.metadata import core_metadata, wheel_metadata
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_filename
 
-__all__ = [
-    "IndexResult",
-    "SkippedFile",
-    "index_directory",
-    "write_pages",
-]
-
-METADATA_SUFFIX = ".metadata"
-_PAGE_NAMES = ("index.html", "index.json")
-_DIST_INFO_METADATA = re.compile(r"^([^/]+)\.dist-info/METADATA$")
-_SDIST_PKG_INFO = re.compile(r"^[^/]+/PKG-INFO$")
-#: What a truncated, corrupt or hostile archive can raise while we read it.
-_UNREADABLE = (
-    OSError, EOFError, ValueError, KeyError, RuntimeError, NotImplementedError,
-    zipfile.BadZipFile, tarfile.TarError, zlib.error,
-)  # fmt: skip
+__all__ = ["IndexResult", "SkippedFile", "index_directory"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,7 +54,7 @@ class IndexResult:
     def summary(self) -> str:
         """One line for the user."""
         projects = len({file.project for file in self.files})
-        pages = sum(path.startswith("simple/") for path in self.written)
+        pages = sum(path.startswith(f"{SIMPLE}/") for path in self.written)
         return (
             f"indexed {len(self.files)} files of {projects} projects: wrote {pages} pages "
             f"and {len(self.written) - pages} metadata files, {self.unchanged} pages unchanged, "
@@ -99,21 +83,22 @@ def index_directory(root: Path, known: Mapping[str, DistFile] | None = None) -> 
         raise BadDirectory(str(root), "no such directory")
     if not root.is_dir():
         raise BadDirectory(str(root), "not a directory")
+    house = Wheelhouse(root)
     names, present = _list_directory(root)
     inspected, skipped = _inspect_all(root, names, known or {}, present)
     try:
-        written = _write_metadata(root, inspected)
-        removed = _remove_orphan_metadata(root, present)
+        written = _write_metadata(house, inspected)
+        removed = _remove_orphan_metadata(house, present)
         pages = simple.render_pages(item.file for item in inspected)
-        wrote, unchanged, dropped = write_pages(root / "simple", pages)
+        wrote, unchanged, dropped = _write_pages(house, pages)
     except OSError as exc:
         raise BadDirectory(str(root), f"cannot write the index: {exc}") from exc
     return IndexResult(
         files=tuple(item.file for item in inspected),
         skipped=tuple(skipped),
-        written=tuple(written + [f"simple/{path}" for path in wrote]),
+        written=tuple(written + wrote),
         unchanged=unchanged,
-        removed=tuple(removed + [f"simple/{path}" for path in dropped]),
+        removed=tuple(removed + dropped),
     )
 
 
@@ -129,7 +114,7 @@ def _inspect_all(
 ) -> tuple[list[_Inspected], list[SkippedFile]]:
     def inspect(name: str) -> _Inspected | SkippedFile:
         try:
-            has_metadata = name + METADATA_SUFFIX in present
+            has_metadata = metadata_name(name) in present
             return _inspect_file(root / name, known.get(name), has_metadata=has_metadata)
         except _Invalid as exc:
             return SkippedFile(filename=name, reason=str(exc))
@@ -149,7 +134,9 @@ def _inspect_file(path: Path, known: DistFile | None, *, has_metadata: bool) -> 
         if known is not None and known.filename == path.name:
             return _trust(path, known, has_metadata)
         return _read(path, has_metadata)
-    except _UNREADABLE as exc:
+    except MetadataError as exc:
+        raise _Invalid(exc.reason) from None
+    except OSError as exc:
         raise _Invalid(f"unreadable archive ({exc})") from None
 
 
@@ -164,7 +151,7 @@ def _trust(path: Path, known: DistFile, has_metadata: bool) -> _Inspected:
         if has_metadata:
             metadata_sha256 = hashlib.sha256(_metadata_path(path).read_bytes()).hexdigest()
         else:
-            metadata = _wheel_metadata(path, known.project)
+            metadata = wheel_metadata(path, known.project)
             metadata_sha256 = hashlib.sha256(metadata).hexdigest()
     file = replace(known, url=path.name, sha256=sha256, size=size, metadata_sha256=metadata_sha256)
     return _Inspected(file=file, metadata=metadata)
@@ -177,7 +164,7 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
     except ValueError as exc:
         raise _Invalid(f"not a distribution file name ({exc})") from None
     is_wheel = path.name.endswith(".whl")
-    metadata = _wheel_metadata(path, project) if is_wheel else _sdist_metadata(path)
+    metadata = core_metadata(path, project)
     file = local_file(
         path,
         (project, version, tags),
@@ -189,38 +176,7 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
 
 
 def _metadata_path(path: Path) -> Path:
-    return path.with_name(path.name + METADATA_SUFFIX)
-
-
-def _wheel_metadata(path: Path, project: NormalizedName) -> bytes:
-    """The exact bytes of the wheel's ``*.dist-info/METADATA`` (a zip directory read)."""
-    with zipfile.ZipFile(path) as archive:
-        candidates = [
-            name
-            for name in archive.namelist()
-            if (match := _DIST_INFO_METADATA.match(name))
-            and canonicalize_name(match.group(1).rpartition("-")[0]) == project
-        ]
-        if len(candidates) != 1:
-            raise _Invalid(f"no single {project}-*.dist-info/METADATA inside the wheel")
-        return archive.read(candidates[0])
-
-
-def _sdist_metadata(path: Path) -> bytes:
-    """The ``PKG-INFO`` at the top of an sdist, read without unpacking it."""
-    if path.name.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if _SDIST_PKG_INFO.match(name):
-                    return archive.read(name)
-    else:
-        with tarfile.open(path, "r|gz") as archive:
-            for member in archive:
-                if member.isfile() and _SDIST_PKG_INFO.match(member.name):
-                    stream = archive.extractfile(member)
-                    if stream is not None:
-                        return stream.read()
-    raise _Invalid("no PKG-INFO at the top of the sdist")
+    return path.with_name(metadata_name(path.name))
 
 
 def _check_metadata(metadata: bytes, project: NormalizedName, version: Version) -> str | None:
@@ -252,51 +208,54 @@ def _header_fields(metadata: bytes) -> dict[str, str]:
     return fields
 
 
-def _write_metadata(root: Path, inspected: Iterable[_Inspected]) -> list[str]:
+def _write_metadata(house: Wheelhouse, inspected: Iterable[_Inspected]) -> list[str]:
     written = []
     for item in inspected:
         if item.metadata is not None:
-            name = item.file.filename + METADATA_SUFFIX
-            atomic_write(root / name, item.metadata)
+            name = metadata_name(item.file.filename)
+            house.write(name, item.metadata)
             written.append(name)
     return written
 
 
-def _remove_orphan_metadata(root: Path, present: set[str]) -> list[str]:
+def _remove_orphan_metadata(house: Wheelhouse, present: set[str]) -> list[str]:
     """Remove ``<wheel>.metadata`` files whose wheel is gone."""
-    suffix = ".whl" + METADATA_SUFFIX
     orphans = sorted(
         name
         for name in present
-        if name.endswith(suffix) and name.removesuffix(METADATA_SUFFIX) not in present
+        if (wheel := metadata_owner(name)) is not None and wheel not in present
     )
     for name in orphans:
-        (root / name).unlink(missing_ok=True)
+        house.remove(name)
     return orphans
 
 
-def write_pages(directory: Path, pages: Mapping[str, bytes]) -> tuple[list[str], int, list[str]]:
+def _write_pages(house: Wheelhouse, pages: Mapping[str, bytes]) -> tuple[list[str], int, list[str]]:
     """Write the pages whose bytes changed and remove the pages of vanished projects.
 
     Returns the paths written, the number of pages left alone and the paths
-    removed, relative to ``directory``.
+    removed, relative to the wheelhouse.
     """
     written = [
-        relative for relative, data in pages.items() if atomic_write(directory / relative, data)
+        page_name(relative)
+        for relative, data in pages.items()
+        if house.write(page_name(relative), data)
     ]
-    return written, len(pages) - len(written), _remove_stale_pages(directory, pages)
+    return written, len(pages) - len(written), _remove_stale_pages(house, pages)
 
 
-def _remove_stale_pages(directory: Path, pages: Mapping[str, bytes]) -> list[str]:
+def _remove_stale_pages(house: Wheelhouse, pages: Mapping[str, bytes]) -> list[str]:
     """Delete our pages of projects no longer listed; leave anything else alone."""
     projects = {relative.partition("/")[0] for relative in pages if "/" in relative}
     removed = []
+    directory = house.path(SIMPLE)
     stale = (d for d in sorted(directory.iterdir()) if d.is_dir() and d.name not in projects)
     for project_dir in stale:
-        for page in _PAGE_NAMES:
-            if (project_dir / page).is_file():
-                (project_dir / page).unlink()
-                removed.append(f"{project_dir.name}/{page}")
+        for page in PAGE_NAMES:
+            relative = page_name(f"{project_dir.name}/{page}")
+            if house.path(relative).is_file():
+                house.remove(relative)
+                removed.append(relative)
         if not any(project_dir.iterdir()):
             project_dir.rmdir()
     return removed

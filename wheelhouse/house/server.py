@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 
 from wheelhouse import __version__
 from wheelhouse.house.errors import BadDirectory, CannotServe
+from wheelhouse.house.layout import METADATA_SUFFIX, SIMPLE
 from wheelhouse.model import simple
 
 __all__ = ["WheelhouseServer", "make_server"]
@@ -33,11 +34,11 @@ __all__ = ["WheelhouseServer", "make_server"]
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".json": "application/json",
-    ".metadata": "text/plain; charset=utf-8",
+    METADATA_SUFFIX: "text/plain; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".toml": "application/toml",
 }
-_PAGE_FILES = {simple.JSON_TYPE: "index.json"}
+_PAGE_FILES = {simple.JSON_TYPE: simple.JSON_PAGE}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 1 << 16
 
@@ -52,7 +53,7 @@ def make_server(
     """A server bound to ``host:port`` (0 picks a free port), not yet serving."""
     if not root.is_dir():
         raise BadDirectory(str(root), "no such directory", hint="pass -w with a wheelhouse")
-    if not (root / "simple" / "index.html").is_file():
+    if not (root / SIMPLE / simple.HTML_PAGE).is_file():
         raise BadDirectory(
             str(root), "it has no simple index", hint=f"run `wheelhouse index {root}` first"
         )
@@ -86,7 +87,7 @@ class WheelhouseServer(ThreadingHTTPServer):
     def index_url(self) -> str:
         """The URL to pass to pip or uv as ``--index-url``."""
         host = f"[{self.server_name}]" if ":" in self.server_name else self.server_name
-        return f"http://{host}:{self.server_port}/simple/"
+        return f"http://{host}:{self.server_port}/{SIMPLE}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +112,15 @@ def _route(root: Path, raw_path: str, accept: str | None) -> _Redirect | _Refusa
     segments = _segments(raw_path)
     if segments is None:
         return _Refusal(HTTPStatus.FORBIDDEN)
-    if segments in ([""], ["simple"]):
-        return _Redirect("/simple/")
-    if segments == ["simple", ""]:
-        return _page(root / "simple", accept)
-    if segments[0] == "simple" and _is_project(root, segments[1:]):
+    if segments in ([""], [SIMPLE]):
+        return _Redirect(f"/{SIMPLE}/")
+    if segments == [SIMPLE, ""]:
+        return _page(root / SIMPLE, accept)
+    if segments[0] == SIMPLE and _is_project(root, segments[1:]):
         name = canonicalize_name(segments[1])
         if segments[1:] == [name, ""]:
-            return _page(root / "simple" / name, accept)
-        return _Redirect(f"/simple/{name}/")
+            return _page(root / SIMPLE / name, accept)
+        return _Redirect(f"/{SIMPLE}/{name}/")
     return _static(root, segments)
 
 
@@ -137,14 +138,14 @@ def _segments(raw_path: str) -> list[str] | None:
 
 def _is_project(root: Path, rest: list[str]) -> bool:
     """``<name>/``, or ``<name>`` when that is not a file of ``simple/`` itself."""
-    return rest[1:] == [""] or (len(rest) == 1 and not (root / "simple" / rest[0]).is_file())
+    return rest[1:] == [""] or (len(rest) == 1 and not (root / SIMPLE / rest[0]).is_file())
 
 
 def _page(directory: Path, accept: str | None) -> _Refusal | _File:
     content_type = simple.negotiate(accept)
     if content_type is None:
         return _Refusal(HTTPStatus.NOT_ACCEPTABLE)
-    filename = _PAGE_FILES.get(content_type, "index.html")
+    filename = _PAGE_FILES.get(content_type, simple.HTML_PAGE)
     if content_type == simple.TEXT_HTML_TYPE:
         content_type += "; charset=utf-8"
     return _File(directory / filename, content_type, negotiated=True)

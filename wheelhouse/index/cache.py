@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wheelhouse.house.directory import atomic_copy, atomic_write
+from wheelhouse.house.files import atomic_copy, atomic_write
 
 __all__ = ["Cache", "CachedPage", "default_cache_dir"]
 

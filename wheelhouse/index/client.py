@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import zipfile
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -21,10 +20,13 @@ from typing import TypeVar
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.layout import metadata_name
+from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.index.cache import Cache, CachedPage
 from wheelhouse.index.errors import DownloadError, IndexUnreachable
 from wheelhouse.index.http import IDENTITY, Http, partial_body, spool
-from wheelhouse.index.rangezip import RangeFile, wheel_metadata
+from wheelhouse.index.rangezip import RangeFile
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ACCEPT, ProjectPage, merge_pages, parse_page
 
@@ -210,7 +212,7 @@ class IndexClient:
 
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
-        url = f"{file.url}.metadata"
+        url = metadata_name(file.url)  # PEP 658 names it as the wheelhouse does
         response = self._http.get(url, {})
         if response.status_code >= 400:
             return None
@@ -222,7 +224,7 @@ class IndexClient:
         source = self._http.attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
         try:
             return wheel_metadata(source, file.project)
-        except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as exc:
+        except MetadataError as exc:
             raise DownloadError(file.url, f"cannot read the wheel's metadata: {exc}") from None
         finally:
             source.close()

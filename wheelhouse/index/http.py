@@ -12,7 +12,6 @@ import hashlib
 import importlib.util
 import os
 import re
-import secrets
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ import httpx
 from pip._internal.models.index import PyPI
 
 from wheelhouse import __version__
+from wheelhouse.house.layout import part_name
 from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
 
 __all__ = [
@@ -183,7 +183,7 @@ class Http:
         size, and the negative total of an attempt that is retried. Raises
         :class:`HashMismatch` or :class:`DownloadError`.
         """
-        temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(6)}")
+        temp = dest.with_name(part_name(dest.name))
         try:
             digest = self.attempts(
                 url, partial(self._download_once, url, temp, progress), DownloadError

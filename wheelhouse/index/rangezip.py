@@ -1,36 +1,17 @@
-"""Reading a wheel's metadata out of its zip without having the whole file.
+"""A remote file read by byte ranges, for reading a wheel's metadata without the whole file.
 
 A :class:`RangeFile` is a seekable view of a remote file that fetches only the
-byte ranges ``zipfile`` reads: the central directory at the end, then the one
-member wanted. No HTTP here: the caller supplies the function that fetches.
+byte ranges read from it: given to :func:`wheelhouse.house.metadata.wheel_metadata`,
+the central directory at the end, then the one member wanted. No HTTP here:
+the caller supplies the function that fetches.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
-from collections.abc import Callable, Iterable
-from typing import IO
+from collections.abc import Callable
 
-from packaging.utils import NormalizedName, canonicalize_name
-
-__all__ = ["RangeFile", "wheel_metadata"]
-
-#: Room for a zip member's local header (30 bytes, its name and extra field).
-_LOCAL_HEADER_ROOM = 4096
-
-
-def wheel_metadata(source: RangeFile | IO[bytes], project: NormalizedName) -> bytes:
-    """The ``METADATA`` bytes of the wheel in ``source``, read with as few fetches as may be.
-
-    Raises ``zipfile.BadZipFile``, ``ValueError`` or ``EOFError`` for a wheel
-    that is not one.
-    """
-    with zipfile.ZipFile(source) as archive:
-        info = archive.getinfo(_metadata_member(archive.namelist(), project))
-        if isinstance(source, RangeFile):
-            source.prefetch(*_member_span(archive, info, source.size))
-        return archive.read(info)
+__all__ = ["RangeFile"]
 
 
 class RangeFile:
@@ -96,22 +77,3 @@ class RangeFile:
             if offset <= start < offset + len(data):
                 return data[start - offset : end - offset]
         return None
-
-
-def _metadata_member(names: Iterable[str], project: NormalizedName) -> str:
-    """The wheel's ``<name>-<version>.dist-info/METADATA`` (a vendored one is not it)."""
-    found = [
-        name for name in names if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
-    ]
-    if len(found) > 1:
-        found = [name for name in found if canonicalize_name(name.split("-")[0]) == project]
-    if len(found) != 1:
-        raise ValueError("no single .dist-info/METADATA in the wheel")
-    return found[0]
-
-
-def _member_span(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> tuple[int, int]:
-    """Bytes holding a member's local header and data: up to the next member, bounded."""
-    start = info.header_offset
-    later = [other.header_offset for other in archive.infolist() if other.header_offset > start]
-    return start, min([*later, size, start + info.compress_size + _LOCAL_HEADER_ROOM])

@@ -6,7 +6,7 @@ import contextlib
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -152,6 +152,26 @@ class DistFile:
             raise InvalidFilename(filename, project, f"it is a file of {name}")
         return cls(filename=filename, url=url, project=name, version=version, tags=tags, **details)  # type: ignore[arg-type]
 
+    @classmethod
+    def from_record(cls, filename: str, entry: Mapping[str, Any]) -> DistFile:
+        """A file of a wheelhouse as its manifest records it; its name is its URL.
+
+        Raises ``ValueError`` for a name that is not a plain distribution file name.
+        """
+        project, version, tags = parse_filename(filename)
+        return cls(
+            filename=filename,
+            url=filename,
+            project=project,
+            version=version,
+            tags=tags,
+            sha256=entry.get("sha256"),
+            size=entry.get("size"),
+            requires_python=entry.get("requires-python"),
+            yanked=entry.get("yanked"),
+            upload_time=entry.get("upload-time"),
+        )
+
     @property
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
@@ -285,21 +305,11 @@ class BuiltWheel:
     @classmethod
     def from_dict(cls, filename: str, entry: Mapping[str, Any]) -> BuiltWheel:
         """Read a ``[built]`` entry; ``ValueError`` or ``KeyError`` when it is not one."""
-        project, version, tags = parse_filename(filename)
-        if not tags:
+        wheel = DistFile.from_record(filename, entry)
+        if not wheel.tags:
             raise ValueError(f"{filename} is not a wheel")
-        wheel = DistFile(
-            filename=filename,
-            url=filename,
-            project=project,
-            version=version,
-            tags=tags,
-            sha256=str(entry["sha256"]),
-            size=entry.get("size"),
-            requires_python=entry.get("requires-python"),
-        )
         return cls(
-            wheel=wheel,
+            wheel=replace(wheel, sha256=str(entry["sha256"])),
             sdist=str(entry["sdist"]),
             sdist_sha256=str(entry["sdist-sha256"]),
             python=str(entry["python"]),

@@ -22,7 +22,9 @@ from wheelhouse.model.distributions import DistFile, parse_upload_time
 
 __all__ = [
     "API_VERSION",
+    "HTML_PAGE",
     "HTML_TYPE",
+    "JSON_PAGE",
     "JSON_TYPE",
     "TEXT_HTML_TYPE",
     "group_files",
@@ -39,6 +41,9 @@ API_VERSION = "1.1"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML_TYPE = "text/html"
+#: The file names of each directory's pages: the root's and every project's.
+HTML_PAGE = "index.html"
+JSON_PAGE = "index.json"
 _OFFERED = (JSON_TYPE, HTML_TYPE, TEXT_HTML_TYPE)
 _HTML_HEAD = (
     "<!DOCTYPE html>\n<html>\n  <head>\n"
@@ -63,12 +68,12 @@ def render_pages(files: Iterable[DistFile]) -> dict[str, bytes]:
     """Every page of the index, keyed by its POSIX path inside ``simple/``."""
     projects = group_files(files)
     pages = {
-        "index.html": render_root_html(projects),
-        "index.json": render_root_json(projects),
+        HTML_PAGE: render_root_html(projects),
+        JSON_PAGE: render_root_json(projects),
     }
     for name, project_files in projects.items():
-        pages[f"{name}/index.html"] = render_project_html(name, project_files)
-        pages[f"{name}/index.json"] = render_project_json(name, project_files)
+        pages[f"{name}/{HTML_PAGE}"] = render_project_html(name, project_files)
+        pages[f"{name}/{JSON_PAGE}"] = render_project_json(name, project_files)
     return pages
 
 

@@ -12,10 +12,8 @@ import contextlib
 import json
 import shutil
 import sys
-import tarfile
 import tempfile
 import threading
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,8 @@ from packaging.metadata import parse_email
 from packaging.tags import sys_tags
 from packaging.version import InvalidVersion, Version
 
+from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.metadata import PKG_INFO, sdist_members
 from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import InterpreterInfo, pip_command, probe, run
@@ -46,14 +46,13 @@ __all__ = [
     "can_build_for",
     "prepare_metadata",
     "read_sdist",
-    "wheel_metadata",
 ]
 
 #: What pip assumes for an sdist without ``[build-system]`` (PEP 518).
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 #: Lines of pip's output kept in an error: the end, where the compiler's complaint is.
 _TAIL = 15
-_UNREADABLE = (OSError, EOFError, ValueError, KeyError, tarfile.TarError, zipfile.BadZipFile)
+_PYPROJECT = "pyproject.toml"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,34 +77,17 @@ class SdistInfo:
 def read_sdist(path: Path) -> SdistInfo:
     """Read ``PKG-INFO`` and ``pyproject.toml`` from the top directory of an sdist."""
     try:
-        members = _top_members(path, {"PKG-INFO", "pyproject.toml"})
-        pyproject = members.get("pyproject.toml")
+        members = sdist_members(path, {PKG_INFO, _PYPROJECT})
+        pyproject = members.get(_PYPROJECT)
         requires = _build_requires(tomllib.loads(pyproject.decode())) if pyproject else None
-    except _UNREADABLE as exc:
+    except MetadataError as exc:
+        raise BadSdist(path.name, exc.reason) from None
+    except ValueError as exc:  # pyproject.toml is not UTF-8 or not TOML
         raise BadSdist(path.name, str(exc) or type(exc).__name__) from None
-    if "PKG-INFO" not in members:
+    if PKG_INFO not in members:
         raise BadSdist(path.name, "no PKG-INFO at the top of the archive")
     build_requires = DEFAULT_BUILD_REQUIRES if requires is None else requires
-    return SdistInfo(pkg_info=members["PKG-INFO"], build_requires=build_requires)
-
-
-def _top_members(path: Path, names: set[str]) -> dict[str, bytes]:
-    """The members ``<top>/<name>`` of a ``.zip`` or ``.tar.gz``, without unpacking."""
-    found: dict[str, bytes] = {}
-    if path.name.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if name.count("/") == 1 and name.split("/")[1] in names:
-                    found.setdefault(name.split("/")[1], archive.read(name))
-        return found
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            base = member.name.removeprefix("./")
-            if member.isfile() and base.count("/") == 1 and base.split("/")[1] in names:
-                stream = tar.extractfile(member)
-                if stream is not None:
-                    found.setdefault(base.split("/")[1], stream.read())
-    return found
+    return SdistInfo(pkg_info=members[PKG_INFO], build_requires=build_requires)
 
 
 def _build_requires(pyproject: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -114,17 +96,6 @@ def _build_requires(pyproject: Mapping[str, Any]) -> tuple[str, ...] | None:
     if not isinstance(system, dict) or not isinstance(system.get("requires"), list):
         return None
     return tuple(str(requirement) for requirement in system["requires"])
-
-
-def wheel_metadata(path: Path) -> bytes:
-    """A wheel's ``.dist-info/METADATA``."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.count("/") == 1]
-            (member,) = [n for n in names if n.endswith(".dist-info/METADATA")]
-            return archive.read(member)
-    except _UNREADABLE as exc:
-        raise SdistBuildFailed(path.name, "pip", f"the built wheel is unreadable ({exc})") from None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

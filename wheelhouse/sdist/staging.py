@@ -15,18 +15,17 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from wheelhouse.house.directory import Wheelhouse, atomic_copy, sha256_of
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.files import atomic_copy, sha256_of
+from wheelhouse.house.layout import metadata_name
+from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import probe
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.resolve.finder import Index
-from wheelhouse.sdist.pep517 import (
-    PipIndexes,
-    SdistInfo,
-    prepare_metadata,
-    read_sdist,
-    wheel_metadata,
-)
+from wheelhouse.sdist.errors import SdistBuildFailed
+from wheelhouse.sdist.pep517 import PipIndexes, SdistInfo, prepare_metadata, read_sdist
 
 __all__ = ["Downloader", "KeyedLocks", "Staging", "StagingIndex"]
 
@@ -87,7 +86,7 @@ class Staging:
     def metadata(self, file: DistFile) -> bytes:
         """A wheel's metadata: the wheelhouse's PEP 658 file when it holds that very wheel."""
         known = self.recorded.get(file.filename, {}).get("sha256")
-        local = self.wheelhouse.path(f"{file.filename}.metadata")
+        local = self.wheelhouse.path(metadata_name(file.filename))
         if file.sha256 and known == file.sha256 and local.is_file():
             return local.read_bytes()
         return self.index.metadata(file)
@@ -117,12 +116,19 @@ class Staging:
                 self._infos[sdist.filename] = read_sdist(self.local(sdist))
             return self._infos[sdist.filename]
 
-    def wheel_metadata(self, filename: str) -> bytes:
+    def wheel_metadata(self, wheel: DistFile) -> bytes:
         """A built wheel's METADATA: its PEP 658 file in the wheelhouse, else from inside it."""
-        sidecar = self.wheelhouse.path(f"{filename}.metadata")
-        if filename not in self.waiting and sidecar.is_file():
+        name = wheel.filename
+        sidecar = self.wheelhouse.path(metadata_name(name))
+        if name not in self.waiting and sidecar.is_file():
             return sidecar.read_bytes()
-        return wheel_metadata(self.waiting.get(filename) or self.wheelhouse.path(filename))
+        try:
+            return wheel_metadata(
+                self.waiting.get(name) or self.wheelhouse.path(name), wheel.project
+            )
+        except MetadataError as exc:
+            detail = f"the built wheel is unreadable ({exc.reason})"
+            raise SdistBuildFailed(name, "pip", detail) from None
 
     def prepared_metadata(self, sdist: DistFile, indexes: PipIndexes) -> bytes:
         """Metadata pip prepares (PEP 517) with this tool's own interpreter, once."""

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.house.directory import local_file
+from wheelhouse.house.files import local_file
 from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.manifest import BuildRequest
@@ -34,7 +34,7 @@ from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, Sdis
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, build_wheel, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
 
-__all__ = ["BuildHooks", "SdistBuilder", "gather"]
+__all__ = ["BuildHooks", "WheelMaker", "gather"]
 
 _T = TypeVar("_T")
 _PinKey = tuple[str, str]  # (target name, project name)
@@ -68,7 +68,7 @@ def _sdists(resolution: Resolution) -> list[DistFile]:
     ]
 
 
-class SdistBuilder:
+class WheelMaker:
     """Sdists and the wheels built from them, for every target of one run."""
 
     def __init__(
@@ -114,7 +114,7 @@ class SdistBuilder:
         if info.static_requirements:
             return info.pkg_info
         if (wheel := self.wheel_for(sdist, target)) is not None:
-            return self.files.wheel_metadata(wheel.wheel.filename)
+            return self.files.wheel_metadata(wheel.wheel)
         try:
             # Resolution goes on, so that the error for a target names every sdist it needs.
             return self.files.prepared_metadata(sdist, self.indexes)

@@ -16,7 +16,6 @@ from helpers import find_python, install_lock, installed, make_venv
 from indexserver import IndexServer
 
 from wheelhouse.cli import cli
-from wheelhouse.commands.upkeep import is_temporary, read_manifest
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
@@ -79,8 +78,8 @@ def test_prune_removes_exactly_the_unreferenced_files(
     ]
     # Same files, metadata and index pages as a build of the smaller inputs alone.
     assert without_manifest(tree(wh)) == without_manifest(tree(fresh))
-    fresh_files = read_manifest(Wheelhouse.open(fresh))["files"]
-    assert read_manifest(Wheelhouse.open(wh))["files"].keys() == fresh_files.keys()
+    fresh_files = Wheelhouse.open(fresh).read_manifest()["files"]
+    assert Wheelhouse.open(wh).read_manifest()["files"].keys() == fresh_files.keys()
     assert ok(invoke("verify", "-w", str(wh))).stdout.startswith("OK: ")
 
 
@@ -130,11 +129,6 @@ def test_a_file_only_the_locks_know_is_kept(wh: Path) -> None:
     result = ok(invoke("prune", "-w", str(wh)))
     assert "evolving-1.1" not in result.stdout
     assert (wh / "evolving-1.1-py3-none-any.whl").is_file()
-
-
-def test_is_temporary() -> None:
-    assert is_temporary(".a.whl.part-0123") and is_temporary(".index.html.x1y2.tmp")
-    assert not is_temporary(".wheelhouse.lock") and not is_temporary("a.tmp")
 
 
 def _failed(result: Result) -> str:
@@ -191,7 +185,7 @@ CEXT = ("cext-1.0-cp311-cp311-linux_x86_64.whl", "cext-1.0-cp312-cp312-linux_x86
 
 
 def manifest(root: Path) -> dict[str, Any]:
-    return read_manifest(Wheelhouse.open(root))
+    return Wheelhouse.open(root).read_manifest()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,145 @@
+"""Reading core metadata out of distribution archives, by path and by file object."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from wheelhouse.house.metadata import (
+    MetadataError,
+    core_metadata,
+    sdist_members,
+    sdist_metadata,
+    wheel_metadata,
+)
+
+METADATA = b"Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.0\n\n"
+PROJECT = canonicalize_name("demo-pkg")
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def wheel(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(zip_bytes(members))
+    return path
+
+
+def tar_sdist(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    path = tmp_path / "demo_pkg-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+GOOD_WHEEL = {
+    "demo_pkg/__init__.py": b"",
+    "demo_pkg/_vendor/other-2.0.dist-info/METADATA": b"Name: other\n",
+    "demo_pkg-1.0.dist-info/METADATA": METADATA,
+    "demo_pkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\n",
+}
+
+
+def test_a_wheel_by_path(tmp_path: Path) -> None:
+    path = wheel(tmp_path, GOOD_WHEEL)
+    assert wheel_metadata(path, PROJECT) == METADATA
+    assert core_metadata(path, PROJECT) == METADATA
+
+
+def test_a_wheel_by_file_object(tmp_path: Path) -> None:
+    assert wheel_metadata(io.BytesIO(zip_bytes(GOOD_WHEEL)), PROJECT) == METADATA
+
+
+class Prefetching(io.BytesIO):
+    """A file object that records what it was told it will be read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.spans: list[tuple[int, int]] = []
+
+    def prefetch(self, start: int, end: int) -> None:
+        self.spans.append((start, end))
+
+
+def test_a_prefetching_file_is_told_the_member_span(tmp_path: Path) -> None:
+    source = Prefetching(zip_bytes(GOOD_WHEEL))
+    assert wheel_metadata(source, PROJECT) == METADATA
+    with zipfile.ZipFile(io.BytesIO(source.getvalue())) as archive:
+        start = archive.getinfo("demo_pkg-1.0.dist-info/METADATA").header_offset
+        after = archive.getinfo("demo_pkg-1.0.dist-info/WHEEL").header_offset
+    assert source.spans == [(start, after)]
+
+
+def test_another_projects_dist_info_is_not_taken(tmp_path: Path) -> None:
+    members = {"other-2.0.dist-info/METADATA": b"Name: other\n", "demo_pkg/__init__.py": b""}
+    with pytest.raises(MetadataError, match="no single demo-pkg-"):
+        wheel_metadata(wheel(tmp_path, members), PROJECT)
+
+
+def test_a_vendored_dist_info_alone_is_not_taken(tmp_path: Path) -> None:
+    members = {"demo_pkg/_vendor/demo_pkg-1.0.dist-info/METADATA": METADATA}
+    with pytest.raises(MetadataError, match="no single"):
+        wheel_metadata(wheel(tmp_path, members), PROJECT)
+
+
+def test_two_dist_infos_of_the_project_are_refused(tmp_path: Path) -> None:
+    members = {"demo_pkg-1.0.dist-info/METADATA": METADATA, "Demo.Pkg-1.0.dist-info/METADATA": b""}
+    with pytest.raises(MetadataError, match="no single"):
+        wheel_metadata(wheel(tmp_path, members), PROJECT)
+
+
+def test_a_wheel_that_is_not_a_zip(tmp_path: Path) -> None:
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(MetadataError, match="unreadable archive") as caught:
+        wheel_metadata(path, PROJECT)
+    assert caught.value.file == str(path)
+
+
+def test_a_tar_gz_sdist(tmp_path: Path) -> None:
+    path = tar_sdist(
+        tmp_path,
+        {
+            "demo_pkg-1.0/src/PKG-INFO": b"nested",
+            "demo_pkg-1.0/PKG-INFO": METADATA,
+            "demo_pkg-1.0/pyproject.toml": b"[build-system]\n",
+        },
+    )
+    assert sdist_metadata(path) == core_metadata(path, PROJECT) == METADATA
+    assert sdist_members(path, {"PKG-INFO", "pyproject.toml", "setup.py"}) == {
+        "PKG-INFO": METADATA,
+        "pyproject.toml": b"[build-system]\n",
+    }
+
+
+def test_a_zip_sdist(tmp_path: Path) -> None:
+    path = tmp_path / "demo_pkg-1.0.zip"
+    path.write_bytes(zip_bytes({"demo_pkg-1.0/": b"", "demo_pkg-1.0/PKG-INFO": METADATA}))
+    assert sdist_metadata(path) == METADATA
+
+
+def test_an_sdist_without_pkg_info(tmp_path: Path) -> None:
+    path = tar_sdist(tmp_path, {"PKG-INFO": METADATA, "demo_pkg-1.0/a/PKG-INFO": METADATA})
+    with pytest.raises(MetadataError, match="no PKG-INFO at the top"):
+        sdist_metadata(path)
+
+
+def test_a_truncated_sdist(tmp_path: Path) -> None:
+    path = tar_sdist(tmp_path, {"demo_pkg-1.0/PKG-INFO": METADATA})
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(MetadataError, match="unreadable archive"):
+        sdist_metadata(path)

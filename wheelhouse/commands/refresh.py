@@ -1,0 +1,108 @@
+"""``wheelhouse refresh``: re-resolve the recorded inputs and tell how the pins moved.
+
+A refresh whose inputs, targets and index pages are those of the last
+resolution, with every file still here, resolves nothing: equal page digests
+make re-resolving pointless. ``check`` resolves but writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from wheelhouse.commands.build import (
+    BuildIndex,
+    BuildReporter,
+    BuildResult,
+    Preferences,
+    build,
+    open_run,
+    resolve_all,
+)
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.model.diff import TargetDiff, diff_pins
+from wheelhouse.model.manifest import BuildRequest, resolution_key, targets_from_manifest
+from wheelhouse.model.reqfile import Inputs
+
+__all__ = ["RefreshResult", "refresh"]
+
+
+@dataclass(kw_only=True)
+class RefreshResult:
+    """The pin changes per target, and what the build did (None with ``check``)."""
+
+    diffs: list[TargetDiff]
+    build: BuildResult | None = None
+
+
+def refresh(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None = None,
+    *,
+    check: bool = False,
+    upgrade: Collection[str] | None = None,
+) -> RefreshResult:
+    """Re-resolve the recorded inputs; with ``upgrade``, only those projects may move."""
+    manifest = wheelhouse.read_manifest()
+    targets = targets_from_manifest(manifest)
+    old = wheelhouse.read_pins()
+    preferred = _preferences(old, upgrade) if upgrade else None
+    if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
+        return RefreshResult(diffs=diff_pins(old, old))
+    if check:
+        reporter = reporter or BuildReporter()
+        with open_run(wheelhouse, request, index, reporter) as (finder, _staging, _maker):
+            resolutions = resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
+        return RefreshResult(diffs=diff_pins(old, new))
+    result = build(
+        wheelhouse, request, inputs, index, reporter, targets=targets, preferred=preferred
+    )
+    new = {
+        lock.target.name: {pin.name: str(pin.version) for pin in lock.pins} for lock in result.locks
+    }
+    return RefreshResult(diffs=diff_pins(old, new), build=result)
+
+
+def _unchanged(
+    wheelhouse: Wheelhouse,
+    manifest: Mapping[str, Any],
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    *,
+    check: bool,
+) -> bool:
+    """Whether the last resolution still stands: same inputs, same pages, every file here.
+
+    A resolution is a function of its inputs, the pages it read and metadata
+    (immutable per file), so equal page digests make re-resolving pointless.
+    """
+    recorded = manifest.get("resolution", {})
+    targets = targets_from_manifest(manifest)
+    if not recorded.get("pages") or recorded.get("key") != resolution_key(request, inputs, targets):
+        return False
+    if index.page_digests(recorded["pages"]) != recorded["pages"]:
+        return False
+    files = manifest.get("files", {})
+    return check or all(
+        wheelhouse.path(name).is_file()
+        and wheelhouse.path(name).stat().st_size == entry.get("size")
+        for name, entry in files.items()
+    )
+
+
+def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str]) -> Preferences:
+    """Hold every current pin but those being upgraded."""
+    moving = {canonicalize_name(name) for name in upgrade}
+    return {
+        target: {name: Version(version) for name, version in pins.items() if name not in moving}
+        for target, pins in old.items()
+    }
