@@ -1,4 +1,6 @@
-"""Shared fixtures: a clean environment for every test, the fixture index server, index clients."""
+"""Shared fixtures: a clean environment for every test, the fixture index server, index
+clients, and :func:`require`, the one way a test says what this machine must have.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +22,38 @@ _PROXIES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 _SESSION_CACHE = Path(tempfile.mkdtemp(prefix="wheelhouse-test-cache-"))
+#: Kill points tried per command unless ``--killpoints`` says otherwise.
+_KILLPOINTS = "8"
+
+
+def require(name: str, available: bool, why: str) -> None:
+    """Skip the test when the machine lacks ``name``; under CI (``CI=true``), fail it instead.
+
+    CI is where every prerequisite is installed (``.ci/run``), so a missing one
+    there is a broken set-up, never a reason to pass with fewer tests run.
+    """
+    if available:
+        return
+    message = f"missing prerequisite {name}: {why}"
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(f"{message} (CI=true: every prerequisite must be there)", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--killpoints",
+        default=_KILLPOINTS,
+        help="kill points tried per write command, spread evenly, or 'all' "
+        f"(default {_KILLPOINTS})",
+    )
+
+
+@pytest.fixture
+def killpoint_limit(request: pytest.FixtureRequest) -> int | None:
+    """How many kill points to try per command; None for every one."""
+    value = str(request.config.getoption("--killpoints"))
+    return None if value == "all" else max(2, int(value))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,8 +3,9 @@
 A machine's pip configuration (config files, ``PIP_*`` variables, a global
 constraints file) can add find-links, extra indexes and constraints that would
 make an oracle answer from somewhere else; every helper here runs with none of
-it. Interpreters, ``uv`` and network namespaces that the machine lacks make the
-calling test skip, with the reason.
+it. Interpreters, ``uv``, network namespaces and a machine the fixture
+targets that are missing go through :func:`conftest.require`: the calling test
+skips, naming what it lacks, or fails under CI.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from conftest import require
 from packaging.utils import canonicalize_name
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "isolated_env",
     "make_venv",
     "pip_command",
+    "require_fixture_machine",
     "run",
     "run_pip",
     "run_python",
@@ -148,22 +152,22 @@ def run_uv(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``uv ARGS`` isolated; skips the test when uv is not installed."""
+    """Run ``uv ARGS`` isolated; the test requires uv (:func:`conftest.require`)."""
     uv = find_uv()
-    if uv is None:
-        pytest.skip("uv is not installed")
+    require("uv", uv is not None, "the test extra installs it")
+    assert uv is not None
     return run([uv, *args], cwd=cwd, env=env, check=check)
 
 
 def find_python(version: str) -> Path:
-    """An interpreter of CPython ``X.Y`` that really runs; skips the test when none does.
+    """An interpreter of CPython ``X.Y`` that really runs; the test requires one.
 
     Looks at this interpreter, ``pythonX.Y`` on PATH (a pyenv shim there may
     answer "command not found"), then pyenv's versions, newest patch first.
     """
     found = _probe_python(version)
-    if found is None:
-        pytest.skip(f"no working Python {version} on this machine")
+    require(f"Python {version}", found is not None, "no working interpreter on PATH or in pyenv")
+    assert found is not None
     return found
 
 
@@ -259,10 +263,15 @@ def installed(python: str | Path) -> dict[str, str]:
 
 
 def unshare_prefix() -> list[str]:
-    """``["unshare", "-n"]`` when this machine can run a command with no network, else skip."""
-    if not _can_unshare():
-        pytest.skip("`unshare -n` does not work here (no user namespaces or privileges)")
+    """``["unshare", "-n"]``, to run a command with no network; the test requires it."""
+    require("unshare -n", _can_unshare(), "no util-linux, user namespaces or privileges")
     return ["unshare", "-n"]
+
+
+def require_fixture_machine() -> None:
+    """Building the fixture sdists for the fixture targets needs glibc x86_64 Linux."""
+    linux = sysconfig.get_platform() == "linux-x86_64" and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    require("a glibc x86_64 Linux machine", linux, "the fixture targets are glibc x86_64 Linux")
 
 
 @functools.cache

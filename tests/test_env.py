@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require
 from helpers import find_uv, make_venv, run, unshare_prefix
 from indexserver import FIXTURES, IndexServer
 from wheelhouses import make_wheelhouse, target_for
@@ -96,8 +97,7 @@ def test_pip_gets_the_pin_not_the_newer_release(
 def test_uv_gets_the_pin(
     wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str], index_server: IndexServer
 ) -> None:
-    if find_uv() is None:
-        pytest.skip("uv is not installed")
+    require("uv", find_uv() is not None, "the test extra installs it")
     venv = make_venv(tmp_path, HERE)
     install = f"uv pip install --python {venv} evolving && {venv} -c {VERSION!r}"
     uv_env = {**elsewhere, "UV_NO_CACHE": "1"}
@@ -138,8 +138,7 @@ def test_pip_conf_and_dotenv_formats(wheelhouse: Path, tmp_path: Path) -> None:
 
 
 def test_uv_toml_format(wheelhouse: Path, tmp_path: Path) -> None:
-    if find_uv() is None:
-        pytest.skip("uv is not installed")
+    require("uv", find_uv() is not None, "the test extra installs it")
     venv = make_venv(tmp_path, HERE)
     config = tmp_path / "uv.toml"
     config.write_text(run(shlex.split(env_command(wheelhouse, "--format", "uv.toml"))).stdout)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 import pytest
+from conftest import require
 from helpers import find_python, installed, make_venv, run_pip, run_python, run_uv
 from indexserver import HTML_TYPE, JSON_TYPE, TEXT_HTML, IndexServer, byte_range, negotiate
 from packaging.markers import Marker
@@ -498,8 +499,7 @@ def test_pip_picks_the_platform_wheel(index_server: IndexServer, tmp_path: Path)
     wheels = [e.filename for e in index_server.entries("native") if e.filename.endswith(".whl")]
     by_tag = {t: name for name in wheels if "-1.0-" in name for t in parse_wheel_filename(name)[3]}
     best = next((by_tag[t] for t in sys_tags() if t in by_tag), None)
-    if best is None:
-        pytest.skip("no native 1.0 wheel fits this interpreter")
+    require("an interpreter a native 1.0 wheel fits", best is not None, "pip picks by this one")
     venv = make_venv(tmp_path)
     url = index_server.url
     run_pip("install", "--index-url", url, "--only-binary", ":all:", "native", python=venv)

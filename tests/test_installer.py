@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require
 from helpers import installed, make_venv, run, run_pip, unshare_prefix
 from indexserver import FIXTURES, IndexServer
 from packaging.requirements import Requirement
@@ -48,10 +49,10 @@ COMMON = {
 
 
 def python(version: str) -> Path:
-    """A working CPython ``version`` found by the product's own discovery, else skip."""
+    """A working CPython ``version`` found by the product's own discovery; the test requires it."""
     found = find_python(version)
-    if found is None:
-        pytest.skip(f"no working Python {version} on this machine")
+    require(f"Python {version}", found is not None, "the product's discovery finds none")
+    assert found is not None
     return found
 
 
@@ -188,8 +189,8 @@ def test_an_interpreter_no_target_serves_is_refused_and_nothing_installed(
 def test_read_only_wheelhouse_and_tmp_dir(unchanged: Path, tmp_path: Path) -> None:
     """Bind-mounted read-only in a private mount namespace, with temporary files elsewhere."""
     unshare_prefix()
-    if subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode != 0:
-        pytest.skip("`unshare -m` does not work here")
+    mounts = subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode == 0
+    require("unshare -m", mounts, "a private mount namespace needs privileges")
     venv = make_venv(tmp_path, python("3.12"))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -205,8 +206,8 @@ def test_read_only_wheelhouse_and_tmp_dir(unchanged: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize(("version", "tmp_dir"), [("3.11", True), ("3.12", False)])
 def test_uv_backend(unchanged: Path, tmp_path: Path, version: str, tmp_dir: bool) -> None:
     """uv's cache goes to $WHEELHOUSE_TMPDIR, else into the venv (to link, not copy); then away."""
-    if shutil.which("uv") is None and not Path(sys.executable).with_name("uv").exists():
-        pytest.skip("uv is not installed")
+    found = shutil.which("uv") is not None or Path(sys.executable).with_name("uv").exists()
+    require("uv", found, "the test extra installs it")
     venv = make_venv(tmp_path, python(version))
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
 from click.testing import CliRunner, Result
-from helpers import find_python, install_lock, installed, make_venv
+from conftest import require
+from helpers import find_python, install_lock, installed, make_venv, require_fixture_machine
 from indexserver import IndexServer
 
 from wheelhouse.cli import cli
@@ -238,10 +237,9 @@ def same_as_one_build(merged: dict[str, Any], built: dict[str, Any]) -> None:
 def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Per target and for both: ``--build`` of the fixture sdists, ``--keep-sdist`` of cext."""
     for version in ("3.11", "3.12"):
-        if discovery.find_python(version) is None:
-            pytest.skip(f"--build needs a Python {version} on this machine")
-    if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
-        pytest.skip("the fixture targets are glibc x86_64 Linux")
+        found = discovery.find_python(version) is not None
+        require(f"Python {version}", found, "--build builds with the target's interpreter")
+    require_fixture_machine()
     root = tmp_path_factory.mktemp("merge-sdists")
     pythons: dict[str, tuple[str, ...]] = {"311": ("--python", "3.11"), "312": ("--python", "3.12")}
     pythons["both"] = (*pythons["311"], *pythons["312"])

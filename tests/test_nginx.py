@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import require
 from helpers import installed, make_venv, run_pip, run_uv
 from test_indexer import EXPECTED, REQUIREMENTS, make_distributions
 
@@ -24,9 +25,13 @@ def _find_nginx() -> str | None:
 
 
 NGINX = _find_nginx()
-pytestmark = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (.ci/run installs nginx-light)"
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_nginx() -> None:
+    """Before the module's nginx server fixture starts, which autouse makes sure of."""
+    require("nginx", NGINX is not None, ".ci/run installs nginx-light")
+
 
 CONFIG = """\
 worker_processes 1;

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, install_lock, installed, make_venv
+from conftest import require
+from helpers import find_python, install_lock, installed, make_venv, require_fixture_machine
 from indexserver import IndexServer
 
 from wheelhouse.cli import cli
@@ -192,11 +191,9 @@ def manifest(root: Path) -> dict[str, Any]:
 def sdist_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """``--build`` of both fixture sdists, the same rebuilt without cext, and a ``--keep-sdist``."""
     for version in ("3.11", "3.12"):
-        if discovery.find_python(version) is None:
-            pytest.skip(f"--build needs a Python {version} on this machine")
-    linux = sysconfig.get_platform() == "linux-x86_64" and os.confstr("CS_GNU_LIBC_VERSION")
-    if not linux:
-        pytest.skip("the fixture targets are glibc x86_64 Linux")
+        found = discovery.find_python(version) is not None
+        require(f"Python {version}", found, "--build builds with the target's interpreter")
+    require_fixture_machine()
     root = tmp_path_factory.mktemp("sdists")
     with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
         build(root / "built", server, "sdistonly", "cext", "--build")

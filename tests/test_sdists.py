@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, installed, make_venv, pip_command, run, unshare_prefix
+from helpers import (
+    find_python,
+    installed,
+    make_venv,
+    pip_command,
+    require_fixture_machine,
+    run,
+    unshare_prefix,
+)
 from indexserver import FIXTURES, IndexServer
 from packaging.utils import parse_wheel_filename
 
@@ -34,12 +40,14 @@ else:
 LINUX = "manylinux_2_28_x86_64"
 BOTH = ("--python", "3.11", "--python", "3.12", "--platform", LINUX)
 FILES = FIXTURES / "files"
-GLIBC_X86_64 = sysconfig.get_platform() == "linux-x86_64" and bool(
-    os.confstr("CS_GNU_LIBC_VERSION")
-)
-needs_this_machine = pytest.mark.skipif(
-    not GLIBC_X86_64, reason="the fixture targets are glibc x86_64 Linux"
-)
+
+
+@pytest.fixture
+def _this_machine() -> None:
+    require_fixture_machine()
+
+
+needs_this_machine = pytest.mark.usefixtures("_this_machine")
 
 
 def build(wheelhouse: Path, server: IndexServer, *args: str) -> Result:
@@ -91,8 +99,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One wheelhouse for 3.11 and 3.12 with both fixture sdists built, for reading."""
     find_python("3.11")
     find_python("3.12")
-    if not GLIBC_X86_64:
-        pytest.skip("the fixture targets are glibc x86_64 Linux")
+    require_fixture_machine()
     root = tmp_path_factory.mktemp("built") / "wh"
     with IndexServer() as server:
         ok(build(root, server, "sdistonly", "cext", "--build", *BOTH))

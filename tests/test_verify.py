@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 import tomli_w
 from click.testing import CliRunner, Result
+from conftest import require
+from helpers import require_fixture_machine
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
@@ -232,10 +232,9 @@ CBUILD = "cbuild-1.0-py3-none-any.whl"
 @pytest.fixture(scope="module")
 def with_sdists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built by a machine without Python 3.12: wheels built for cp311, sdists kept for cp312."""
-    if discovery.find_python("3.11") is None:
-        pytest.skip("--build needs a Python 3.11 on this machine")
-    if sysconfig.get_platform() != "linux-x86_64" or not os.confstr("CS_GNU_LIBC_VERSION"):
-        pytest.skip("the fixture targets are glibc x86_64 Linux")
+    found = discovery.find_python("3.11") is not None
+    require("Python 3.11", found, "--build builds with the target's interpreter")
+    require_fixture_machine()
     root = tmp_path_factory.mktemp("verify-sdists") / "wh"
     found = discovery.find_python
     with IndexServer() as server, pytest.MonkeyPatch.context() as patch:
