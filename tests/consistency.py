@@ -18,6 +18,13 @@ of a run that was never interrupted:
 Hidden entries (a name starting with a dot anywhere in the path: temporary
 files, a staging directory, the write lock) are for the next command to finish
 or remove; :func:`leftovers` and :func:`differences` judge the tree after it.
+
+The set is judged as the next command sees it: a commit decided before the kill
+(its record written) counts as done, each piece read where the record says it
+is, live or still staged. That is the on-disk protocol a reader of ours follows,
+spelled out here independently of the code that writes it. Readers that know
+nothing of it (pip with a lock, a web server over ``simple/``) are judged on the
+live tree by :func:`reader_problems`.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ __all__ = [
 ]
 
 MANIFEST = "wheelhouse.toml"
+COMMIT_DIR = ".wheelhouse-commit"
 #: Directories whose files belong to the set that must switch as a whole.
 SET_DIRECTORIES = ("locks", "constraints", "simple")
 _CREATED = re.compile(rb"(?m)^created = .*\n")
@@ -85,13 +93,44 @@ def snapshot(root: Path) -> Snapshot:
     for relative, path in _walk(root, hidden):
         if path.is_dir():
             dirs.add(relative)
-        elif relative == MANIFEST:
-            visible[relative] = _CREATED.sub(b"", path.read_bytes())
-        elif relative.split("/")[0] in SET_DIRECTORIES:
-            visible[relative] = path.read_bytes()
-        else:
+        elif relative.split("/")[0] not in (MANIFEST, *SET_DIRECTORIES):
             files[relative] = _sha256(path.read_bytes())
+    for piece in (MANIFEST, *SET_DIRECTORIES):
+        visible.update(_piece(root, piece))
     return Snapshot(visible=visible, files=files, dirs=frozenset(dirs), hidden=frozenset(hidden))
+
+
+def _piece(root: Path, piece: str) -> dict[str, bytes]:
+    """One piece of the set, by relative path, where a decided commit says it is."""
+    where = _committed(root, piece)
+    if where.is_file():
+        return {piece: _CREATED.sub(b"", where.read_bytes()) if piece == MANIFEST else b""}
+    found: dict[str, bytes] = {}
+    if where.is_dir():
+        for relative, path in _walk(where, set()):
+            if path.is_file():
+                found[f"{piece}/{relative}"] = path.read_bytes()
+    return found
+
+
+def _committed(root: Path, piece: str) -> Path:
+    """The live piece, or its staged copy when a decided commit has not swapped it in yet."""
+    try:
+        record = json.loads((root / COMMIT_DIR / "COMMIT").read_bytes())
+        inode = record["pieces"][piece]
+    except (OSError, ValueError, KeyError, TypeError):
+        return root / piece
+    staged = root / COMMIT_DIR / "new" / piece
+    if _inode(root / piece) != inode and _inode(staged) == inode:
+        return staged
+    return root / piece
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_ino
+    except OSError:
+        return None
 
 
 def _walk(root: Path, hidden: set[str]) -> Iterator[tuple[str, Path]]:

@@ -33,6 +33,7 @@ from test_simple import (
 )
 
 from wheelhouse.cli import cli
+from wheelhouse.commands.index import index as index_command
 from wheelhouse.house import indexer
 from wheelhouse.house.errors import BadDirectory
 from wheelhouse.model.distributions import DistFile
@@ -145,7 +146,7 @@ def _mtimes(root: Path) -> dict[str, int]:
 
 
 def test_writes_pages_and_metadata_with_real_hashes(distributions: Path) -> None:
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     assert not result.skipped
     assert len(result.files) == 8
     for wheel in distributions.glob("*.whl"):
@@ -164,7 +165,7 @@ def test_writes_pages_and_metadata_with_real_hashes(distributions: Path) -> None
 
 
 def test_written_pages_validate(distributions: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     pages = distributions / "simple"
     names = validate_root_html((pages / "index.html").read_bytes())
     assert validate_root_json((pages / "index.json").read_bytes()) == names
@@ -176,7 +177,7 @@ def test_written_pages_validate(distributions: Path) -> None:
 
 
 def test_reads_requires_python_and_normalizes_names(distributions: Path) -> None:
-    files = {file.filename: file for file in indexer.index_directory(distributions).files}
+    files = {file.filename: file for file in index_command(distributions).files}
     assert files["alpha-1.0-py3-none-any.whl"].requires_python == ">=3.8"
     assert files["Foo_Bar-1.0-py3-none-any.whl"].project == "foo-bar"
     assert sorted(p.name for p in (distributions / "simple").iterdir() if p.is_dir()) == [
@@ -187,16 +188,16 @@ def test_reads_requires_python_and_normalizes_names(distributions: Path) -> None
 def test_identical_inputs_give_identical_bytes(tmp_path: Path) -> None:
     first = make_distributions(tmp_path / "one")
     second = make_distributions(tmp_path / "two")
-    indexer.index_directory(first)
-    indexer.index_directory(second)
+    index_command(first)
+    index_command(second)
     assert _tree(first / "simple") == _tree(second / "simple")
     assert _tree(first) == _tree(second)
 
 
 def test_second_run_writes_nothing(distributions: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     before = _mtimes(distributions)
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     assert result.written == ()
     assert result.removed == ()
     assert result.unchanged == 2 + 2 * 5
@@ -204,9 +205,9 @@ def test_second_run_writes_nothing(distributions: Path) -> None:
 
 
 def test_a_change_rewrites_only_the_pages_it_changes(distributions: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     make_wheel(distributions, "beta", "2.0")
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     assert set(result.written) == {
         "beta-2.0-py3-none-any.whl.metadata",
         "simple/beta/index.html",
@@ -216,10 +217,10 @@ def test_a_change_rewrites_only_the_pages_it_changes(distributions: Path) -> Non
 
 
 def test_vanished_projects_lose_their_pages(distributions: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     for wheel in distributions.glob("delta-*.whl"):
         wheel.unlink()
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     assert "simple/delta/index.html" in result.removed
     assert "delta-1.0-py3-none-any.whl.metadata" in result.removed
     assert not (distributions / "simple/delta").exists()
@@ -234,7 +235,7 @@ def test_bogus_files_are_reported_and_skipped(distributions: Path) -> None:
     truncated = make_sdist(distributions, "cut", "1.0")
     truncated.write_bytes(truncated.read_bytes()[:20])
     (distributions / "README.txt").write_text("ignored: not a distribution")
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     reasons = {skipped.filename: skipped.reason for skipped in result.skipped}
     assert set(reasons) == {
         "garbage-1.0-py3-none-any.whl",
@@ -250,7 +251,7 @@ def test_bogus_files_are_reported_and_skipped(distributions: Path) -> None:
 def test_known_files_are_trusted_without_rehashing(
     distributions: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     known = {
         file.filename: DistFile.create(
             filename=file.filename,
@@ -262,14 +263,14 @@ def test_known_files_are_trusted_without_rehashing(
             yanked="broken" if file.filename.startswith("beta-1.0-") else None,
             metadata_sha256="cd" * 32 if file.is_wheel else None,
         )
-        for file in indexer.index_directory(distributions).files
+        for file in index_command(distributions).files
     }
 
     def refuse(path: Path) -> str:
         raise AssertionError(f"rehashed {path}")
 
     monkeypatch.setattr(indexer, "sha256_of", refuse)
-    indexer.index_directory(distributions, known)
+    index_command(distributions, known)
     page = json.loads((distributions / "simple/beta/index.json").read_text())
     first = page["files"][0]
     assert first["hashes"] == {"sha256": "ab" * 32}
@@ -282,7 +283,7 @@ def test_known_files_are_trusted_without_rehashing(
 def test_known_files_still_get_their_metadata_file(distributions: Path) -> None:
     wheel = "alpha-1.0-py3-none-any.whl"
     known = {wheel: DistFile.create(filename=wheel, url=wheel, project="alpha", sha256="ab" * 32)}
-    indexer.index_directory(distributions, known)
+    index_command(distributions, known)
     metadata = (distributions / f"{wheel}.metadata").read_bytes()
     assert b"Name: alpha" in metadata
     html = (distributions / "simple/alpha/index.html").read_text()
@@ -291,10 +292,10 @@ def test_known_files_still_get_their_metadata_file(distributions: Path) -> None:
 
 def test_stale_metadata_file_is_corrected(distributions: Path) -> None:
     wheel = distributions / "beta-1.0-py3-none-any.whl.metadata"
-    indexer.index_directory(distributions)
+    index_command(distributions)
     good = wheel.read_bytes()
     wheel.write_bytes(b"Name: tampered\n")
-    result = indexer.index_directory(distributions)
+    result = index_command(distributions)
     assert wheel.read_bytes() == good
     assert result.written == ("beta-1.0-py3-none-any.whl.metadata",)
 
@@ -305,11 +306,11 @@ def test_bad_directory_is_an_error(tmp_path: Path, kind: str) -> None:
     if kind == "file":
         target.write_text("")
     with pytest.raises(BadDirectory, match="there"):
-        indexer.index_directory(target)
+        index_command(target)
 
 
 def test_empty_directory_gets_an_empty_index(tmp_path: Path) -> None:
-    result = indexer.index_directory(tmp_path)
+    result = index_command(tmp_path)
     assert result.files == ()
     assert json.loads((tmp_path / "simple/index.json").read_text())["projects"] == []
 
@@ -338,7 +339,7 @@ def test_cli_index_refuses_a_bad_directory(tmp_path: Path, kind: str) -> None:
 
 
 def test_pip_installs_from_a_file_url(distributions: Path, tmp_path: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     python = make_venv(tmp_path)
     index_url = (distributions / "simple").as_uri() + "/"
     run_pip("install", "--index-url", index_url, *REQUIREMENTS, python=python)
@@ -346,7 +347,7 @@ def test_pip_installs_from_a_file_url(distributions: Path, tmp_path: Path) -> No
 
 
 def test_uv_installs_from_a_file_url(distributions: Path, tmp_path: Path) -> None:
-    indexer.index_directory(distributions)
+    index_command(distributions)
     python = make_venv(tmp_path)
     index_url = (distributions / "simple").as_uri() + "/"
     run_uv("pip", "install", "--python", str(python), "--index-url", index_url, *REQUIREMENTS)
@@ -364,7 +365,7 @@ def fixture_files(tmp_path: Path) -> Path:
 
 
 def test_hashes_agree_with_the_fixture_generator(fixture_files: Path) -> None:
-    result = indexer.index_directory(fixture_files)
+    result = index_command(fixture_files)
     assert not result.skipped
     expected = _fixture_entries()
     for file in result.files:
@@ -391,7 +392,7 @@ def test_pip_honours_yanked_and_requires_python_from_known_files(
         )
         for name, entry in _fixture_entries().items()
     }
-    indexer.index_directory(fixture_files, known)
+    index_command(fixture_files, known)
     python = make_venv(tmp_path)
     index_url = (fixture_files / "simple").as_uri() + "/"
     run_pip("install", "--index-url", index_url, "gamma", "modern", python=python)

@@ -16,7 +16,7 @@ from conftest import require
 from helpers import installed, make_venv, run_pip, run_uv
 from test_indexer import EXPECTED, REQUIREMENTS, make_distributions
 
-from wheelhouse.house import indexer
+from wheelhouse.commands.index import index as index_command
 
 
 def _find_nginx() -> str | None:
@@ -99,7 +99,7 @@ def nginx_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """The index URL of a wheelhouse that nginx serves as static files, and its root."""
     base = tmp_path_factory.mktemp("nginx")
     root = make_distributions(base / "wheelhouse")
-    indexer.index_directory(root)
+    index_command(root)
     prefix = base / "nginx"
     prefix.mkdir()
     process, port = _start_nginx(prefix, root)

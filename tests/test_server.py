@@ -20,7 +20,7 @@ from test_indexer import EXPECTED, REQUIREMENTS, make_distributions
 from test_simple import validate_project_json, validate_root_html
 
 from wheelhouse.cli import cli
-from wheelhouse.house import indexer
+from wheelhouse.commands.index import index as index_command
 from wheelhouse.house.errors import BadDirectory, CannotServe
 from wheelhouse.house.server import WheelhouseServer, make_server
 from wheelhouse.model import simple
@@ -42,7 +42,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("serve")
     (base / "secret.txt").write_bytes(SECRET)
     root = make_distributions(base / "wheelhouse")
-    indexer.index_directory(root)
+    index_command(root)
     (root / "escape.whl").symlink_to(base / "secret.txt")
     (root / "simple" / "outside").symlink_to(base, target_is_directory=True)
     (root / "inside.whl").symlink_to(root / WHEEL)

@@ -15,8 +15,8 @@ from helpers import require_fixture_machine
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
+from wheelhouse.commands.index import index as index_command
 from wheelhouse.house.directory import Wheelhouse
-from wheelhouse.house.indexer import index_directory
 from wheelhouse.house.references import known_files
 from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
@@ -110,7 +110,7 @@ def test_index_of_stray_files_matches_the_indexer(wh: Path) -> None:
     for name in strays:
         shutil.copy(FIXTURES / "files" / name, wh)
     recorded = Wheelhouse.open(wh).read_manifest()["files"]
-    index_directory(wh, known_files(recorded))  # as prune and merge index a wheelhouse
+    index_command(wh, known_files(recorded))  # as prune and merge index a wheelhouse
     # The indexer's pages and metadata files are what verify expects: only strays remain.
     assert problems(verify(wh)) == [
         f"stray file {name}: no lock or manifest knows it" for name in strays

@@ -173,19 +173,9 @@ def index_command(directory: Path) -> None:
     Files that are not valid distributions are skipped with a warning. Over a
     wheelhouse, what its manifest records (upload times, yanked) goes into the pages.
     """
-    from contextlib import nullcontext
+    from wheelhouse.commands.index import index
 
-    from wheelhouse.house.indexer import index_directory
-    from wheelhouse.house.references import known_files
-
-    # Over a wheelhouse, the manifest keeps what the files cannot tell (upload
-    # times, yanked), so the pages match what build wrote; its lock keeps these
-    # writes from interleaving with a running build's.
-    wheelhouse = Wheelhouse(directory)
-    over_wheelhouse = wheelhouse.manifest_path.is_file()
-    with wheelhouse.exclusive() if over_wheelhouse else nullcontext():
-        manifest = wheelhouse.read_manifest()
-        result = index_directory(directory, known_files(manifest.get("files", {})))
+    result = index(directory)
     for skipped in result.skipped:
         click.echo(f"warning: skipped {skipped}", err=True)
     click.echo(result.summary())

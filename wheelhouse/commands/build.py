@@ -113,11 +113,12 @@ def build(
         )
         files = list(hashed.values())
         locks = [_lock(resolution, hashed) for resolution in resolutions]
-        index_directory(wheelhouse.root, hashed)
-        wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
         built = Built(wheels=maker.used if maker else {}, requirements=_requirements(extra))
         pages = index.page_digests(finder.consulted())
-        wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
+        with wheelhouse.committing("build"):
+            index_directory(wheelhouse, hashed)
+            wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
+            wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
     return BuildResult(
         targets=targets,
         locks=locks,

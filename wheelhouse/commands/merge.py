@@ -32,7 +32,7 @@ from packaging.version import InvalidVersion, Version
 
 from wheelhouse import __version__
 from wheelhouse.commands.errors import ConflictingFiles, ConflictingInputs, ConflictingPins
-from wheelhouse.house.directory import FORMAT, Wheelhouse
+from wheelhouse.house.directory import FORMAT, Wheelhouse, is_claimed
 from wheelhouse.house.errors import BadDirectory, NotAWheelhouse, UnreadableFile
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
@@ -101,9 +101,9 @@ def _existing_out(root: Path) -> Wheelhouse | None:
         raise NotAWheelhouse(str(root), "it is not a directory")
     if (root / MANIFEST).is_file():
         return Wheelhouse.open(root)
-    if root.is_dir() and any(root.iterdir()):
+    if root.is_dir() and not is_claimed(root):
         raise NotAWheelhouse(str(root))
-    return None
+    return None  # new, empty, or begun by a merge or build that was killed
 
 
 def _unique(sources: Sequence[Path], out_root: Path) -> list[Path]:
@@ -291,19 +291,20 @@ def _checked_file(source: _Source, name: str, entry: Mapping[str, Any]) -> Path:
 
 
 def _apply(out: Wheelhouse, plan: MergePlan) -> MergeResult:
-    """Write files first, then locks, manifest and index, as a build does."""
+    """Copy files first, then commit locks, manifest and index together, as a build does."""
     for name, source in plan.copies.items():
         out.add_file(name, source)
         metadata = source.with_name(metadata_name(name))
         if metadata.is_file():
             out.write(metadata_name(name), metadata.read_bytes())
     written = []
-    for target, contents in plan.locks.items():
-        pairs = zip(target_files(target), contents, strict=True)
-        if any([out.write(relative, data) for relative, data in pairs]):
-            written.append(target)
-    out.write_manifest(plan.manifest)
-    index_directory(out.root, known_files(plan.manifest["files"]))
+    with out.committing("merge"):
+        for target, contents in plan.locks.items():
+            pairs = zip(target_files(target), contents, strict=True)
+            if any([out.write(relative, data) for relative, data in pairs]):
+                written.append(target)
+        out.write_manifest(plan.manifest)
+        index_directory(out, known_files(plan.manifest["files"]))
     return MergeResult(
         targets=tuple(sorted(plan.locks)),
         copied=tuple(sorted(plan.copies)),

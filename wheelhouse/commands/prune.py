@@ -18,6 +18,7 @@ from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import BadDirectory
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
+from wheelhouse.house.layout import COMMIT_DIR
 from wheelhouse.house.references import (
     References,
     distribution_names,
@@ -63,7 +64,10 @@ def plan_prune(wheelhouse: Wheelhouse) -> PrunePlan:
     kept = set(present) - set(files)
     return PrunePlan(
         files=tuple(files),
-        leftovers=(*orphan_metadata(wheelhouse.root, kept), *temporary_files(wheelhouse.root)),
+        leftovers=(
+            *orphan_metadata(wheelhouse.root, kept),
+            *sorted({*temporary_files(wheelhouse.root), *wheelhouse.recovered} - {COMMIT_DIR}),
+        ),
         entries={
             "files": _unneeded(recorded, needed),
             "built": _unneeded(manifest.get("built", {}), needed),
@@ -93,7 +97,12 @@ def prune(wheelhouse: Wheelhouse, *, dry_run: bool = False) -> PrunePlan:
 
 
 def _apply(wheelhouse: Wheelhouse, plan: PrunePlan) -> None:
-    # Manifest first: a crash after it leaves unlisted files, which the next prune removes.
+    with wheelhouse.committing("prune"):
+        _stage(wheelhouse, plan)
+
+
+def _stage(wheelhouse: Wheelhouse, plan: PrunePlan) -> None:
+    """The new manifest and index; the files go only once they are committed."""
     manifest = wheelhouse.read_manifest()
     for key, names in plan.entries.items():
         table = {name: e for name, e in manifest.get(key, {}).items() if name not in names}
@@ -104,4 +113,4 @@ def _apply(wheelhouse: Wheelhouse, plan: PrunePlan) -> None:
     wheelhouse.write_manifest(manifest)
     for relative in (*plan.files, *plan.leftovers):
         wheelhouse.remove(relative)
-    index_directory(wheelhouse.root, known_files(manifest["files"]))
+    index_directory(wheelhouse, known_files(manifest["files"]))

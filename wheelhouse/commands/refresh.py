@@ -55,6 +55,9 @@ def refresh(
     old = wheelhouse.read_pins()
     preferred = _preferences(old, upgrade) if upgrade else None
     if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
+        if not check:
+            with wheelhouse.exclusive():  # which finishes what a killed command left
+                pass
         return RefreshResult(diffs=diff_pins(old, old))
     if check:
         reporter = reporter or BuildReporter()

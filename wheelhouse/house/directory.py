@@ -3,14 +3,21 @@
 Names come from :mod:`wheelhouse.house.layout`. Every final file (manifest,
 locks, constraints, pages, metadata files) is written through one step,
 :meth:`Wheelhouse.write`: atomically (a temporary name in the same directory,
-then ``os.replace``), and only when its bytes change. A build holds an
-exclusive lock on the directory so two builds never interleave. A manifest or
-lock that does not parse is an :class:`UnreadableFile`, never a raw parser error.
+then ``os.replace``), and only when its bytes change. Inside
+:meth:`Wheelhouse.committing`, writes to the manifest, ``locks/``,
+``constraints/`` and ``simple/`` go to a stage that is committed all at once
+(:mod:`wheelhouse.house.commit`), and removals of other files wait until after
+the commit. A write command holds an exclusive lock on the directory, so two
+never interleave, and taking it first finishes or undoes what a killed command
+left. A manifest or lock that does not parse is an :class:`UnreadableFile`,
+never a raw parser error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -18,14 +25,20 @@ from typing import IO, Any
 
 import tomli_w
 
+from wheelhouse.house import commit as commits
 from wheelhouse.house.errors import NotAWheelhouse, UnreadableFile, WheelhouseBusy
 from wheelhouse.house.files import atomic_copy, atomic_write, sha256_of
 from wheelhouse.house.layout import (
+    COMMIT_DIR,
     CONSTRAINTS,
     LOCK_FILE,
     LOCKS,
     MANIFEST,
+    PIECES,
+    SCRATCH_DIR,
+    WORK_DIRS,
     constraints_name,
+    is_temporary,
     lock_name,
     pylock_name,
     target_files,
@@ -75,7 +88,7 @@ else:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-__all__ = ["FORMAT", "Wheelhouse", "load_toml", "lock_pins", "read_lock"]
+__all__ = ["FORMAT", "Wheelhouse", "is_claimed", "load_toml", "lock_pins", "read_lock"]
 
 #: The manifest's format version.
 FORMAT = 1
@@ -132,6 +145,11 @@ def _is_target_name(name: str) -> bool:
     return True
 
 
+def is_claimed(root: Path) -> bool:
+    """Whether ``root`` is empty, or claimed by a build of ours that has not committed yet."""
+    return (root / LOCK_FILE).is_file() or not any(root.iterdir())
+
+
 def _lines(lines: Iterable[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -141,59 +159,157 @@ class Wheelhouse:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.locks_dir = root / LOCKS
-        self.constraints_dir = root / CONSTRAINTS
-        self.manifest_path = root / MANIFEST
+        self._commit: commits.Commit | None = None
+        #: Leftovers of interrupted writes that taking the write lock removed.
+        self.recovered: list[str] = []
 
     @classmethod
     def open(cls, root: Path) -> Wheelhouse:
-        """An existing wheelhouse, for reading."""
-        if not (root / MANIFEST).is_file():
-            reason = "it does not exist" if not root.exists() else f"it has no {MANIFEST}"
+        """An existing wheelhouse, for reading: one whose manifest says it is one."""
+        if not root.is_dir():
+            reason = "it does not exist" if not root.exists() else "it is not a directory"
             raise NotAWheelhouse(str(root), reason)
-        return cls(root)
+        wheelhouse = cls(root)
+        if not wheelhouse.manifest_path.is_file():
+            raise NotAWheelhouse(str(root), f"it has no {MANIFEST}")
+        if not wheelhouse.is_ours(strict=True):
+            raise NotAWheelhouse(str(root), f"its {MANIFEST} is not a wheelhouse manifest")
+        return wheelhouse
 
     @classmethod
     def for_writing(cls, root: Path) -> Wheelhouse:
         """A wheelhouse to (re)build: new, empty, or one that already is a wheelhouse."""
         if root.exists() and not root.is_dir():
             raise NotAWheelhouse(str(root), "it is not a directory")
-        if root.is_dir() and not (root / MANIFEST).is_file() and any(root.iterdir()):
+        wheelhouse = cls(root)
+        if root.is_dir() and not is_claimed(root) and not wheelhouse.is_ours(strict=True):
             raise NotAWheelhouse(str(root))
         root.mkdir(parents=True, exist_ok=True)
-        wheelhouse = cls(root)
-        if not wheelhouse.manifest_path.is_file():
-            # Claim the directory at once, so that a build that fails half-way
-            # leaves a wheelhouse the next build may reuse, not a stranger's folder.
-            wheelhouse.write_manifest({"wheelhouse": {"format": FORMAT}})
+        # Claim the directory at once with the lock file, so that a first build
+        # killed before its first commit leaves a directory the next build takes
+        # as its own, and no manifest of a wheelhouse that was never built.
+        (root / LOCK_FILE).touch()
         return wheelhouse
+
+    def is_ours(self, *, strict: bool = False) -> bool:
+        """Whether the manifest parses and says it is a wheelhouse's.
+
+        ``strict`` raises :class:`UnreadableFile` for a manifest that does not parse,
+        so the user learns what is wrong with it rather than that it is not ours.
+        """
+        if not self.manifest_path.is_file():
+            return False
+        try:
+            table = load_toml(self.manifest_path).get("wheelhouse")
+        except UnreadableFile:
+            if strict:
+                raise
+            return False
+        return isinstance(table, dict) and isinstance(table.get("format"), int)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the directory's write lock; fail at once if another process holds it."""
+        """Hold the directory's write lock; fail at once if another process holds it.
+
+        Taking it finishes or undoes a commit that a killed command left, and
+        removes that command's temporary files and scratch space.
+        """
         with (self.root / LOCK_FILE).open("a") as handle:
             if not _try_lock(handle):
                 raise WheelhouseBusy(str(self.root))
             try:
+                self.recovered = self.recover()
                 yield
             finally:
                 _unlock(handle)
 
+    def recover(self) -> list[str]:
+        """Finish or undo an interrupted commit and remove leftovers; what was removed."""
+        removed = [COMMIT_DIR] if commits.recover(self.root) else []
+        for path in self.leftovers():
+            path.unlink(missing_ok=True)
+            removed.append(path.relative_to(self.root).as_posix())
+        scratch = self.root / SCRATCH_DIR
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+            removed.append(SCRATCH_DIR)
+        return removed
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files of interrupted writes, in the wheelhouse and its directories."""
+        found = [p for p in self.root.iterdir() if p.is_file() and is_temporary(p.name)]
+        for name in WORK_DIRS:
+            if (self.root / name).is_dir():
+                found += [p for p in (self.root / name).rglob(".*") if is_temporary(p.name)]
+        return sorted(found)
+
+    def interrupted(self) -> str | None:
+        """The command whose commit was interrupted and waits to be finished, if any."""
+        return commits.interrupted(self.root)
+
+    @contextlib.contextmanager
+    def committing(self, command: str) -> Iterator[None]:
+        """Stage every write of the block; commit them all at once when it ends without error."""
+        with commits.committing(self.root, command) as commit:
+            self._commit = commit
+            try:
+                yield
+            finally:
+                self._commit = None
+
+    def piece(self, name: str) -> Path:
+        """Where a piece (manifest, ``locks/``, ...) is now: staged in a commit, else committed."""
+        if self._commit is not None and name in self._commit.staged():
+            return self._commit.staged()[name]
+        return commits.committed_path(self.root, name)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.piece(MANIFEST)
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.piece(LOCKS)
+
+    @property
+    def constraints_dir(self) -> Path:
+        return self.piece(CONSTRAINTS)
+
     def path(self, relative: str) -> Path:
         """The path of a file given by its name, or its POSIX path inside the wheelhouse."""
+        head, _, rest = relative.partition("/")
+        if head in PIECES:
+            return self.piece(head) / rest if rest else self.piece(head)
         return self.root / relative
+
+    def present(self) -> set[str]:
+        """Names of the regular files directly in the wheelhouse, less those a commit drops."""
+        with os.scandir(self.root) as entries:
+            names = {entry.name for entry in entries if entry.is_file()}
+        return names - self._commit.delete if self._commit is not None else names
+
+    def _writable(self, relative: str) -> Path:
+        head, _, rest = relative.partition("/")
+        if self._commit is None or head not in PIECES:
+            return self.root / relative
+        staged = self._commit.seed(head)
+        return staged / rest if rest else staged
 
     def write(self, relative: str, data: bytes) -> bool:
         """Write a final file unless it already holds ``data``; True when written.
 
         The one step by which manifest, locks, constraints, pages and metadata
-        files change, each atomically.
+        files change, each atomically, and inside :meth:`committing` all together.
         """
-        return atomic_write(self.path(relative), data)
+        return atomic_write(self._writable(relative), data)
 
     def remove(self, relative: str) -> None:
-        """Remove a file of the wheelhouse, if it is there."""
-        self.path(relative).unlink(missing_ok=True)
+        """Remove a file of the wheelhouse; inside a commit, a distribution file goes after it."""
+        head = relative.partition("/")[0]
+        if self._commit is not None and head not in PIECES:
+            self._commit.delete.add(relative)
+            return
+        self._writable(relative).unlink(missing_ok=True)
 
     def add_file(self, filename: str, source: Path) -> None:
         """Put a copy of the distribution file ``source`` in place under ``filename``."""

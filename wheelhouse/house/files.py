@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from packaging.version import Version
 from wheelhouse.house.layout import temporary_affixes
 from wheelhouse.model.distributions import DistFile
 
-__all__ = ["atomic_copy", "atomic_write", "local_file", "sha256_of"]
+__all__ = ["atomic_copy", "atomic_write", "local_file", "naming", "sha256_of"]
 
 _CHUNK = 1 << 20
 
@@ -35,23 +36,38 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """Give an ``OSError`` raised in the block the file it concerns, when it names none.
+
+    A full disk fails a ``write`` that knows no file name; the user needs one.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
 def atomic_write(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
     with contextlib.suppress(OSError):
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = temporary_affixes(path.name)
-    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prefix, suffix = temporary_affixes(path.name)
+        fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            os.chmod(temp, 0o644)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
     return True
 
 

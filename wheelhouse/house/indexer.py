@@ -11,7 +11,6 @@ reported and skipped. Every write goes through the wheelhouse's one write step
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -72,19 +71,22 @@ class _Invalid(Exception):
     """A file that is not a valid distribution; the message says why."""
 
 
-def index_directory(root: Path, known: Mapping[str, DistFile] | None = None) -> IndexResult:
-    """Write ``<wheel>.metadata`` files and the ``simple/`` pages over ``root``.
+def index_directory(house: Wheelhouse, known: Mapping[str, DistFile] | None = None) -> IndexResult:
+    """Write ``<wheel>.metadata`` files and the ``simple/`` pages over the directory.
 
     Files named in ``known`` keep its sha256, size, upload time, yanked state,
     Requires-Python and metadata digest without being reread (the fast path for a
     build that just downloaded them); every other file is hashed and opened.
+    Called inside :meth:`Wheelhouse.committing`, the pages are committed with the
+    rest and metadata files of vanished wheels are removed after the commit.
     """
+    root = house.root
     if not root.exists():
         raise BadDirectory(str(root), "no such directory")
     if not root.is_dir():
         raise BadDirectory(str(root), "not a directory")
-    house = Wheelhouse(root)
-    names, present = _list_directory(root)
+    present = house.present()
+    names = sorted(name for name in present if is_distribution_filename(name))
     inspected, skipped = _inspect_all(root, names, known or {}, present)
     try:
         written = _write_metadata(house, inspected)
@@ -100,13 +102,6 @@ def index_directory(root: Path, known: Mapping[str, DistFile] | None = None) -> 
         unchanged=unchanged,
         removed=tuple(removed + dropped),
     )
-
-
-def _list_directory(root: Path) -> tuple[list[str], set[str]]:
-    """Distribution file names (sorted) and the names of every regular file."""
-    with os.scandir(root) as entries:
-        present = {entry.name for entry in entries if entry.is_file()}
-    return sorted(name for name in present if is_distribution_filename(name)), present
 
 
 def _inspect_all(

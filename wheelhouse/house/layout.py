@@ -13,12 +13,15 @@ import secrets
 from wheelhouse.model import simple
 
 __all__ = [
+    "COMMIT_DIR",
     "CONSTRAINTS",
     "LOCKS",
     "LOCK_FILE",
     "MANIFEST",
     "METADATA_SUFFIX",
     "PAGE_NAMES",
+    "PIECES",
+    "SCRATCH_DIR",
     "SIMPLE",
     "WORK_DIRS",
     "constraints_name",
@@ -41,6 +44,13 @@ CONSTRAINTS = "constraints"
 SIMPLE = "simple"
 #: The directories a command writes besides the distribution files themselves.
 WORK_DIRS = (LOCKS, CONSTRAINTS, SIMPLE)
+#: What a command commits all at once, in the order a commit swaps them in: the
+#: manifest last, so a manifest naming the new set means every piece is in place.
+PIECES = (CONSTRAINTS, LOCKS, SIMPLE, MANIFEST)
+#: Where a commit stages the new pieces and keeps its record until it is done.
+COMMIT_DIR = ".wheelhouse-commit"
+#: Where a write command keeps its scratch files (downloads waiting, sdist builds).
+SCRATCH_DIR = ".wheelhouse-scratch"
 #: A wheel's PEP 658 core metadata lies beside it, under its name plus this.
 METADATA_SUFFIX = ".metadata"
 #: The pages of each directory of the simple index.
