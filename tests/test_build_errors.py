@@ -217,3 +217,77 @@ def test_index_credentials_stay_out_of_errors(tmp_path: Path, index_server: Inde
     code, more, also = wheelhouse(tmp_path / "wh2", url, "alpha", *TARGET)
     assert "sha256 of" in failed(code, also)
     assert SECRET not in out + err + more + also
+
+
+def test_no_requirements_into_a_new_directory_is_a_usage_error(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "setup.py").write_text("")
+    for directory in (tmp_path / "new", tmp_path / "src"):
+        before = digest(tmp_path)
+        code, _, err = wheelhouse(directory, index_server.url, *TARGET)
+        assert code == 2, err
+        assert "no requirements given" in err and "Traceback" not in err
+        assert digest(tmp_path) == before
+    assert not (tmp_path / "new").exists()
+
+
+def test_no_requirements_on_a_wheelhouse_builds_its_inputs_for_new_targets(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    wh = tmp_path / "wh"
+    code, _, err = wheelhouse(wh, index_server.url, "alpha", "evolving<2", *TARGET)
+    assert code == 0, err
+    lock = (wh / "locks" / f"cp311-{LINUX}.txt").read_bytes()
+    # The index moves on; adding a target keeps the pins of the one that stays.
+    code, _, err = wheelhouse(wh, index_server.url, "--python", "3.11", "--python", "3.12")
+    assert code == 0, err
+    assert (wh / "locks" / f"cp311-{LINUX}.txt").read_bytes() == lock
+    assert (wh / "locks" / f"cp312-{LINUX}.txt").is_file()
+    manifest = Wheelhouse.open(wh).read_manifest()
+    assert manifest["inputs"]["requirements"] == ["alpha", "evolving<2"]
+
+
+@pytest.mark.parametrize("missing", ["inputs", "targets"])
+def test_refresh_refuses_a_manifest_with_nothing_recorded(
+    tmp_path: Path, index_server: IndexServer, missing: str
+) -> None:
+    wh = tmp_path / "wh"
+    code, _, err = wheelhouse(wh, index_server.url, "alpha", *TARGET)
+    assert code == 0, err
+    house = Wheelhouse.open(wh)
+    manifest = house.read_manifest()
+    manifest.pop(missing)
+    with house.exclusive():
+        house.write_manifest(manifest)
+    before = digest(wh)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "wheelhouse",
+            "refresh",
+            "-w",
+            str(wh),
+            "--index-url",
+            index_server.url,
+        ],
+        check=False,
+    )
+    err = failed(result.returncode, result.stderr)
+    assert f"records no {missing}" in err
+    assert digest(wh) == before
+
+
+def test_an_empty_manifest_is_not_a_wheelhouse_and_nothing_is_deleted(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    wh = tmp_path / "wh"
+    code, _, err = wheelhouse(wh, index_server.url, "alpha", *TARGET)
+    assert code == 0, err
+    (wh / "wheelhouse.toml").write_text("")
+    before = digest(wh)
+    result = run([sys.executable, "-m", "wheelhouse", "refresh", "-w", str(wh)], check=False)
+    assert "not a wheelhouse" in failed(result.returncode, result.stderr)
+    assert digest(wh) == before

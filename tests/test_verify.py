@@ -16,6 +16,7 @@ from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
 from wheelhouse.commands.index import index as index_command
+from wheelhouse.house import commit as commit_module
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.references import known_files
 from wheelhouse.install import discovery
@@ -284,3 +285,23 @@ def test_the_missing_sdist_of_a_built_wheel_is_named(with_sdists: Path, tmp_path
         "stale index page simple/sdistonly/index.html",
         "stale index page simple/sdistonly/index.json",
     ]
+
+
+def test_an_interrupted_commit_is_reported_and_the_next_write_finishes_it(
+    wh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    house = Wheelhouse.open(wh)
+    lock = house.lock_path("cp311-manylinux_2_28_x86_64").read_bytes()
+    with monkeypatch.context() as patch:
+        # Killed right after the commit was decided: nothing swapped in yet.
+        patch.setattr(commit_module, "_roll_forward", lambda root, record: None)
+        with house.exclusive(), house.committing("refresh"):
+            house.write("locks/cp311-manylinux_2_28_x86_64.txt", lock + b"# new\n")
+    result = verify(wh)
+    assert "interrupted commit .wheelhouse-commit: refresh was killed" in result.stdout
+    _failed(result)
+    assert "finish the interrupted commit" in result.stderr
+    # Read-only commands already see the new lock; a write command finishes the commit.
+    assert invoke("prune", "-w", str(wh)).exit_code == 0
+    assert house.lock_path("cp311-manylinux_2_28_x86_64").read_bytes().endswith(b"# new\n")
+    assert not (wh / ".wheelhouse-commit").exists()

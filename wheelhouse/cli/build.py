@@ -23,7 +23,7 @@ from wheelhouse.cli.options import (
 )
 from wheelhouse.cli.progress import ProgressReporter
 from wheelhouse.commands.build import BuildResult, build, read_inputs
-from wheelhouse.commands.refresh import refresh
+from wheelhouse.commands.refresh import rebuild, rebuild_targets, refresh
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
@@ -71,8 +71,13 @@ def build_command(
 
     Targets are every --python x --platform pair (default: the running
     interpreter's version and platform). Writes the files, locks/, simple/ and
-    wheelhouse.toml into the wheelhouse directory.
+    wheelhouse.toml into the wheelhouse directory. With no REQ and no -r on an
+    existing wheelhouse, builds its recorded inputs for the targets given
+    (default: the recorded ones), keeping every pin that still fits.
     """
+    if not requirements and not requirement_files:
+        _rebuild(wheelhouse_dir, index, pythons, platforms)
+        return
     allow_sdist, _ = index.sdist_policy()
     request = BuildRequest(
         requirements=requirements,
@@ -102,6 +107,38 @@ def _build(wheelhouse_dir: Path, request: BuildRequest, index: IndexOptions) -> 
         request,
         index,
         lambda client, reporter: build(wheelhouse, request, inputs, client, reporter),
+    )
+    _report_refused(result.refused)
+    if not index.quiet:
+        click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
+
+
+def _rebuild(
+    wheelhouse_dir: Path, index: IndexOptions, pythons: Sequence[str], platforms: Sequence[str]
+) -> None:
+    """Build the recorded inputs again, for new targets or the recorded ones."""
+    wheelhouse = Wheelhouse(wheelhouse_dir)
+    if not wheelhouse.is_ours(strict=True) or not wheelhouse.read_manifest().get("inputs"):
+        raise click.UsageError(
+            "no requirements given: pass REQ... or -r FILE (with no requirements, build "
+            "rebuilds the recorded inputs of an existing wheelhouse)"
+        )
+    request = _refresh_request(Wheelhouse.open(wheelhouse_dir), index)
+    targets = rebuild_targets(wheelhouse.read_manifest(), pythons, platforms)
+    request = dataclasses.replace(request, pythons=tuple(pythons), platforms=tuple(platforms))
+    inputs = read_inputs(request)
+    request = dataclasses.replace(
+        request,
+        index_url=_choose_index(index.index_url or "", inputs.index_url, request.index_url),
+        extra_index_urls=unique_urls((*request.extra_index_urls, *inputs.extra_index_urls)),
+    )
+    kept = wheelhouse.read_pins()
+    result = _online(
+        request,
+        index,
+        lambda client, reporter: rebuild(
+            wheelhouse, request, inputs, client, reporter, targets, kept
+        ),
     )
     _report_refused(result.refused)
     if not index.quiet:

@@ -11,6 +11,7 @@ __all__ = [
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "NothingRecorded",
     "VerifyFailed",
 ]
 
@@ -101,6 +102,8 @@ class VerifyFailed(WheelhouseError):
 
 
 _VERIFY_HINTS = {
+    "finish": "run any write command (wheelhouse prune, build or refresh) to finish the "
+    "interrupted commit",
     "rebuild": "rebuild to restore files, locks and index (wheelhouse build or refresh)",
     "prune": "`wheelhouse prune` removes stray and partial files",
     "target": "build a target for the interpreter (wheelhouse build --python ...)",
@@ -109,6 +112,28 @@ _VERIFY_HINTS = {
 
 def _verify_hint_keys(kinds: Sequence[str]) -> list[str]:
     """Which advice fits the kinds of problems found, in a stable order."""
-    fixes = {"stray file": "prune", "partial file": "prune", "no target for interpreter": "target"}
+    fixes = {
+        "stray file": "prune",
+        "partial file": "prune",
+        "no target for interpreter": "target",
+        "interrupted commit": "finish",
+    }
     wanted = {fixes.get(kind, "rebuild") for kind in kinds}
     return [key for key in _VERIFY_HINTS if key in wanted]
+
+
+@dataclass(eq=False)
+class NothingRecorded(WheelhouseError):
+    """``refresh`` of a wheelhouse whose manifest records no inputs or no targets."""
+
+    path: str
+    missing: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path} records {self.missing}: there is nothing to refresh; nothing was changed"
+        )
+
+    @property
+    def hint(self) -> str:
+        return "build the wheelhouse with requirements first (wheelhouse build REQ... or -r FILE)"

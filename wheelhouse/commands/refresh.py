@@ -7,7 +7,7 @@ make re-resolving pointless. ``check`` resolves but writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +23,13 @@ from wheelhouse.commands.build import (
     open_run,
     resolve_all,
 )
+from wheelhouse.commands.errors import NothingRecorded
+from wheelhouse.commands.targets import make_targets
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.model.diff import TargetDiff, diff_pins
 from wheelhouse.model.manifest import BuildRequest, resolution_key, targets_from_manifest
 from wheelhouse.model.reqfile import Inputs
+from wheelhouse.model.targets import Target
 
 __all__ = ["RefreshResult", "refresh"]
 
@@ -37,6 +40,33 @@ class RefreshResult:
 
     diffs: list[TargetDiff]
     build: BuildResult | None = None
+
+
+def rebuild_targets(
+    manifest: Mapping[str, Any], pythons: Sequence[str], platforms: Sequence[str]
+) -> list[Target]:
+    """The targets of a rebuild: each given (else recorded) Python with each platform likewise."""
+    recorded = targets_from_manifest(manifest)
+    if not pythons and not platforms:
+        return recorded
+    versions = list(pythons) or list(dict.fromkeys(t.interpreter_tag for t in recorded))
+    return make_targets(
+        versions, list(platforms) or list(dict.fromkeys(t.platform for t in recorded))
+    )
+
+
+def rebuild(
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    inputs: Inputs,
+    index: BuildIndex,
+    reporter: BuildReporter | None,
+    targets: Sequence[Target],
+    kept: Mapping[str, Mapping[str, str]],
+) -> BuildResult:
+    """Build the recorded inputs for ``targets``, each target keeping its pins that still fit."""
+    preferred = {t: {n: Version(v) for n, v in pins.items()} for t, pins in kept.items()}
+    return build(wheelhouse, request, inputs, index, reporter, targets=targets, preferred=preferred)
 
 
 def refresh(
@@ -52,6 +82,7 @@ def refresh(
     """Re-resolve the recorded inputs; with ``upgrade``, only those projects may move."""
     manifest = wheelhouse.read_manifest()
     targets = targets_from_manifest(manifest)
+    _check_recorded(wheelhouse, manifest, targets)
     old = wheelhouse.read_pins()
     preferred = _preferences(old, upgrade) if upgrade else None
     if not upgrade and _unchanged(wheelhouse, manifest, request, inputs, index, check=check):
@@ -109,3 +140,14 @@ def _preferences(old: Mapping[str, Mapping[str, str]], upgrade: Collection[str])
         target: {name: Version(version) for name, version in pins.items() if name not in moving}
         for target, pins in old.items()
     }
+
+
+def _check_recorded(
+    wheelhouse: Wheelhouse, manifest: Mapping[str, Any], targets: Sequence[Target]
+) -> None:
+    """Refuse a manifest with nothing to re-resolve, before anything is touched."""
+    inputs = manifest.get("inputs", {})
+    if not (inputs.get("requirements") or inputs.get("requirement-files")):
+        raise NothingRecorded(str(wheelhouse.manifest_path), "no inputs")
+    if not targets:
+        raise NothingRecorded(str(wheelhouse.manifest_path), "no targets")

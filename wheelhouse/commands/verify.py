@@ -77,6 +77,10 @@ def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     """Check everything; with ``python``, also that a target serves that interpreter."""
     manifest = wheelhouse.read_manifest()
     checker = _Checker(wheelhouse, manifest.get("files", {}), _build_names(manifest))
+    if (command := wheelhouse.interrupted()) is not None:
+        # What follows is checked as the next command will see it, the commit finished.
+        detail = f"{command} was killed while committing its new locks and index"
+        checker.add("interrupted commit", layout.COMMIT_DIR, detail)
     checker.check_files()
     checker.check_build_files()
     targets = wheelhouse.lock_targets()
