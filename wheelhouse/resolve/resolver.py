@@ -32,7 +32,7 @@ from wheelhouse.resolve.errors import (
     ResolutionTooComplex,
 )
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.provider import Provider
+from wheelhouse.resolve.provider import Priorities, Provider
 
 __all__ = ["MAX_ROUNDS", "resolve"]
 
@@ -51,10 +51,11 @@ def resolve(
 ) -> Resolution:
     """Resolve ``inputs`` for ``target``; raise an explained error when impossible.
 
-    ``preferred`` maps project names to versions to keep when they still fit.
+    ``preferred`` maps project names to versions to keep when they still fit;
+    ``reporter`` hears every event of the resolution (rounds, pins, conflicts).
     """
-    provider = Provider(finder, target, inputs, preferred)
     roots = _root_requirements(target, inputs)
+    provider = Provider(finder, target, inputs, preferred, _priorities(roots, target, inputs))
     for root in roots:
         provider.introduced.setdefault(root.identifier, root)
     finder.speculate(roots, target)
@@ -76,6 +77,21 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
             marker = item.requirement.marker if truth is Truth.SOMETIMES else None
             roots.append(Req.from_requirement(item.requirement, None, item.origin, marker))
     return roots
+
+
+def _priorities(roots: Sequence[Req], target: Target, inputs: Inputs) -> Priorities:
+    """The user's order, and what the user pinned to one version, for the provider."""
+    order: dict[str, int] = {}
+    for place, root in enumerate(roots):
+        order.setdefault(root.identifier, place)
+        order.setdefault(root.name, place)
+    constraints = [
+        Req.from_requirement(item.requirement, None, item.origin, None)
+        for item in inputs.constraints
+        if target.evaluate(item.requirement.marker) is not Truth.NEVER
+    ]
+    pinned = frozenset(req.identifier for req in [*roots, *constraints] if req.is_pinned())
+    return Priorities(order=order, pinned=pinned)
 
 
 def _explain(
