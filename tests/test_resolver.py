@@ -355,3 +355,13 @@ def test_a_dependency_that_is_only_an_sdist_fails_fast_and_is_named(
     assert "--build" in info.value.hint
     assert rounds.count <= most_rounds
 
+
+def test_giving_up_names_the_projects_it_kept_going_back_on(served: IndexClient) -> None:
+    """Not the lb-lib lines decided once each: the projects of the conflicts."""
+    with pytest.raises(ResolutionTooComplex) as info:
+        _resolve_served(served, LOWER_BOUND_HEAVY, max_rounds=40)
+    assert {"lb-framework", "lb-plugin", "lb-core"} <= set(info.value.backtracked)
+    assert "lb-lib01" not in info.value.backtracked
+    assert "40 rounds" in str(info.value)
+    assert "it kept going back on lb-plugin (3 versions tried), lb-framework" in str(info.value)
+    assert "pin or bound lb-plugin, lb-framework" in info.value.hint

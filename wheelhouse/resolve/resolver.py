@@ -3,9 +3,11 @@
 :func:`resolve` runs resolvelib over the :class:`~wheelhouse.resolve.provider.Provider`,
 turns its result into a :class:`~wheelhouse.resolve.candidates.Resolution` (each
 pin with the edges that brought it in and the marker that says when it is
-needed) and explains a failure. Metadata is read lazily, only for candidates the
-resolver visits, through a :class:`~wheelhouse.resolve.finder.Finder` shared by
-every target so each page and metadata file is fetched once per run.
+needed) and explains a failure; when it gives up after too many rounds, the
+error names the projects it kept going back on. Metadata is read lazily, only
+for candidates the resolver visits, through a
+:class:`~wheelhouse.resolve.finder.Finder` shared by every target so each page
+and metadata file is fetched once per run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from wheelhouse.resolve.errors import (
 )
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.provider import Priorities, Provider
+from wheelhouse.resolve.reporter import Tally
 
 __all__ = ["MAX_ROUNDS", "resolve"]
 
@@ -59,13 +62,14 @@ def resolve(
     for root in roots:
         provider.introduced.setdefault(root.identifier, root)
     finder.speculate(roots, target)
-    resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
+    tally = Tally(reporter)
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, tally)
     try:
         result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         raise _explain(exc, provider, target) from None
     except ResolutionTooDeep as exc:
-        raise ResolutionTooComplex(target.name, exc.round_count) from None
+        raise ResolutionTooComplex(target.name, exc.round_count, tally.backtracked()) from None
     return _resolution(target, result.mapping, provider, roots, inputs)
 
 
