@@ -18,6 +18,10 @@ __all__ = [
 ]
 
 
+def _versions(count: int) -> str:
+    return {0: "no version", 1: "1 version"}.get(count, f"{count} versions")
+
+
 def format_chain(chain: Sequence[str]) -> str:
     """Render who asked for a requirement, nearest requirer last."""
     return " -> ".join(chain) if chain else "the command line"
@@ -148,8 +152,7 @@ class ResolutionTooComplex(WheelhouseError):
         if not self.backtracked:
             return message
         tried = ", ".join(
-            f"{name} ({count} version{'' if count == 1 else 's'} tried)"
-            for name, count in self.backtracked.items()
+            f"{name} ({_versions(count)} tried)" for name, count in self.backtracked.items()
         )
         return f"{message}; it kept going back on {tried}"
 

@@ -12,6 +12,10 @@ a ceiling keeps the newest versions of its project from being tried and built
 upon), the user's order, any bound, the name. After a conflict, the projects of
 that conflict are decided before the rest. Requires-Python is no project here:
 the finder leaves out the files whose Requires-Python excludes the target.
+
+An input whose every version leads, through the dependencies read so far, to a
+requirement that no version meets raises :class:`DeadEnd` at once: resolvelib
+would take it for a conflict with earlier choices and try all their combinations.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
+from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Candidate, Req, matching_versions
@@ -37,10 +42,18 @@ if TYPE_CHECKING:
 
     Information = RequirementInformation[Req, Candidate]
 
-__all__ = ["PROMOTE_AFTER", "Priorities", "Provider"]
+__all__ = ["PROMOTE_AFTER", "DeadEnd", "Priorities", "Provider"]
 
 #: Rounds a project of a conflict waits undecided before it is decided ahead of the others.
 PROMOTE_AFTER = 5
+
+
+class DeadEnd(Exception):
+    """A requirement of the user's can never be met: ``requirement``, below it, fits nothing."""
+
+    def __init__(self, requirement: Req) -> None:
+        super().__init__(str(requirement))
+        self.requirement = requirement
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -99,6 +112,8 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         is decided before that may have to be decided again.
         """
         involved = self._involved(backtrack_causes, resolutions)
+        for name in involved & information.keys():
+            self._check_inputs([info.requirement for info in information[name]])
         undecided = list(identifiers)
         return (
             [name for name in undecided if name in involved]
@@ -158,20 +173,64 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         extras = reqs[0].extras if reqs else frozenset()
         if extras:
             reqs += list(requirements.get(name, iter(())))
-        specifiers = [req.specifier for req in reqs]
-        specifiers += [c.requirement.specifier for c in self.constraints.get(name, [])]
-        allow_yanked = any(req.allows_yanked() for req in reqs)
         bad = {candidate.version for candidate in incompatibilities[identifier]}
-        selection = self.finder.selection(name, self.target)
-        usable = matching_versions(selection, specifiers, pre=self.pre, allow_yanked=allow_yanked)
+        allow_yanked = any(req.allows_yanked() for req in reqs)
         candidates = [
             Candidate(name=name, version=version, extras=extras, files=tuple(files))
-            for version, files in usable
+            for version, files in self._fitting(name, reqs, pre=self.pre, yanked=allow_yanked)
             if version not in bad
         ]
+        if not candidates:
+            self._check_inputs(reqs)
         held = self.preferred.get(name)
         # A held pin is tried first; newer versions remain as fallbacks.
         return sorted(candidates, key=lambda candidate: candidate.version != held)
+
+    def _fitting(
+        self, name: NormalizedName, reqs: list[Req], *, pre: bool, yanked: bool
+    ) -> Iterator[tuple[Version, list[DistFile]]]:
+        """The versions that every one of ``reqs`` and the user's constraints allow."""
+        specifiers = [req.specifier for req in reqs]
+        specifiers += [c.requirement.specifier for c in self.constraints.get(name, [])]
+        selection = self.finder.selection(name, self.target)
+        return matching_versions(selection, specifiers, pre=pre, allow_yanked=yanked)
+
+    def _check_inputs(self, reqs: list[Req]) -> None:
+        """Stop when one of the user's requirements can never be met, whatever else is chosen.
+
+        resolvelib takes an input whose every version fails for a reason of its
+        own for a conflict with earlier choices, and tries every combination of
+        those before it gives up; this tells it apart, from what was read.
+        """
+        for req in reqs:
+            if req.parent is None and (dead := self._dead_end(req, {})) is not None:
+                raise DeadEnd(dead)
+
+    def _dead_end(self, req: Req, memo: dict[tuple[str, Version], Req | None]) -> Req | None:
+        """A requirement no version meets that rules out every version fitting ``req``.
+
+        ``req`` itself when nothing fits it; None when a fitting version may still
+        work, as far as the dependencies read so far tell. Prereleases and yanked
+        versions count as fitting: another requirement could let them in.
+        """
+        found = None
+        for version, _files in self._fitting(req.name, [req], pre=True, yanked=True):
+            dead = self._ruled_out((req.identifier, version), memo)
+            if dead is None:
+                return None
+            found = found or dead
+        return found or req
+
+    def _ruled_out(
+        self, key: tuple[str, Version], memo: dict[tuple[str, Version], Req | None]
+    ) -> Req | None:
+        """The dead end below one of the candidate's dependencies, if any is known."""
+        if key not in memo:
+            memo[key] = None  # being looked at: a cycle proves nothing
+            dependencies = self._dependencies.get(key, [])  # unread: nothing is known
+            dead_ends = (self._dead_end(dep, memo) for dep in dependencies)
+            memo[key] = next(filter(None, dead_ends), None)
+        return memo[key]
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         return requirement.is_satisfied_by(candidate)

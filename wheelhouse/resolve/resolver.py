@@ -22,7 +22,6 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.model.distributions import Selection
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, ResolvedPin
@@ -34,7 +33,7 @@ from wheelhouse.resolve.errors import (
     ResolutionTooComplex,
 )
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.provider import Priorities, Provider
+from wheelhouse.resolve.provider import DeadEnd, Priorities, Provider
 from wheelhouse.resolve.reporter import Tally
 
 __all__ = ["MAX_ROUNDS", "resolve"]
@@ -68,6 +67,8 @@ def resolve(
         result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         raise _explain(exc, provider, target) from None
+    except DeadEnd as exc:
+        raise _missing(exc.requirement, provider, target) from None
     except ResolutionTooDeep as exc:
         raise ResolutionTooComplex(target.name, exc.round_count, tally.backtracked()) from None
     return _resolution(target, result.mapping, provider, roots, inputs)
@@ -103,11 +104,8 @@ def _explain(
 ) -> WheelhouseError:
     causes = [info for info in exc.causes if info.requirement is not None]
     names = {info.requirement.name for info in causes}
-    if len(names) == 1:
-        requirement = causes[0].requirement
-        selection = provider.finder.selection(requirement.name, target)
-        if not _conflicting_parents(causes):
-            return _missing(requirement, provider.chain(requirement), selection, target)
+    if len(names) == 1 and not _conflicting_parents(causes):
+        return _missing(causes[0].requirement, provider, target)
     return ResolutionConflict(
         target.name,
         [
@@ -123,9 +121,9 @@ def _conflicting_parents(causes: Sequence[Any]) -> bool:
     return len({str(info.requirement.specifier) for info in causes}) > 1
 
 
-def _missing(
-    requirement: Req, chain: list[str], selection: Selection, target: Target
-) -> WheelhouseError:
+def _missing(requirement: Req, provider: Provider, target: Target) -> WheelhouseError:
+    """No version meets ``requirement``: say why, from what the index offers the target."""
+    selection = provider.finder.selection(requirement.name, target)
     fitting = sorted(
         {
             skip.file.version
@@ -140,7 +138,7 @@ def _missing(
         return NoFileForTarget(requirement.name, str(version), target.name, reasons)
     tried = [f"{version}" for version in selection.versions()]
     tried += sorted({str(skip) for skip in selection.skips})[:10]
-    return NoVersionFound(str(requirement), target.name, chain, tried)
+    return NoVersionFound(str(requirement), target.name, provider.chain(requirement), tried)
 
 
 def _resolution(
