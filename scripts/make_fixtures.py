@@ -106,6 +106,49 @@ MARKERS = (
     'fullver; python_full_version < "3.11.3"',
 )
 
+#: A lower-bound-heavy set shaped like a real project's: many ``name>=x`` lines. The
+#: newest releases of ``lb-framework`` need ``lb-core>=2``, which every ``lb-plugin``
+#: caps below 2, so the answer is an old framework that a naive order of decisions
+#: reaches one release at a time, re-deciding every other line on each step. Each
+#: lb-lib has two releases, so a search that goes back through them all (2**20 ways)
+#: never ends, as on a real set.
+LB_FILLERS = tuple(f"lb-lib{n:02d}" for n in range(1, 21))
+#: Versions of lb-framework, each with an upload day that follows the version.
+LB_FRAMEWORK = tuple(
+    (f"1.{minor}.{patch}", f"2024-{1 + minor:02d}-{1 + patch:02d}")
+    for minor in range(4)
+    for patch in range(10)
+)
+
+LOWER_BOUND_HEAVY = (
+    *(
+        Release(
+            project="lb-framework",
+            version=v,
+            requires=("lb-core>=1,<2" if v.startswith("1.0.") else "lb-core>=2,<3", "lb-util>=1"),
+            uploaded=day,
+        )
+        for v, day in LB_FRAMEWORK
+    ),
+    *(Release(project="lb-core", version=v) for v in ("1.0", "1.1", "2.0", "2.1")),
+    *(
+        Release(project="lb-plugin", version=v, requires=("lb-core>=1,<2",))
+        for v in ("1.0", "1.1", "1.2")
+    ),
+    *(
+        Release(project=name, version=v, requires=("lb-util>=1",))
+        for name in LB_FILLERS
+        for v in ("1.0", "1.1")
+    ),
+    *(Release(project="lb-util", version=v) for v in ("1.0", "1.1")),
+    # Unsatisfiable: every lb-widget needs a project that ships only an sdist.
+    *(
+        Release(project="lb-widget", version=v, requires=("lb-sourceonly>=1",))
+        for v in ("1.0", "1.1")
+    ),
+    Release(project="lb-sourceonly", version="1.0", wheels=(), sdist=True),
+)
+
 RELEASES = (
     # A tree several levels deep, with an extra and a yanked release.
     *(
@@ -186,6 +229,7 @@ RELEASES = (
         native=True,
         build_requires=("cbuild",),
     ),
+    *LOWER_BOUND_HEAVY,
 )
 
 INVALID = (

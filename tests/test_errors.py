@@ -93,7 +93,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     ),
     NoFileForTarget: lambda: NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"]),
     NoUploadTimes: lambda: NoUploadTimes("alpha"),
-    ResolutionTooComplex: lambda: ResolutionTooComplex(TARGET, 2000),
+    ResolutionTooComplex: lambda: ResolutionTooComplex(TARGET, 2000, {"alpha": 12, "beta": 1}),
     BuildFailed: lambda: BuildFailed(
         errors=[
             SdistBuildFailed("alpha-1.0.tar.gz", "Python 3.12.1", "exit status 1"),

@@ -1,4 +1,8 @@
-"""The resolver over an in-memory index: backtracking, extras, markers, yanked, errors."""
+"""The resolver over an in-memory index: backtracking, extras, markers, yanked, errors.
+
+Over the fixture index: how many rounds a lower-bound-heavy set takes, and how
+fast an unsatisfiable one fails.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from dataclasses import dataclass, field
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from resolvelib import BaseReporter
 
+from wheelhouse.index.client import IndexClient
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.candidates import Candidate, Req, Resolution
 from wheelhouse.resolve.errors import (
     NoFileForTarget,
     NoVersionFound,
@@ -26,6 +32,13 @@ from wheelhouse.resolve.resolver import resolve
 
 LINUX = Target(python_version=(3, 11), platform="manylinux_2_17_x86_64")
 WINDOWS = Target(python_version=(3, 12), platform="win_amd64")
+CP312 = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+#: The fixture index's lower-bound-heavy set, in the order a user wrote it.
+LOWER_BOUND_HEAVY = [
+    "lb-framework>=1.0",
+    *(f"lb-lib{n:02d}>=1.0" for n in range(1, 21)),
+    "lb-plugin>=1.0",
+]
 
 
 class FakeIndex:
@@ -276,3 +289,103 @@ def test_pages_read_only_by_speculation_are_not_consulted() -> None:
     assert finder.consulted() == set()
     resolve(finder, LINUX, parse_inputs(["alpha"], [], []))
     assert finder.consulted() == {"alpha", "beta", "gamma", "delta"}
+
+
+class Rounds(BaseReporter[Req, Candidate, str]):
+    """Counts the resolver's rounds."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def starting_round(self, index: int) -> None:
+        self.count = index + 1
+
+
+def _resolve_served(
+    client: IndexClient,
+    requirements: Sequence[str],
+    constraints: Sequence[str] = (),
+    *,
+    rounds: Rounds | None = None,
+    max_rounds: int = 20000,
+) -> Resolution:
+    inputs = parse_inputs(list(requirements), [], [])
+    inputs.constraints = parse_inputs(list(constraints), [], []).requirements
+    finder = Finder(client, Policy())
+    try:
+        return resolve(finder, CP312, inputs, rounds, max_rounds=max_rounds)
+    finally:
+        finder.close()
+
+
+def test_a_lower_bound_heavy_set_resolves_in_few_rounds(served: IndexClient) -> None:
+    """The newest frameworks need lb-core>=2, which every lb-plugin caps below 2.
+
+    Deciding in the user's order alone re-decides all twenty lb-lib lines for
+    each framework release it goes back on: 714 rounds. Deciding the last
+    conflict's projects first, and upper bounds early, takes 53.
+    """
+    rounds = Rounds()
+    pins = _pins(_resolve_served(served, LOWER_BOUND_HEAVY, rounds=rounds))
+    assert (pins["lb-framework"], pins["lb-core"], pins["lb-plugin"]) == ("1.0.9", "1.1", "1.2")
+    assert pins["lb-lib20"] == "1.1"
+    assert rounds.count <= 100
+
+
+@pytest.mark.parametrize(
+    ("constraints", "most_rounds"),
+    [(["lb-widget==1.0"], 1), ([], 60)],
+    ids=["pinned", "unpinned"],
+)
+def test_a_dependency_that_is_only_an_sdist_fails_fast_and_is_named(
+    served: IndexClient, constraints: list[str], most_rounds: int
+) -> None:
+    """Every lb-widget needs lb-sourceonly, which ships only an sdist.
+
+    Decided last, the widget sent the resolver through every other line's
+    versions until it gave up after 20000 rounds, naming no project, pinned or
+    not. Pinned, it is now decided first and fails in the first round; not
+    pinned, it fails as soon as it is decided, after the other lines (53 rounds).
+    """
+    rounds = Rounds()
+    requirements = [*LOWER_BOUND_HEAVY, "lb-widget>=1"]
+    with pytest.raises(NoFileForTarget) as info:
+        _resolve_served(served, requirements, constraints, rounds=rounds, max_rounds=1000)
+    assert (info.value.project, info.value.version) == ("lb-sourceonly", "1.0")
+    assert "sdist only" in str(info.value)
+    assert "--build" in info.value.hint
+    assert rounds.count <= most_rounds
+
+
+def test_an_input_whose_every_version_leads_to_a_dead_end_fails_without_trying_the_rest() -> None:
+    """widget needs middle, whose every version needs a project with only an sdist.
+
+    resolvelib takes that for a conflict with the libs decided before, and
+    tried their 2**12 combinations until the rounds ran out.
+    """
+    libs = {f"lib{n:02d}": [_release("1.0"), _release("1.1")] for n in range(12)}
+    index = FakeIndex(
+        {
+            **INDEX,
+            **libs,
+            "widget": [_release("1.0", "middle>=1")],
+            "middle": [_release("1.0", "sdistonly"), _release("1.1", "sdistonly>=1")],
+        }
+    )
+    rounds = Rounds()
+    inputs = parse_inputs([*libs, "widget"], [], [])
+    with pytest.raises(NoFileForTarget) as info:
+        resolve(Finder(index, Policy()), LINUX, inputs, rounds, max_rounds=1000)
+    assert (info.value.project, info.value.version) == ("sdistonly", "1.0")
+    assert rounds.count <= len(libs) + 5
+
+
+def test_giving_up_names_the_projects_it_kept_going_back_on(served: IndexClient) -> None:
+    """Not the lb-lib lines decided once each: the projects of the conflicts."""
+    with pytest.raises(ResolutionTooComplex) as info:
+        _resolve_served(served, LOWER_BOUND_HEAVY, max_rounds=40)
+    assert {"lb-framework", "lb-plugin", "lb-core"} <= set(info.value.backtracked)
+    assert "lb-lib01" not in info.value.backtracked
+    assert "40 rounds" in str(info.value)
+    assert "it kept going back on lb-plugin (3 versions tried), lb-framework" in str(info.value)
+    assert "pin or bound lb-plugin, lb-framework" in info.value.hint

@@ -56,8 +56,20 @@ class Req:
         return f"{self.name}{extras}{self.specifier}"
 
     def allows_yanked(self) -> bool:
+        """PEP 592: a yanked file is taken only for an exact pin."""
+        return self.is_pinned()
+
+    def is_pinned(self) -> bool:
+        """An exact version (``==`` without a wildcard, or ``===``): one candidate at most."""
         return any(
             spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier
+        )
+
+    def is_upper_bounded(self) -> bool:
+        """A ceiling (``<``, ``<=``, ``~=``, ``==x.*``) that rules out the newest versions."""
+        return any(
+            spec.operator in ("<", "<=", "~=") or (spec.operator == "==" and "*" in spec.version)
+            for spec in self.specifier
         )
 
     def is_satisfied_by(self, candidate: Candidate) -> bool:

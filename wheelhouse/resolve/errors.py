@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from wheelhouse.errors import WheelhouseError
 
@@ -16,6 +16,10 @@ __all__ = [
     "ResolutionTooComplex",
     "format_chain",
 ]
+
+
+def _versions(count: int) -> str:
+    return {0: "no version", 1: "1 version"}.get(count, f"{count} versions")
 
 
 def format_chain(chain: Sequence[str]) -> str:
@@ -126,20 +130,36 @@ class NoUploadTimes(WheelhouseError):
 
 @dataclass(eq=False)
 class ResolutionTooComplex(WheelhouseError):
-    """The resolver gave up: it backtracked for too many rounds without an answer."""
+    """The resolver gave up: it backtracked for too many rounds without an answer.
+
+    ``backtracked`` names the projects it kept going back on, each with how many
+    of its versions it tried: constraining those is what helps.
+    """
 
     target: str
     rounds: int
+    backtracked: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.backtracked = dict(self.backtracked)
+        super().__post_init__()
 
     def __str__(self) -> str:
-        return (
+        message = (
             f"cannot resolve for target {self.target}: no answer found in "
             f"{self.rounds} rounds of backtracking"
         )
+        if not self.backtracked:
+            return message
+        tried = ", ".join(
+            f"{name} ({_versions(count)} tried)" for name, count in self.backtracked.items()
+        )
+        return f"{message}; it kept going back on {tried}"
 
     @property
     def hint(self) -> str:
+        names = ", ".join(self.backtracked) or "the projects it keeps trying"
         return (
-            "add constraints (-c) that pin or bound the projects it keeps trying, "
+            f"add constraints (-c) that pin or bound {names}, "
             "or narrow the requirements' version ranges"
         )

@@ -3,9 +3,11 @@
 :func:`resolve` runs resolvelib over the :class:`~wheelhouse.resolve.provider.Provider`,
 turns its result into a :class:`~wheelhouse.resolve.candidates.Resolution` (each
 pin with the edges that brought it in and the marker that says when it is
-needed) and explains a failure. Metadata is read lazily, only for candidates the
-resolver visits, through a :class:`~wheelhouse.resolve.finder.Finder` shared by
-every target so each page and metadata file is fetched once per run.
+needed) and explains a failure; when it gives up after too many rounds, the
+error names the projects it kept going back on. Metadata is read lazily, only
+for candidates the resolver visits, through a
+:class:`~wheelhouse.resolve.finder.Finder` shared by every target so each page
+and metadata file is fetched once per run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
 from wheelhouse.errors import WheelhouseError
-from wheelhouse.model.distributions import Selection
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, ResolvedPin
@@ -32,7 +33,8 @@ from wheelhouse.resolve.errors import (
     ResolutionTooComplex,
 )
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.provider import Provider
+from wheelhouse.resolve.provider import DeadEnd, Priorities, Provider
+from wheelhouse.resolve.reporter import Tally
 
 __all__ = ["MAX_ROUNDS", "resolve"]
 
@@ -51,20 +53,24 @@ def resolve(
 ) -> Resolution:
     """Resolve ``inputs`` for ``target``; raise an explained error when impossible.
 
-    ``preferred`` maps project names to versions to keep when they still fit.
+    ``preferred`` maps project names to versions to keep when they still fit;
+    ``reporter`` hears every event of the resolution (rounds, pins, conflicts).
     """
-    provider = Provider(finder, target, inputs, preferred)
     roots = _root_requirements(target, inputs)
+    provider = Provider(finder, target, inputs, preferred, _priorities(roots, target, inputs))
     for root in roots:
         provider.introduced.setdefault(root.identifier, root)
     finder.speculate(roots, target)
-    resolver: Resolver[Req, Candidate, str] = Resolver(provider, reporter or BaseReporter())
+    tally = Tally(reporter)
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, tally)
     try:
         result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         raise _explain(exc, provider, target) from None
+    except DeadEnd as exc:
+        raise _missing(exc.requirement, provider, target) from None
     except ResolutionTooDeep as exc:
-        raise ResolutionTooComplex(target.name, exc.round_count) from None
+        raise ResolutionTooComplex(target.name, exc.round_count, tally.backtracked()) from None
     return _resolution(target, result.mapping, provider, roots, inputs)
 
 
@@ -78,16 +84,28 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
     return roots
 
 
+def _priorities(roots: Sequence[Req], target: Target, inputs: Inputs) -> Priorities:
+    """The user's order, and what the user pinned to one version, for the provider."""
+    order: dict[str, int] = {}
+    for place, root in enumerate(roots):
+        order.setdefault(root.identifier, place)
+        order.setdefault(root.name, place)
+    constraints = [
+        Req.from_requirement(item.requirement, None, item.origin, None)
+        for item in inputs.constraints
+        if target.evaluate(item.requirement.marker) is not Truth.NEVER
+    ]
+    pinned = frozenset(req.identifier for req in [*roots, *constraints] if req.is_pinned())
+    return Priorities(order=order, pinned=pinned)
+
+
 def _explain(
     exc: ResolutionImpossible[Req, Candidate], provider: Provider, target: Target
 ) -> WheelhouseError:
     causes = [info for info in exc.causes if info.requirement is not None]
     names = {info.requirement.name for info in causes}
-    if len(names) == 1:
-        requirement = causes[0].requirement
-        selection = provider.finder.selection(requirement.name, target)
-        if not _conflicting_parents(causes):
-            return _missing(requirement, provider.chain(requirement), selection, target)
+    if len(names) == 1 and not _conflicting_parents(causes):
+        return _missing(causes[0].requirement, provider, target)
     return ResolutionConflict(
         target.name,
         [
@@ -103,9 +121,9 @@ def _conflicting_parents(causes: Sequence[Any]) -> bool:
     return len({str(info.requirement.specifier) for info in causes}) > 1
 
 
-def _missing(
-    requirement: Req, chain: list[str], selection: Selection, target: Target
-) -> WheelhouseError:
+def _missing(requirement: Req, provider: Provider, target: Target) -> WheelhouseError:
+    """No version meets ``requirement``: say why, from what the index offers the target."""
+    selection = provider.finder.selection(requirement.name, target)
     fitting = sorted(
         {
             skip.file.version
@@ -120,7 +138,7 @@ def _missing(
         return NoFileForTarget(requirement.name, str(version), target.name, reasons)
     tried = [f"{version}" for version in selection.versions()]
     tried += sorted({str(skip) for skip in selection.skips})[:10]
-    return NoVersionFound(str(requirement), target.name, chain, tried)
+    return NoVersionFound(str(requirement), target.name, provider.chain(requirement), tried)
 
 
 def _resolution(
