@@ -10,6 +10,7 @@ __all__ = [
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "NotPublishable",
     "VerifyFailed",
 ]
 
@@ -89,3 +90,19 @@ def _verify_hint_keys(kinds: Sequence[str]) -> list[str]:
     fixes = {"stray file": "prune", "partial file": "prune", "no target for interpreter": "target"}
     wanted = {fixes.get(kind, "rebuild") for kind in kinds}
     return [key for key in _VERIFY_HINTS if key in wanted]
+
+
+class NotPublishable(WheelhouseError):
+    """A wheelhouse that fails ``verify``: publishing it would spread what is wrong."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        super().__init__(path, problems)
+        self.path, self.problems = path, list(problems)
+        self.hint = f"`wheelhouse verify -w {path}` lists every problem; fix them, then publish"
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        return (
+            f"{self.path} fails verify ({count} problem{'s' if count != 1 else ''}, first: "
+            f"{self.problems[0]}); nothing was published"
+        )
