@@ -511,6 +511,18 @@ def test_no_credentials(aws: dict[str, str], built: Path, monkeypatch: pytest.Mo
     assert "AWS_PROFILE" in hint
 
 
+def test_settings_the_sdk_cannot_use_are_named(
+    aws: dict[str, str], built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    error, hint = _error_lines(invoke("publish", "-w", str(built), "s3://bkt/p"))
+    assert error == (
+        "error: cannot set up the S3 client: "
+        "The config profile (no-such-profile) could not be found"
+    )
+    assert hint.startswith("hint: check --endpoint-url, AWS_PROFILE")
+
+
 def test_refusals_of_the_store_are_named(aws: dict[str, str], tmp_path: Path) -> None:
     location = S3Location(bucket="bkt", prefix="p/")
     with (
@@ -553,6 +565,13 @@ def test_bad_locations_are_usage_errors(url: str, built: Path) -> None:
     result = invoke("publish", "-w", str(built), url)
     assert result.exit_code == 2, result.output
     assert "Invalid value for 's3://BUCKET/PREFIX'" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host", "127.0.0.1:9000"])
+def test_a_bad_endpoint_is_a_usage_error(url: str, built: Path) -> None:
+    result = invoke("publish", "-w", str(built), "s3://bkt/p", "--endpoint-url", url)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--endpoint-url': {url!r} is not an http" in result.stderr
 
 
 # --- the pure plan ----------------------------------------------------------------------------

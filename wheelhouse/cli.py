@@ -786,6 +786,14 @@ def _s3_location(ctx: click.Context, param: click.Parameter, value: str) -> Any:
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if value is not None and not (urlsplit(value).scheme in ("http", "https") and "//" in value):
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL", ctx, param)
+    return value
+
+
 class PublishProgress(PublishReporter):
     """Upload progress on a terminal through tqdm; silent in pipes and with --quiet."""
 
@@ -821,6 +829,7 @@ class PublishProgress(PublishReporter):
     "--endpoint-url",
     metavar="URL",
     default=None,
+    callback=_endpoint_url,
     help="An S3-compatible store's endpoint.  [default: the SDK's: $AWS_ENDPOINT_URL_S3, "
     "$AWS_ENDPOINT_URL, the shared config, else AWS]",
 )

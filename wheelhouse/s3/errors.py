@@ -14,6 +14,7 @@ __all__ = [
     "BucketNotFound",
     "MissingS3Extra",
     "NoCredentials",
+    "SdkSettings",
     "StoreFailed",
     "StoreUnreachable",
 ]
@@ -77,6 +78,22 @@ class NoCredentials(WheelhouseError):
 
     def __str__(self) -> str:
         return f"no credentials found to publish to bucket {self.bucket!r}"
+
+
+class SdkSettings(WheelhouseError):
+    """The SDK cannot be set up from its settings: a profile, region or endpoint is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        reason = redact(reason)
+        super().__init__(reason)
+        self.reason = reason
+        self.hint = (
+            "check --endpoint-url, AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the "
+            "shared config files"
+        )
+
+    def __str__(self) -> str:
+        return f"cannot set up the S3 client: {self.reason}"
 
 
 class StoreUnreachable(WheelhouseError):

@@ -37,6 +37,7 @@ from wheelhouse.s3.errors import (
     AccessDenied,
     BucketNotFound,
     NoCredentials,
+    SdkSettings,
     StoreFailed,
     StoreUnreachable,
 )
@@ -92,10 +93,12 @@ class S3Store:
     ) -> None:
         self.location, self.multipart = location, multipart or Multipart()
         session = botocore.session.get_session()
-        with self._errors("connect to", ""):
+        try:
             self.client: S3Client = boto3.session.Session(botocore_session=session).client(
                 "s3", endpoint_url=endpoint_url, config=_config(session, jobs)
             )
+        except (BotoCoreError, ValueError) as exc:  # botocore says "Invalid endpoint" so
+            raise SdkSettings(str(exc)) from None
         self.endpoint = self.client.meta.endpoint_url
         transfer = TransferConfig(
             multipart_threshold=self.multipart.threshold,
@@ -148,22 +151,7 @@ class S3Store:
         self, root: Path, objects: Sequence[LocalObject], progress: Callable[[int], None]
     ) -> None:
         """Upload every object in parallel; if any fails, the rest finish, then it raises."""
-        futures = [
-            (
-                item.key,
-                self._manager.upload(
-                    str(root / item.source),
-                    self.location.bucket,
-                    item.key,
-                    extra_args={
-                        "ContentType": item.content_type,
-                        "Metadata": {"sha256": item.sha256},
-                    },
-                    subscribers=[_Progress(progress)],
-                ),
-            )
-            for item in objects
-        ]
+        futures = [(item.key, self._submit(root, item, progress)) for item in objects]
         failures: list[tuple[str, Exception]] = []
         for key, future in futures:
             try:
@@ -173,6 +161,16 @@ class S3Store:
         if failures:
             key, first = failures[0]
             raise self._translate(first, "upload", key) if _is_sdk(first) else first
+
+    def _submit(self, root: Path, item: LocalObject, progress: Callable[[int], None]) -> Any:
+        """Queue one upload: its type and sha256 go with it, as headers of the object."""
+        return self._manager.upload(
+            str(root / item.source),
+            self.location.bucket,
+            item.key,
+            extra_args={"ContentType": item.content_type, "Metadata": {"sha256": item.sha256}},
+            subscribers=[_Progress(progress)],
+        )
 
     def delete(self, keys: Sequence[str]) -> None:
         """Delete these keys, all under the prefix, in batches."""
@@ -186,12 +184,8 @@ class S3Store:
                     Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
                 )
             for failed in answer.get("Errors", [])[:1]:
-                self._refused(
-                    "delete",
-                    failed.get("Key", ""),
-                    failed.get("Code", ""),
-                    failed.get("Message", ""),
-                )
+                key, code = failed.get("Key", ""), failed.get("Code", "")
+                raise self._refusal("delete", key, code, failed.get("Message", ""))
 
     def url(self, key: str) -> str | None:
         """The object's plain HTTP address, as the SDK would address it; None if unknown.
@@ -215,27 +209,28 @@ class S3Store:
             raise self._translate(exc, action, key) from None
 
     def _translate(self, exc: Exception, action: str, key: str) -> WheelhouseError:
+        """The error an SDK failure stands for, naming the bucket, key or endpoint."""
         bucket, url = self.location.bucket, f"s3://{self.location.bucket}/{key}"
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return NoCredentials(bucket)
         if isinstance(exc, (ConnectionError, HTTPClientError)):
-            return StoreUnreachable(getattr(self, "endpoint", None) or url, str(exc))
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            code = error.get("Code") or str(status)
-            if code in _DENIED or status == 403:
-                return AccessDenied(url, action, code)
-            if code == "NoSuchBucket":
-                return BucketNotFound(bucket, self.endpoint)
-            return StoreFailed(url, action, f"{code}: {error.get('Message', '')}".rstrip(": "))
-        return StoreFailed(url, action, str(exc))
+            return StoreUnreachable(self.endpoint, str(exc))
+        if not isinstance(exc, ClientError):
+            return StoreFailed(url, action, str(exc))
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = error.get("Code") or str(status)
+        if code == "NoSuchBucket":
+            return BucketNotFound(bucket, self.endpoint)
+        if status == 403:
+            return AccessDenied(url, action, code)
+        return self._refusal(action, key, code, error.get("Message", ""))
 
-    def _refused(self, action: str, key: str, code: str, message: str) -> None:
+    def _refusal(self, action: str, key: str, code: str, message: str) -> WheelhouseError:
         url = f"s3://{self.location.bucket}/{key}"
         if code in _DENIED:
-            raise AccessDenied(url, action, code)
-        raise StoreFailed(url, action, f"{code}: {message}")
+            return AccessDenied(url, action, code)
+        return StoreFailed(url, action, f"{code}: {message}".rstrip(": "))
 
 
 def _is_sdk(exc: Exception) -> bool:
