@@ -1,8 +1,8 @@
 """An S3 store on 127.0.0.1 for the tests: moto's S3 application behind a request log.
 
 The log is the oracle for request counts (what a publish cost, in what order it
-wrote), and a hook sees each request before the store does (to kill a publisher
-half-way). It runs in a thread of the test process, or as a script in another
+wrote), and a hook sees each request before the store does (to fail it, or to
+kill a publisher half-way). It runs in a thread of the test process, or as a script in another
 network namespace: ``python tests/s3server.py PORT BUCKET PREFIX`` makes the
 bucket, lets anyone read under PREFIX, prints ``ready`` and serves until killed.
 """
@@ -60,7 +60,9 @@ class S3Server:
 
     def __init__(self, port: int = 0) -> None:
         self.log: list[Request] = []
-        self.hook: Callable[[Request], None] | None = None
+        #: Sees each request first; a status it returns is the answer, and the store
+        #: never sees the request.
+        self.hook: Callable[[Request], int | None] | None = None
         self._app = create_backend_app("s3")
         self._server = make_server("127.0.0.1", port, self._logged, True, request_handler=_Quiet)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -86,8 +88,10 @@ class S3Server:
             parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
         )
         self.log.append(request)
-        if self.hook is not None:
-            self.hook(request)
+        status = self.hook(request) if self.hook is not None else None
+        if status is not None:  # the hook answers instead of the store
+            start_response(f"{status} Refused by the test", [("Content-Length", "0")])
+            return [b""]
         result: Iterable[bytes] = self._app(environ, start_response)
         return result
 

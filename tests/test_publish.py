@@ -340,12 +340,13 @@ def test_a_killed_publish_leaves_no_dangling_link_and_completes_when_run_again(
     process: subprocess.Popen[str] | None = None
     seen: list[str] = []
 
-    def kill_half_way(request: Request) -> None:
+    def kill_half_way(request: Request) -> int | None:
         if request.is_write:
             seen.append(request.key)
             if len(seen) == 30 and process is not None:
                 process.send_signal(signal.SIGKILL)
-                raise ConnectionAbortedError("the publisher is gone")  # this write never lands
+                return 503  # this write never lands
+        return None
 
     s3.hook = kill_half_way
     try:
@@ -360,6 +361,25 @@ def test_a_killed_publish_leaves_no_dangling_link_and_completes_when_run_again(
     result = publish_cli(s3, built, bucket)
     assert result.exit_code == 0, result.output
     assert s3.objects(bucket) == expected_objects(built)
+
+
+def test_failed_requests_are_retried(s3: S3Server, bucket: str, built: Path) -> None:
+    failed: set[str] = set()
+
+    def fail_first_tries(request: Request) -> int | None:
+        if request.is_write and _rank(request.key) in (1, 5) and request.key not in failed:
+            failed.add(request.key)  # each file's first try, and the manifest's
+            return 503 if len(failed) % 2 else 500
+        return None
+
+    s3.hook = fail_first_tries
+    try:
+        result = publish_cli(s3, built, bucket)
+    finally:
+        s3.hook = None
+    assert result.exit_code == 0, result.output
+    assert s3.objects(bucket) == expected_objects(built)
+    assert sorted(writes(s3.log)) == sorted([*expected_objects(built), *failed])
 
 
 def test_two_publishes_at_once_end_consistent(
@@ -383,7 +403,7 @@ def test_delete_removes_only_stale_objects_under_the_prefix(
     for key in outside + stale:
         client.put_object(Bucket=bucket, Key=key, Body=b"keep?")
     kept = publish_cli(s3, built, bucket)
-    assert "kept 2 object(s) that the wheelhouse lacks (--delete removes them)" in kept.stdout
+    assert "kept 2 object(s) the wheelhouse lacks (--delete removes them)" in kept.stdout
     assert set(stale) <= set(s3.objects(bucket))
     s3.log.clear()
     result = publish_cli(s3, built, bucket, "--delete")

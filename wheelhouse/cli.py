@@ -850,7 +850,7 @@ class PublishProgress(PublishReporter):
     show_default=True,
     help="Parallel uploads.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @wheelhouse_option
 @reports_errors
 def publish(wheelhouse_dir: Path, quiet: bool, **options: Any) -> None:
@@ -871,8 +871,9 @@ def publish(wheelhouse_dir: Path, quiet: bool, **options: Any) -> None:
         result = publish_wheelhouse(request, reporter)
     finally:
         reporter.close()  # a failure's message must not land inside a live bar
-    for line in render_plan(result):
-        click.echo(line)
+    if request.dry_run or not quiet:
+        for line in render_plan(result):
+            click.echo(line)
 
 
 cli.add_command(publish)

@@ -243,6 +243,7 @@ def render_plan(result: PublishResult) -> Iterator[str]:
         f"{verb}{'delete' if result.dry_run else 'deleted'} {deleted}"
     )
     if plan.stale and not plan.delete:
-        yield f"kept {len(plan.stale)} object(s) that the wheelhouse lacks (--delete removes them)"
+        kept = "would keep" if result.dry_run else "kept"
+        yield f"{kept} {len(plan.stale)} object(s) the wheelhouse lacks (--delete removes them)"
     if result.index_url:
         yield f"index: {result.index_url}"
