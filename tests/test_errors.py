@@ -23,6 +23,8 @@ from wheelhouse.commands.errors import (
     ConflictingFiles,
     ConflictingInputs,
     ConflictingPins,
+    NothingRecorded,
+    NotPublishable,
     VerifyFailed,
 )
 from wheelhouse.errors import FileSystemError, WheelhouseError
@@ -52,6 +54,7 @@ from wheelhouse.resolve.errors import (
     ResolutionConflict,
     ResolutionTooComplex,
 )
+from wheelhouse.s3 import errors as s3_errors
 from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
 
 TARGET = "cp312-manylinux_2_28_x86_64"
@@ -60,6 +63,15 @@ LOCK = f"wh/locks/{TARGET}.txt"
 
 #: One error of each class, built as the code that raises it does.
 SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
+    NothingRecorded: lambda: NothingRecorded("wh/wheelhouse.toml", "no inputs"),
+    NotPublishable: lambda: NotPublishable("wh", ["stray file x.whl"]),
+    s3_errors.MissingS3Extra: lambda: s3_errors.MissingS3Extra("boto3", "pip install '.[s3]'"),
+    s3_errors.BucketNotFound: lambda: s3_errors.BucketNotFound("b", "http://u:p@h/"),
+    s3_errors.AccessDenied: lambda: s3_errors.AccessDenied("s3://b/k", "PUT", "AccessDenied"),
+    s3_errors.NoCredentials: lambda: s3_errors.NoCredentials("b"),
+    s3_errors.SdkSettings: lambda: s3_errors.SdkSettings("bad profile"),
+    s3_errors.StoreUnreachable: lambda: s3_errors.StoreUnreachable("http://h/", "refused"),
+    s3_errors.StoreFailed: lambda: s3_errors.StoreFailed("s3://b/k", "PUT", "500"),
     FileSystemError: lambda: FileSystemError("wh/x.whl", "No space left", errno.ENOSPC),
     ConflictingInputs: lambda: ConflictingInputs("inputs", "requirements", "a/", "b/"),
     ConflictingPins: lambda: ConflictingPins(TARGET, "a/", "b/", ("alpha",)),

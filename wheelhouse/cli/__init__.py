@@ -4,7 +4,7 @@ It parses options into small values, wires the commands' objects together and
 turns errors into exit statuses (in :mod:`wheelhouse.cli.app`).
 """
 
-from wheelhouse.cli import build, install, upkeep
+from wheelhouse.cli import build, install, publish, upkeep
 from wheelhouse.cli.app import cli, main
 
 __all__ = ["cli", "main"]
@@ -20,5 +20,6 @@ for _command in (
     upkeep.merge_command,
     upkeep.index_command,
     upkeep.serve_command,
+    publish.publish_command,
 ):
     cli.add_command(_command)

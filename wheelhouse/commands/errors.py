@@ -11,6 +11,7 @@ __all__ = [
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "NotPublishable",
     "NothingRecorded",
     "VerifyFailed",
 ]
@@ -137,3 +138,23 @@ class NothingRecorded(WheelhouseError):
     @property
     def hint(self) -> str:
         return "build the wheelhouse with requirements first (wheelhouse build REQ... or -r FILE)"
+
+
+@dataclass(eq=False)
+class NotPublishable(WheelhouseError):
+    """A wheelhouse that fails ``verify``: publishing it would spread what is wrong."""
+
+    path: str
+    problems: Sequence[str]
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        first = self.problems[0] if self.problems else "?"
+        return (
+            f"{self.path} fails verify ({count} problem{'s' if count != 1 else ''}, first: "
+            f"{first}); nothing was published"
+        )
+
+    @property
+    def hint(self) -> str:
+        return f"`wheelhouse verify -w {self.path}` lists every problem; fix them, then publish"
