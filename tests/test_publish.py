@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner, Result
+from conftest import require
 from helpers import find_uv, installed, isolated_env, make_venv, run
 from indexserver import IndexServer
 from s3server import FAKE_CREDENTIALS, Request, S3Server
@@ -188,9 +189,10 @@ def test_pip_and_uv_install_from_the_bucket_with_no_network(built: Path, tmp_pat
     loopback, without the read-only mount.
     """
     uv = find_uv()
-    if uv is None:
-        pytest.skip("uv is not installed")
+    require("uv", uv is not None, "uv installs from the bucket as the second oracle")
+    assert uv is not None
     prefix = _namespaces()
+    require("unshare -m -n", bool(prefix), "the installs must run with no network")
     port = 9000 if prefix else _free_port()
     index = f"http://127.0.0.1:{port}/bkt/{PREFIX}/simple/"
     pip_venv, uv_venv = make_venv(tmp_path, name="pip-venv"), make_venv(tmp_path, name="uv-venv")
