@@ -318,3 +318,16 @@ def test_an_interpreter_installer_cannot_run_in_gets_pip_unless_asked(
     assert choose("uv", old) == "uv"
     with pytest.raises(BackendUnavailable, match=r"needs Python >=3\.10"):
         choose("wheelhouse", old)
+
+
+def test_a_wheel_that_escapes_its_scheme_fails_naming_it(tmp_path: Path) -> None:
+    """Its hash is the lock's, but a path in it leads out of site-packages: nothing lands there."""
+    evil = make_wheel(tmp_path, "evil", "1.0", {"evil/__init__.py": "", "../../../../../x.py": ""})
+    wheelhouse = make_wheelhouse(tmp_path / "wh", ["evil"], [target_for(OTHER)], extra=[evil])
+    venv = make_venv(tmp_path, python(OTHER))
+    result = cli("install", "-w", str(wheelhouse), "--python", str(venv), check=False)
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: installing {wheelhouse / evil.name} failed: ValueError: ")
+    assert "outside of the target directory" in first
+    assert not list(tmp_path.rglob("x.py"))

@@ -1,12 +1,14 @@
 """The default install engine: one worker per core, inside the target interpreter.
 
-The wheels are split into shares of about equal weight; each worker
+The wheels are split into shares of about equal size; each worker
 (:mod:`wheelhouse.install.worker`, run with ``python -I -c``) checks its share
-against the lock's hashes and waits. Only when every worker has found every file
-right are old versions removed (from their RECORDs) and the workers told to go:
-a file that differs from the lock leaves the environment untouched. Each worker
-unpacks with the ``installer`` library and byte-compiles with the target
-interpreter itself, so there is one interpreter start per core, not one pip.
+against the lock's hashes. Only when every worker has found every file right
+are old versions removed (from their RECORDs) and the wheels handed out, biggest
+first, one at a time to whichever worker is free: what a wheel costs to
+byte-compile is not its size, so fixed shares would leave a core idle. A file
+that differs from the lock leaves the environment untouched. Each worker unpacks
+with the ``installer`` library and byte-compiles with the target interpreter
+itself: one interpreter start per core, no pip.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import importlib.resources
 import importlib.util
 import json
 import os
+import queue
 import subprocess
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -45,15 +49,13 @@ def unsupported(info: InterpreterInfo) -> str | None:
     if importlib.util.find_spec("installer") is None:
         return "the installer library is not installed beside wheelhouse"
     try:
-        version = metadata.version("installer")
-        requires = SpecifierSet(
-            ",".join(metadata.metadata("installer").get_all("Requires-Python") or [])
-        )
+        found = metadata.distribution("installer")
+        requires = SpecifierSet(",".join(found.metadata.get_all("Requires-Python") or []))
     except (metadata.PackageNotFoundError, InvalidSpecifier):
         return None  # no metadata to go by (a bundled copy): the workers will tell
     if requires.contains(info.full_version, prereleases=True):
         return None
-    return f"installer {version} needs Python {requires}, {info.path} is {info.full_version}"
+    return f"installer {found.version} needs Python {requires}, {info.path} is {info.full_version}"
 
 
 def install_wheels(
@@ -62,18 +64,19 @@ def install_wheels(
     """Install the changed files; old versions go first, once every file is known right."""
     info = choice.interpreter
     removals = _removals(info, changes)  # refused before anything is touched
-    shares = balanced([change.file for change in changes], usable_cores())
+    wheels = {str(change.file.path): _wheel(change.file, requested) for change in changes}
     source = importlib.resources.files("wheelhouse.install").joinpath("worker.py")
     command = [str(info.path), "-I", "-c", source.read_text(encoding="utf-8")]
     workers: list[_Worker] = []
     try:
-        for number, share in enumerate(shares):
-            job = _job(info, share, requested)
+        for number, share in enumerate(balanced([c.file for c in changes], usable_cores())):
+            job = _job(info, [wheels[str(file.path)] for file in share])
             workers.append(_start(command, job, scratch / f"worker-{number}.log", scratch))
-        _checked(workers, str(choice.wheelhouse.lock_path(choice.target)))
+        for path, stat in _checked(workers, str(choice.wheelhouse.lock_path(choice.target))):
+            wheels[path]["stat"] = stat
         for removal in removals:
             remove(removal)
-        _finish(workers)
+        _hand_out(workers, sorted(wheels.values(), key=lambda wheel: -int(wheel["size"])))
     finally:
         _stop(workers)
 
@@ -88,20 +91,22 @@ def _removals(info: InterpreterInfo, changes: Sequence[Change]) -> list[Removal]
     return [removal for removal in found.values() if removal is not None]
 
 
-def _job(info: InterpreterInfo, share: Sequence[LockedFile], requested: Collection[str]) -> Any:
+def _wheel(file: LockedFile, requested: Collection[str]) -> dict[str, Any]:
+    """What a worker is told of a wheel; ``stat`` joins once a worker has hashed it."""
+    return {
+        "path": str(file.path),
+        "sha256": file.sha256,
+        "url": file.path.as_uri(),
+        "requested": file.name in requested,
+        "size": file.path.stat().st_size,
+    }
+
+
+def _job(info: InterpreterInfo, share: Sequence[dict[str, Any]]) -> Any:
     spec = importlib.util.find_spec("installer")
     assert spec is not None and spec.submodule_search_locations
-    wheels = [
-        {
-            "path": str(file.path),
-            "sha256": file.sha256,
-            "url": file.path.as_uri(),
-            "requested": file.name in requested,
-        }
-        for file in share
-    ]
     location = os.path.dirname(next(iter(spec.submodule_search_locations)))
-    return {"installer": location, "scheme": dict(info.scheme), "wheels": wheels}
+    return {"installer": location, "scheme": dict(info.scheme), "wheels": list(share)}
 
 
 def _start(command: Sequence[str], job: Any, log: Path, scratch: Path) -> _Worker:
@@ -130,21 +135,37 @@ def _reply(worker: _Worker) -> Any:
     raise EngineFailed((text.splitlines() or [f"exit status {status}"])[-1])
 
 
-def _checked(workers: Sequence[_Worker], lock: str) -> None:
-    """Every worker's word that its share matches the lock; FilesDiffer or EngineFailed if not."""
+def _checked(workers: Sequence[_Worker], lock: str) -> list[tuple[str, Any]]:
+    """Every file as each worker hashed it; FilesDiffer or EngineFailed if one is not right."""
     replies = [_reply(worker) for worker in workers]
     if failed := next((reply for reply in replies if "error" in reply), None):
         raise EngineFailed(failed["error"])
     if differ := [found["path"] for reply in replies for found in reply.get("mismatched", [])]:
         raise FilesDiffer([os.path.basename(path) for path in differ], lock)
+    return [(found["path"], found["stat"]) for reply in replies for found in reply["checked"]]
 
 
-def _finish(workers: Sequence[_Worker]) -> None:
-    for worker in workers:
-        _send(worker, "go")
-    replies = [_reply(worker) for worker in workers]
-    if failed := next((reply for reply in replies if "error" in reply), None):
-        raise EngineFailed(failed["error"], failed.get("path"))
+def _hand_out(workers: Sequence[_Worker], wheels: Sequence[Any]) -> None:
+    """Each wheel to the next free worker; the first failure is raised once all have stopped."""
+    pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for wheel in wheels:
+        pending.put(wheel)
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        failures = [f for f in pool.map(lambda worker: _feed(worker, pending), workers) if f]
+    if failures:
+        raise EngineFailed(failures[0]["error"], failures[0].get("path"))
+
+
+def _feed(worker: _Worker, pending: queue.SimpleQueue[Any]) -> Any:
+    """Send ``worker`` wheels until none is left or it fails; its failure, or None."""
+    while True:
+        try:
+            wheel = pending.get_nowait()
+        except queue.Empty:
+            return None
+        _send(worker, json.dumps(wheel))
+        if "error" in (reply := _reply(worker)):
+            return reply
 
 
 def _stop(workers: Sequence[_Worker]) -> None:

@@ -142,10 +142,17 @@ def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]
 
 
 def _roots(entries: Iterable[LockedRequirement]) -> set[str]:
-    """The pins an input asked for (``# via -r requirements.txt``), not only a dependency."""
-    return {
-        entry.name for entry in entries if any(not _PROJECT.match(via) for via in entry.via)
-    } or {entry.name for entry in entries}  # a lock that says nothing: every pin was asked for
+    """The pins an input asked for (``# via -r requirements.txt``), not only a dependency.
+
+    A constraint (``# via -c constraints.txt``) asks for nothing; a lock whose
+    ``# via`` lines name no input at all has every pin asked for.
+    """
+    asked: set[str] = {entry.name for entry in entries if any(map(_is_request, entry.via))}
+    return asked or {entry.name for entry in entries}
+
+
+def _is_request(via: str) -> bool:
+    return not _PROJECT.match(via) and not via.startswith("-c ")
 
 
 def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
@@ -295,7 +302,7 @@ def _run_uv(choice: Choice, requirements: Path, scratch: Path) -> None:
     if (uv := find_uv()) is None:
         raise BackendUnavailable("uv", "no uv executable beside this Python or on PATH")
     command = [
-        *(str(uv), "pip", "install", "--python", str(choice.interpreter.path)),
+        *(str(uv), "pip", "install", "--quiet", "--python", str(choice.interpreter.path)),
         *("--offline", "--no-index", "--no-config", "--no-deps", "--require-hashes"),
         *("--find-links", str(choice.wheelhouse.root), "--cache-dir", str(scratch / "uv-cache")),
         # A cache on the environment's filesystem lets uv link; elsewhere it would warn.

@@ -1,12 +1,14 @@
-"""The install engine's worker: runs inside the target interpreter, on a share of the wheels.
+"""The install engine's worker: runs inside the target interpreter, installing wheels.
 
 The tool runs this file's source with ``python -I -c`` and talks to it in JSON
-lines: the job comes on stdin (where ``installer`` is, the scheme, the share);
-the worker checks every wheel of its share against the lock's sha256 and says
-so; on ``go`` (once every worker has checked and old versions are gone) it
-unpacks each wheel with ``installer`` and byte-compiles it here, so the ``.pyc``
-files carry this interpreter's magic number and pip's timestamp checks, then it
-reports. Anything but ``go`` ends it having written nothing.
+lines. The first line on stdin is the job: where ``installer`` is, the scheme,
+and a share of the wheels, which the worker checks against the lock's sha256;
+it answers with what each file looked like when hashed (or which differ). Then,
+once every worker has checked and old versions are gone, the tool sends one
+wheel per line, biggest first, to whichever worker is free; the worker unpacks
+each with ``installer`` and byte-compiles it here, so the ``.pyc`` files carry
+this interpreter's magic number and pip's timestamp checks, and answers. The
+end of its input ends it: before any wheel, having written nothing.
 
 It imports the standard library and ``installer`` only, and nothing else from
 the tool's environment, so it cannot shadow a module of the target.
@@ -35,7 +37,7 @@ _CHUNK = 1 << 20
 
 
 def main() -> int:
-    """Check the share, wait for ``go``, install it; one JSON reply line per step."""
+    """Check the share, then install each wheel sent; one JSON reply line for each."""
     replies, sys.stdout = sys.stdout, sys.stderr  # stray prints must not break the protocol
     sys.dont_write_bytecode = True  # for installer's own modules; compile_file still writes
     job = json.loads(sys.stdin.readline())
@@ -45,19 +47,17 @@ def main() -> int:
         checked = [_check(wheel) for wheel in job["wheels"]]
     except Exception as exc:
         return _reply(replies, {"error": f"{type(exc).__name__}: {exc}"}, 1)
-    mismatched = [
-        {"path": found["path"], "actual": found["actual"]} for found in checked if "actual" in found
-    ]
-    _reply(replies, {"mismatched": mismatched} if mismatched else {"checked": len(checked)}, 0)
-    if mismatched or sys.stdin.readline().strip() != "go":
-        return 0
-    for wheel in checked:
+    mismatched = [found for found in checked if "actual" in found]
+    _reply(replies, {"mismatched": mismatched} if mismatched else {"checked": checked}, 0)
+    for line in iter(sys.stdin.readline, ""):
+        wheel = json.loads(line)
         try:
             _install(installer, destination, job["scheme"], wheel)
         except Exception as exc:
             failure = {"error": f"{type(exc).__name__}: {exc}", "path": wheel["path"]}
             return _reply(replies, failure, 1)
-    return _reply(replies, {"installed": len(checked)}, 0)
+        _reply(replies, {"installed": wheel["path"]}, 0)
+    return 0
 
 
 def _reply(stream: IO[str], message: dict[str, Any], status: int) -> int:
@@ -81,13 +81,13 @@ def _load_installer(location: str) -> Any:
 
 
 def _check(wheel: dict[str, Any]) -> dict[str, Any]:
-    """The wheel with its ``stat`` when hashed, and its ``actual`` sha256 if not the lock's."""
+    """The file's ``stat`` when hashed, and its ``actual`` sha256 if not the lock's."""
     digest = hashlib.sha256()
     with open(wheel["path"], "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
         stat = _identity(os.fstat(handle.fileno()))
-    found = dict(wheel, stat=stat)
+    found: dict[str, Any] = {"path": wheel["path"], "stat": stat}
     if digest.hexdigest() != wheel["sha256"]:
         found["actual"] = digest.hexdigest()
     return found
@@ -99,7 +99,7 @@ def _identity(stat: os.stat_result) -> list[int]:
 
 
 def _install(installer: Any, destination: type, scheme: dict[str, str], wheel: Any) -> None:
-    """Unpack one wheel, if it is still the file whose hash was checked."""
+    """Unpack one wheel, if it is still the file whose hash was checked (by any worker)."""
     with open(wheel["path"], "rb") as handle:
         if _identity(os.fstat(handle.fileno())) != wheel["stat"]:
             raise OSError(f"{wheel['path']} changed after its hash was checked")
