@@ -186,10 +186,9 @@ def _compiled(destination: Any, entry_of: Any, scheme: str, entry: Any) -> list[
 
 def _prefix(destination: Any, root: str, scheme: str) -> str | None:
     """How a path of ``scheme`` is written in a RECORD of ``root``: relative, as pip does."""
-    if scheme == root:
-        return None
     paths: dict[str, str] = destination.scheme_dict
-    return os.path.relpath(paths[scheme], paths[root]).replace(os.sep, "/") + "/"
+    relative = os.path.relpath(paths[scheme], paths[root])
+    return None if relative == os.curdir else relative.replace(os.sep, "/") + "/"
 
 
 if __name__ == "__main__":
