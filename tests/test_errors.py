@@ -39,6 +39,9 @@ from wheelhouse.house.errors import (
 from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
 from wheelhouse.install.errors import (
     BackendUnavailable,
+    CannotUninstall,
+    EngineFailed,
+    FilesDiffer,
     InstallFailed,
     InterpreterNotFound,
     LockUnusable,
@@ -92,6 +95,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     LockUnusable: lambda: LockUnusable(LOCK, "no such file"),
     BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
     InstallFailed: lambda: InstallFailed("pip", 1),
+    FilesDiffer: lambda: FilesDiffer(["alpha-1.0-py3-none-any.whl"], LOCK),
+    CannotUninstall: lambda: CannotUninstall("alpha", "site/alpha-1.0.dist-info", "no RECORD"),
+    EngineFailed: lambda: EngineFailed("OSError: disk full", "wh/alpha-1.0-py3-none-any.whl"),
     RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),
     InvalidFilename: lambda: InvalidFilename("../x.whl", "alpha", "a path", suspicious=False),
     NoMatchingTarget: lambda: NoMatchingTarget("/usr/bin/python3", "cp313-linux", [TARGET]),

@@ -29,7 +29,7 @@ from packaging.version import Version
 from wheelhouses import PLATFORM, make_wheelhouse, target_for, tree_digest
 
 import wheelhouse
-from wheelhouse.install import installer
+from wheelhouse.install import installer, plan
 from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import NotInLock, PinMismatch
 from wheelhouse.install.probe import InterpreterInfo
@@ -105,12 +105,15 @@ def native_wheel(venv_python: Path) -> str:
     return str(url).rsplit("/", 1)[-1]
 
 
-@pytest.mark.parametrize(("version", "with_pip"), [("3.11", False), ("3.12", True)])
+@pytest.mark.parametrize(
+    ("version", "with_pip", "backend"),
+    [("3.11", False, "wheelhouse"), ("3.12", True, "wheelhouse"), ("3.12", False, "pip")],
+)
 def test_whole_lock_offline_into_fresh_venvs(
-    unchanged: Path, tmp_path: Path, version: str, with_pip: bool
+    unchanged: Path, tmp_path: Path, version: str, with_pip: bool, backend: str
 ) -> None:
     venv = make_venv(tmp_path, python(version), with_pip=with_pip)
-    cli("install", "-w", str(unchanged), "--python", str(venv))
+    cli("install", "-w", str(unchanged), "--python", str(venv), "--backend", backend)
     got = {name: v for name, v in installed(venv).items() if name not in ("pip", "setuptools")}
     assert got == expected(version, full_version(venv))
     tag = f"cp{version.replace('.', '')}"
@@ -235,8 +238,12 @@ def test_dry_run_reports_and_changes_nothing(unchanged: Path, tmp_path: Path) ->
     assert installed(venv) == before
     cli("install", "-w", str(unchanged), "--python", str(venv), "alpha")
     assert installed(venv) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
-    again = cli("install", "-w", str(unchanged), "--python", str(venv), "alpha").stdout
-    assert again.splitlines()[-1] == "nothing to install: every locked version is installed already"
+    again = cli("install", "-w", str(unchanged), "--python", str(venv), "alpha", "--dry-run")
+    assert again.stdout.splitlines()[-1] == (
+        "nothing to install: every locked version is installed already"
+    )
+    done = cli("install", "-w", str(unchanged), "--python", str(venv), "alpha").stdout
+    assert done.startswith("installed 0, upgraded 0, downgraded 0, kept 4 in ")
 
 
 def test_not_in_lock_and_pin_mismatch_fail_before_pip_runs(
@@ -258,15 +265,21 @@ def test_not_in_lock_and_pin_mismatch_fail_before_pip_runs(
     assert installed(venv) == {}
 
 
-def test_a_tampered_file_is_refused(unchanged: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["wheelhouse", "pip"])
+def test_a_tampered_file_is_refused(unchanged: Path, tmp_path: Path, backend: str) -> None:
     copy = Path(shutil.copytree(unchanged, tmp_path / "copy"))
     wheel = copy / "evolving-1.0-py3-none-any.whl"
     wheel.write_bytes(wheel.read_bytes() + b"\0")
     venv = make_venv(tmp_path, python("3.11"))
-    result = cli("install", "-w", str(copy), "--python", str(venv), "evolving", check=False)
+    command = ("install", "-w", str(copy), "--python", str(venv), "--backend", backend)
+    result = cli(*command, "evolving", check=False)
     assert result.returncode == 1
-    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
-    assert "error: pip exited with status 1" in result.stderr
+    if backend == "pip":
+        assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
+        assert "error: pip exited with status 1" in result.stderr
+    else:
+        assert result.stderr.startswith("error: refused, their sha256 is not the one in ")
+        assert result.stderr.splitlines()[0].endswith(": evolving-1.0-py3-none-any.whl")
     assert installed(venv) == {}
 
 
@@ -292,13 +305,13 @@ def _info(*tags: str, version: tuple[int, int] = (3, 13)) -> InterpreterInfo:
 
 
 def test_plan_is_a_pure_diff() -> None:
-    def file(name: str, version: str) -> installer.LockedFile:
-        return installer.LockedFile(
+    def file(name: str, version: str) -> plan.LockedFile:
+        return plan.LockedFile(
             name=canonicalize_name(name), version=Version(version), path=Path(name), sha256="0"
         )
 
     files = [file("a", "1.0"), file("b", "2.0"), file("c", "1.0"), file("d", "1.0"), file("e", "1")]
-    changes = installer.plan(files, {"b": "1.5", "c": "1.0", "d": "2.0", "e": "not-a-version"})
+    changes = plan.plan(files, {"b": "1.5", "c": "1.0", "d": "2.0", "e": "not-a-version"})
     assert [(c.file.name, c.action, c.installed) for c in changes] == [
         ("a", "install", None),
         ("b", "upgrade", "1.5"),
@@ -348,11 +361,11 @@ def test_files_are_split_into_disjoint_balanced_groups(tmp_path: Path) -> None:
         path = tmp_path / f"p{number}-1.0-py3-none-any.whl"
         path.write_bytes(b"x" * size)
         files.append(
-            installer.LockedFile(
+            plan.LockedFile(
                 name=canonicalize_name(f"p{number}"), version=Version("1.0"), path=path, sha256="0"
             )
         )
-    fresh = [installer.Change(file=file, action="install") for file in files]
+    fresh = [plan.Change(file=file, action="install") for file in files]
     groups = installer.pip_groups(fresh, 2)
     assert sorted(f.name for group in groups for f in group) == sorted(f.name for f in files)
     loads = [sum(f.path.stat().st_size for f in group) for group in groups]
@@ -360,33 +373,33 @@ def test_files_are_split_into_disjoint_balanced_groups(tmp_path: Path) -> None:
     assert len(installer.pip_groups(fresh[:1], 8)) == 1
 
 
-def _file(tmp_path: Path, name: str, size: int = 10) -> installer.LockedFile:
+def _file(tmp_path: Path, name: str, size: int = 10) -> plan.LockedFile:
     path = tmp_path / f"{name}-1.0-py3-none-any.whl"
     path.write_bytes(b"x" * size)
-    return installer.LockedFile(
+    return plan.LockedFile(
         name=canonicalize_name(name), version=Version("1.0"), path=path, sha256="0"
     )
 
 
 def test_fresh_installs_go_to_several_pips_anything_else_to_one(tmp_path: Path) -> None:
     files = [_file(tmp_path, f"p{number}", 100 - number) for number in range(6)]
-    fresh = [installer.Change(file=file, action="install") for file in files]
-    kept = installer.Change(file=_file(tmp_path, "kept"), action="keep", installed="1.0")
+    fresh = [plan.Change(file=file, action="install") for file in files]
+    kept = plan.Change(file=_file(tmp_path, "kept"), action="keep", installed="1.0")
     assert len(installer.pip_groups([*fresh, kept], 4)) == 4
     assert len(installer.pip_groups(fresh[:2], 4)) == 2
     assert all(kept.file not in group for group in installer.pip_groups([*fresh, kept], 4))
     for action in ("upgrade", "downgrade"):
-        changed = installer.Change(file=files[0], action=action, installed="0.5")
+        changed = plan.Change(file=files[0], action=action, installed="0.5")
         (group,) = installer.pip_groups([changed, *fresh[1:], kept], 4)
         assert sorted(file.name for file in group) == sorted(file.name for file in files)
 
 
-def test_pips_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert installer.usable_cores() == 2  # a container's two CPUs, not the host's 64
+    assert plan.usable_cores() == 2  # a container's two CPUs, not the host's 64
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
-    assert installer.usable_cores() == installer.MAX_PIPS == 8
+    assert plan.usable_cores() == plan.MAX_WORKERS == 8
 
 
 def test_temporary_files_go_where_asked_else_under_the_prefix_else_tmpdir(
@@ -414,6 +427,7 @@ def test_pip_works_in_a_directory_under_the_prefix_removed_afterwards(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(installer, "run", fake_run)
-    assert installer.install(installer.InstallRequest(wheelhouse=unchanged, python=venv)).ran
+    request = installer.InstallRequest(wheelhouse=unchanged, python=venv, backend="pip")
+    assert installer.install(request).ran
     assert seen and {path.parent for path in seen} == {Path(os.path.abspath(venv.parent.parent))}
     assert not any(path.exists() for path in seen)

@@ -15,7 +15,6 @@ from packaging.tags import sys_tags
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import (
     controlled_environment,
-    installed_distributions,
     pip_command,
     probe,
 )
@@ -97,9 +96,18 @@ def test_pip_command_uses_the_interpreters_pip_or_drives_it_from_here(tmp_path: 
     assert f"(python {sys.version_info[0]}.{sys.version_info[1]})" in version
 
 
-def test_installed_distributions(tmp_path: Path) -> None:
+def test_installed_distributions_and_scheme(tmp_path: Path) -> None:
     venv = make_venv(tmp_path, HERE)
-    assert installed_distributions(venv) == {}
+    assert probe(venv).installed == ()  # not asked for
+    assert probe(venv, installed=True).installed_versions == {}
     wheel = FIXTURES / "files" / "zope_name_mixed-1.0-py3-none-any.whl"
     run_pip("install", "--no-deps", "--no-index", str(wheel), python=venv)
-    assert installed_distributions(venv) == {"zope-name-mixed": "1.0"}
+    info = probe(venv, installed=True)
+    assert info.installed_versions == {"zope-name-mixed": "1.0"}
+    site = venv.parent.parent / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (dist,) = info.installed
+    assert dist.path == site / "site-packages" / "zope_name_mixed-1.0.dist-info"
+    assert info.scheme["purelib"] == str(site / "site-packages")
+    assert info.scheme["scripts"] == str(venv.parent)
+    assert info.scheme["data"] == str(venv.parent.parent)
+    assert info.scheme["headers"] == str(venv.parent.parent / "include" / "site" / site.name)

@@ -4,19 +4,23 @@
 ``fixtures/index.json`` (highest version that fits, yanked files skipped, no
 backtracking) and writes the wheelhouse with the package's own lock writers, so
 installer tests do not depend on ``wheelhouse build``. Set ``BUILD_WITH_CLI``
-to build every test wheelhouse with the real command instead.
+to build every test wheelhouse with the real command instead. :func:`make_wheel`
+writes a wheel of a test's own (entry points, ``.data`` files) to add with ``extra``.
 """
 
 from __future__ import annotations
 
+import base64
 import email.parser
+import hashlib
 import json
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from indexserver import FIXTURES
@@ -29,7 +33,14 @@ from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.targets import Target, Truth
 
-__all__ = ["BUILD_WITH_CLI", "PLATFORM", "make_wheelhouse", "target_for", "tree_digest"]
+__all__ = [
+    "BUILD_WITH_CLI",
+    "PLATFORM",
+    "make_wheel",
+    "make_wheelhouse",
+    "target_for",
+    "tree_digest",
+]
 
 #: The one switch: True builds test wheelhouses with ``wheelhouse build`` (needs ``index_url``).
 BUILD_WITH_CLI = False
@@ -45,12 +56,19 @@ def target_for(version: str) -> str:
 
 
 def make_wheelhouse(
-    dest: Path, requirements: Sequence[str], targets: Sequence[str], index_url: str = ""
+    dest: Path,
+    requirements: Sequence[str],
+    targets: Sequence[str],
+    index_url: str = "",
+    extra: Sequence[Path] = (),
 ) -> Path:
-    """A wheelhouse at ``dest`` for ``requirements`` on every target."""
-    if BUILD_WITH_CLI:
+    """A wheelhouse at ``dest`` for ``requirements`` on every target.
+
+    ``extra`` wheels join the fixture index's files (the greedy resolver only).
+    """
+    if BUILD_WITH_CLI and not extra:
         return _build(dest, requirements, targets, index_url)
-    return _assemble(dest, requirements, targets)
+    return _assemble(dest, requirements, targets, extra)
 
 
 def _build(dest: Path, requirements: Sequence[str], targets: Sequence[str], url: str) -> Path:
@@ -64,13 +82,16 @@ def _build(dest: Path, requirements: Sequence[str], targets: Sequence[str], url:
     return dest
 
 
-def _assemble(dest: Path, requirements: Sequence[str], targets: Sequence[str]) -> Path:
-    files = _fixture_files()
-    locks = [_resolve(Target.from_name(name), requirements, files) for name in targets]
+def _assemble(
+    dest: Path, requirements: Sequence[str], targets: Sequence[str], extra: Sequence[Path]
+) -> Path:
+    sources = {path.name: path for path in extra}
+    files = _fixture_files() + [_extra_file(path) for path in extra]
+    locks = [_resolve(Target.from_name(name), requirements, files, sources) for name in targets]
     wheelhouse = Wheelhouse.for_writing(dest)
     used = {file.filename: file for lock in locks for pin in lock.pins for file in pin.files}
     for filename in used:
-        shutil.copyfile(FIXTURES / "files" / filename, dest / filename)
+        shutil.copyfile(sources.get(filename, FIXTURES / "files" / filename), dest / filename)
     wheelhouse.write_locks(locks, created_by="wheelhouse tests")
     wheelhouse.write_manifest(
         {
@@ -105,7 +126,26 @@ def _fixture_files() -> list[DistFile]:
     ]
 
 
-def _resolve(target: Target, requirements: Sequence[str], files: list[DistFile]) -> Lock:
+def _extra_file(path: Path) -> DistFile:
+    data = path.read_bytes()
+    return DistFile.create(
+        filename=path.name,
+        url=f"http://fixtures.invalid/{path.name}",
+        project=path.name.split("-")[0],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        upload_time="2020-01-01T00:00:00Z",
+        requires_python=None,
+        yanked=None,
+    )
+
+
+def _resolve(
+    target: Target,
+    requirements: Sequence[str],
+    files: list[DistFile],
+    sources: Mapping[str, Path],
+) -> Lock:
     """Greedy resolution: enough for the fixture projects the installer tests use."""
     queue = [(Requirement(text), ROOT_ORIGIN, frozenset[str]()) for text in requirements]
     chosen: dict[NormalizedName, list[DistFile]] = {}
@@ -125,7 +165,7 @@ def _resolve(target: Target, requirements: Sequence[str], files: list[DistFile])
             assert chosen[name][0].version in requirement.specifier, "needs backtracking"
             continue
         chosen[name] = _best(target, requirement, name, files)
-        for dependency in _requires_dist(chosen[name][0]):
+        for dependency in _requires_dist(chosen[name][0], sources):
             queue.append((Requirement(dependency), name, frozenset(requirement.extras)))
     pins = [
         Pin(
@@ -158,8 +198,8 @@ def _best(
     return [file for file in fitting if file.version == best]
 
 
-def _requires_dist(file: DistFile) -> list[str]:
-    with zipfile.ZipFile(FIXTURES / "files" / file.filename) as archive:
+def _requires_dist(file: DistFile, sources: Mapping[str, Path]) -> list[str]:
+    with zipfile.ZipFile(sources.get(file.filename, FIXTURES / "files" / file.filename)) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         text = archive.read(name).decode("utf-8")
     return email.parser.Parser().parsestr(text).get_all("Requires-Dist") or []
@@ -174,3 +214,42 @@ def tree_digest(root: Path) -> dict[str, tuple[int, int, str]]:
     stat = root.lstat()
     digest["."] = (stat.st_mode, stat.st_size, str(stat.st_mtime_ns))
     return digest
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, str],
+    *,
+    entry_points: str = "",
+    requires: Sequence[str] = (),
+) -> Path:
+    """A ``py3-none-any`` wheel of ``files`` (archive path to text) with a right RECORD.
+
+    Files under ``<name>-<version>.data/scripts/`` are executable, as build backends make them.
+    """
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    members = {path: text.encode() for path, text in files.items()}
+    members[f"{info}/METADATA"] = metadata.encode()
+    members[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    if entry_points:
+        members[f"{info}/entry_points.txt"] = entry_points.encode()
+    record = "".join(
+        f"{path},sha256={_digest(data)},{len(data)}\n" for path, data in members.items()
+    )
+    members[f"{info}/RECORD"] = (record + f"{info}/RECORD,,\n").encode()
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in members.items():
+            member = zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0))
+            executable = path.split("/")[1:2] == ["scripts"] and ".data/" in path
+            member.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
+            archive.writestr(member, data)
+    return wheel
+
+
+def _digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

@@ -1,25 +1,54 @@
 """The command line: the only part that imports click and tqdm.
 
 It parses options into small values, wires the commands' objects together and
-turns errors into exit statuses (in :mod:`wheelhouse.cli.app`).
+turns errors into exit statuses (in :mod:`wheelhouse.cli.app`). Each family of
+commands is imported when one of them runs, so ``install`` starts fast.
 """
 
-from wheelhouse.cli import build, install, publish, upkeep
+from types import ModuleType
+
 from wheelhouse.cli.app import cli, main
 
 __all__ = ["cli", "main"]
 
-for _command in (
-    build.build_command,
-    build.refresh_command,
-    install.install_command,
-    install.env_command,
-    upkeep.diff_command,
-    upkeep.verify_command,
-    upkeep.prune_command,
-    upkeep.merge_command,
-    upkeep.index_command,
-    upkeep.serve_command,
-    publish.publish_command,
-):
-    cli.add_command(_command)
+
+def _build() -> ModuleType:
+    from wheelhouse.cli import build
+
+    return build
+
+
+def _install() -> ModuleType:
+    from wheelhouse.cli import install
+
+    return install
+
+
+def _upkeep() -> ModuleType:
+    from wheelhouse.cli import upkeep
+
+    return upkeep
+
+
+def _publish() -> ModuleType:
+    from wheelhouse.cli import publish
+
+    return publish
+
+
+#: Each command, by the function that imports its module; ``<name>_command`` is in it.
+_COMMANDS = {
+    "build": _build,
+    "refresh": _build,
+    "install": _install,
+    "env": _install,
+    "diff": _upkeep,
+    "verify": _upkeep,
+    "prune": _upkeep,
+    "merge": _upkeep,
+    "index": _upkeep,
+    "serve": _upkeep,
+    "publish": _publish,
+}
+for _name, _family in _COMMANDS.items():
+    cli.add_lazy(_name, _family, f"{_name}_command")

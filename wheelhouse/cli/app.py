@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -17,12 +18,37 @@ import click
 from wheelhouse import __version__
 from wheelhouse.errors import FileSystemError, WheelhouseError
 
-__all__ = ["cli", "exit_when_changed", "is_verbose", "main", "reports_errors"]
+__all__ = ["LazyGroup", "cli", "exit_when_changed", "is_verbose", "main", "reports_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used or listed.
+
+    ``wheelhouse install`` in a final image then never loads the resolver, the
+    HTTP client or the sdist builder that ``build`` needs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[Callable[[], ModuleType], str]] = {}
+
+    def add_lazy(self, name: str, family: Callable[[], ModuleType], attribute: str) -> None:
+        """Register ``name`` as ``attribute`` of the module ``family`` imports, on first use."""
+        self.lazy[name] = (family, attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            family, attribute = self.lazy[cmd_name]
+            self.add_command(getattr(family(), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="wheelhouse")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and more detail.")
 def cli(verbose: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,7 @@ import click
 from wheelhouse.cli.app import reports_errors
 from wheelhouse.cli.options import (
     python_option,
+    quiet_option,
     requirement_files_option,
     requirements_argument,
     wheelhouse_option,
@@ -33,10 +35,11 @@ Examples:
 @python_option()
 @click.option(
     "--backend",
-    type=click.Choice(["pip", "uv"]),
-    default="pip",
-    show_default=True,
-    help="The installer that runs; both get the exact locked files.",
+    type=click.Choice(["wheelhouse", "pip", "uv"]),
+    default=None,
+    help="What installs the exact locked files: wheelhouse's own engine (one worker per "
+    "CPU, inside the target interpreter), pip or uv.  [default: wheelhouse; pip for an "
+    "interpreter older than the installer library supports]",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would change; install nothing.")
 @click.option(
@@ -46,6 +49,7 @@ Examples:
     "else a directory under the target environment's prefix (on its filesystem, removed "
     "afterwards) when writable, else $TMPDIR]",
 )
+@quiet_option
 @wheelhouse_option
 @reports_errors
 def install_command(
@@ -53,19 +57,23 @@ def install_command(
     requirements: tuple[str, ...],
     requirement_files: tuple[Path, ...],
     python: Path | None,
-    backend: Literal["pip", "uv"],
+    backend: Literal["wheelhouse", "pip", "uv"] | None,
     dry_run: bool,
     tmp_dir: Path | None,
+    quiet: bool,
 ) -> None:
     """Install from the wheelhouse only, hash-checked, with no network.
 
     Picks the lock whose target the interpreter supports. With no REQ, installs
     the whole lock; with REQ or -r, those and their dependencies at the locked
     versions. Writes nothing inside the wheelhouse; temporary files go on the
-    target environment's filesystem unless --tmp-dir says otherwise.
+    target environment's filesystem unless --tmp-dir says otherwise. Ends with
+    one line: how many were installed, upgraded, downgraded and kept, and how
+    long it took (none with --quiet).
     """
     from wheelhouse.install import installer
 
+    started = time.monotonic()
     request = installer.InstallRequest(
         wheelhouse=wheelhouse_dir,
         requirements=requirements,
@@ -76,9 +84,11 @@ def install_command(
         tmp_dir=tmp_dir,
     )
     result = installer.install(request)
-    if request.dry_run or not result.ran:
+    if request.dry_run:
         for line in installer.render_plan(result):
             click.echo(line)
+    elif not quiet:
+        click.echo(installer.render_summary(result, time.monotonic() - started))
 
 
 @click.command(

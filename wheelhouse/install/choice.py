@@ -24,13 +24,16 @@ class Choice:
     target: str
 
 
-def choose(wheelhouse_dir: Path, python: Path | None) -> Choice:
-    """Open the wheelhouse, probe the interpreter and pick the target that serves it."""
+def choose(wheelhouse_dir: Path, python: Path | None, *, installed: bool = False) -> Choice:
+    """Open the wheelhouse, probe the interpreter and pick the target that serves it.
+
+    The one probe also lists what is installed when ``installed`` is true.
+    """
     wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
     python = python or default_python()
     if not python.exists():
         raise InterpreterNotFound(str(python), "no such file")
-    info = probe(python)
+    info = probe(python, installed=installed)
     targets = wheelhouse.lock_targets()
     target = match_target(targets, tags=info.tags, tag=info.tag, interpreter=str(info.path))
     return Choice(wheelhouse=wheelhouse, interpreter=info, target=target)

@@ -9,6 +9,9 @@ from wheelhouse.errors import WheelhouseError
 
 __all__ = [
     "BackendUnavailable",
+    "CannotUninstall",
+    "EngineFailed",
+    "FilesDiffer",
     "InstallFailed",
     "InterpreterNotFound",
     "LockUnusable",
@@ -98,7 +101,7 @@ class BackendUnavailable(WheelhouseError):
 
     @property
     def hint(self) -> str:
-        return "install it, or choose the other one (--backend pip|uv)"
+        return "install it, or choose another one (--backend wheelhouse|pip|uv)"
 
 
 @dataclass(eq=False)
@@ -114,3 +117,54 @@ class InstallFailed(WheelhouseError):
     @property
     def hint(self) -> str:
         return f"read {self.backend}'s output above; only locked, hash-checked files were offered"
+
+
+@dataclass(eq=False)
+class FilesDiffer(WheelhouseError):
+    """Locked files whose sha256 is not the lock's: nothing was installed or removed."""
+
+    paths: Sequence[str]
+    lock: str
+
+    def __post_init__(self) -> None:
+        self.paths = list(self.paths)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        return f"refused, their sha256 is not the one in {self.lock}: {', '.join(self.paths)}"
+
+    @property
+    def hint(self) -> str:
+        return "nothing was installed; run `wheelhouse verify`, then `wheelhouse fetch` or rebuild"
+
+
+@dataclass(eq=False)
+class CannotUninstall(WheelhouseError):
+    """An installed version that must go first, but cannot be removed safely from its RECORD."""
+
+    name: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"cannot remove the installed {self.name} ({self.path}): {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return "remove it yourself (pip uninstall), or install with --backend pip"
+
+
+@dataclass(eq=False)
+class EngineFailed(WheelhouseError):
+    """The install engine's worker failed on a wheel, or could not run at all."""
+
+    reason: str
+    path: str | None = None
+
+    def __str__(self) -> str:
+        where = f" {self.path}" if self.path else ""
+        return f"installing{where} failed: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return "what other workers installed stays; fix the cause and run the install again"

@@ -1,7 +1,8 @@
 """Install strictly from a wheelhouse: the lock's files for one interpreter, hash-checked.
 
 The interpreter picks the lock; PEP 751 selection with its own environment and tags
-picks one file per pin; pip or uv gets exactly those files, hash-checked.
+picks one file per pin; the engine (:mod:`wheelhouse.install.engine`), pip or uv
+gets exactly those files, hash-checked.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,13 @@ from typing import Any, Literal, cast
 
 from packaging.markers import Environment
 from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from wheelhouse.house.directory import load_toml
 from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.install import engine
 from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
@@ -32,28 +34,26 @@ from wheelhouse.install.errors import (
     NotInLock,
     PinMismatch,
 )
-from wheelhouse.install.probe import InterpreterInfo, installed_distributions, pip_command, run
+from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_cores
+from wheelhouse.install.probe import InterpreterInfo, pip_command, run
 from wheelhouse.model.locks import LockedRequirement, parse_requirements_lock
 from wheelhouse.model.reqfile import Inputs
 
 __all__ = [
-    "MAX_PIPS",
-    "Change",
+    "Backend",
     "InstallRequest",
     "InstallResult",
-    "LockedFile",
     "install",
     "pip_groups",
-    "plan",
     "render_plan",
+    "render_summary",
     "scratch_root",
-    "usable_cores",
 ]
 
 #: A ``# via`` entry that names a project (``alpha`` or ``alpha[fast]``), not an input file.
 _PROJECT = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\[[^\]]*\])?$")
-#: Concurrent pips at most: beyond this, disk and memory, not cores, set the pace.
-MAX_PIPS = 8
+
+Backend = Literal["wheelhouse", "pip", "uv"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,53 +64,45 @@ class InstallRequest:
     requirements: tuple[str, ...] = ()
     requirement_files: tuple[Path, ...] = ()
     python: Path | None = None
-    backend: Literal["pip", "uv"] = "pip"
+    #: None: the engine, else pip for an interpreter the engine cannot run in.
+    backend: Backend | None = None
     dry_run: bool = False
     tmp_dir: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LockedFile:
-    """The one file of a pin that this interpreter gets, as a pip requirement line."""
-
-    name: NormalizedName
-    version: Version
-    path: Path
-    sha256: str
-
-    @property
-    def line(self) -> str:
-        return f"{self.path} --hash=sha256:{self.sha256}"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Change:
-    """What installing one file does: ``install``, ``upgrade``, ``downgrade`` or ``keep``."""
-
-    file: LockedFile
-    action: str
-    installed: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class InstallResult:
-    """What was chosen and planned; ``ran`` is False for a dry run or nothing to do."""
+    """What was chosen and planned, and by what; ``ran`` is False for a dry run or nothing to do."""
 
     choice: Choice
     changes: tuple[Change, ...]
+    backend: Backend
     ran: bool
 
 
 def install(request: InstallRequest) -> InstallResult:
-    """Install the lock (or the requirements and their locked dependencies) offline."""
-    choice = choose(request.wheelhouse, request.python)
+    """Install the lock (or the requirements and their locked dependencies) offline.
+
+    One probe of the interpreter serves the choice of lock, the plan and the engine.
+    """
+    choice = choose(request.wheelhouse, request.python, installed=True)
     inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
-    files = _select(choice, inputs)
-    changes = plan(files, installed_distributions(choice.interpreter.path))
+    files, requested = _select(choice, inputs)
+    changes = plan(files, choice.interpreter.installed_versions)
+    backend = _backend(request.backend, choice.interpreter)
     todo = [change for change in changes if change.action != "keep"]
     if not request.dry_run and todo:
-        _run_backend(request, choice, todo)
-    return InstallResult(choice=choice, changes=changes, ran=not request.dry_run and bool(todo))
+        _run_backend(request, choice, backend, todo, requested)
+    ran = not request.dry_run and bool(todo)
+    return InstallResult(choice=choice, changes=changes, backend=backend, ran=ran)
+
+
+def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
+    """The engine unless asked otherwise; pip where ``installer`` cannot run (old Pythons)."""
+    reason = engine.unsupported(info) if asked in (None, "wheelhouse") else None
+    if reason and asked == "wheelhouse":
+        raise BackendUnavailable("wheelhouse", reason)
+    return "pip" if reason else asked or "wheelhouse"
 
 
 def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
@@ -127,20 +119,40 @@ def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
         raise LockUnusable(str(pylock_path), str(exc)) from None
 
 
-def _select(choice: Choice, inputs: Inputs) -> list[LockedFile]:
-    """The whole lock, or what ``inputs`` name and their dependencies; checked before pip runs."""
+def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]:
+    """The files to install and the projects asked for (their ``REQUESTED`` marker).
+
+    The whole lock, whose roots are what its inputs asked for; or what ``inputs``
+    name and their dependencies, checked before anything runs.
+    """
     pylock, entries = _read_lock(choice)
-    wanted = _wanted(choice, entries, inputs) if inputs.requirements else None
+    roots = _asked(choice, entries, inputs) if inputs.requirements else _roots(entries)
+    wanted = _closure(roots, entries) if inputs.requirements else None
     environment = cast(Environment, dict(choice.interpreter.environment))
     try:
         selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
     except PylockSelectError as exc:
         raise LockUnusable(choice.target, str(exc)) from None
-    return [
+    files = [
         _locked_file(choice, package.name, package.version, dist)
         for package, dist in selected
         if wanted is None or package.name in wanted
     ]
+    return files, roots
+
+
+def _roots(entries: Iterable[LockedRequirement]) -> set[str]:
+    """The pins an input asked for (``# via -r requirements.txt``), not only a dependency.
+
+    A constraint (``# via -c constraints.txt``) asks for nothing; a lock whose
+    ``# via`` lines name no input at all has every pin asked for.
+    """
+    asked: set[str] = {entry.name for entry in entries if any(map(_is_request, entry.via))}
+    return asked or {entry.name for entry in entries}
+
+
+def _is_request(via: str) -> bool:
+    return not _PROJECT.match(via) and not via.startswith("-c ")
 
 
 def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
@@ -156,8 +168,8 @@ def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) 
     )
 
 
-def _wanted(choice: Choice, entries: list[LockedRequirement], inputs: Inputs) -> set[str]:
-    """The requirements' projects and their dependencies; NotInLock or PinMismatch otherwise."""
+def _asked(choice: Choice, entries: list[LockedRequirement], inputs: Inputs) -> set[str]:
+    """The requirements' projects, all pinned to a fitting version; NotInLock or PinMismatch."""
     pins = {entry.name: entry.version for entry in entries}
     environment = dict(choice.interpreter.environment)
     missing: list[str] = []
@@ -176,7 +188,7 @@ def _wanted(choice: Choice, entries: list[LockedRequirement], inputs: Inputs) ->
         raise NotInLock(missing, choice.target)
     if mismatched:
         raise PinMismatch(mismatched, choice.target)
-    return _closure(roots, entries)
+    return roots
 
 
 def _closure(roots: set[str], entries: Iterable[LockedRequirement]) -> set[str]:
@@ -193,22 +205,6 @@ def _closure(roots: set[str], entries: Iterable[LockedRequirement]) -> set[str]:
     return found
 
 
-def plan(files: Iterable[LockedFile], installed: Mapping[str, str]) -> tuple[Change, ...]:
-    """What installing ``files`` changes, given what is installed (name to version)."""
-    return tuple(_change(file, installed.get(file.name)) for file in files)
-
-
-def _change(file: LockedFile, installed: str | None) -> Change:
-    try:
-        current = Version(installed) if installed is not None else None
-    except InvalidVersion:
-        current = None  # pip replaces what it cannot compare
-    action = "install" if installed is None else "upgrade"
-    if current is not None and current >= file.version:
-        action = "keep" if current == file.version else "downgrade"
-    return Change(file=file, action=action, installed=installed)
-
-
 def render_plan(result: InstallResult) -> Iterator[str]:
     """The dry run's report: what would be installed, upgraded or downgraded, and removed."""
     info = result.choice.interpreter
@@ -222,12 +218,33 @@ def render_plan(result: InstallResult) -> Iterator[str]:
         yield "nothing to install: every locked version is installed already"
 
 
-def _run_backend(request: InstallRequest, choice: Choice, changes: Sequence[Change]) -> None:
-    """pip or uv, with their temporary files in a directory of their own, removed afterwards."""
+def render_summary(result: InstallResult, seconds: float) -> str:
+    """The line an install ends with: how many of each change, how long, by what."""
+    count = {action: 0 for action in ("install", "upgrade", "downgrade", "keep")}
+    for change in result.changes:
+        count[change.action] += 1
+    return (
+        f"installed {count['install']}, upgraded {count['upgrade']}, "
+        f"downgraded {count['downgrade']}, kept {count['keep']} "
+        f"in {seconds:.2f} s ({result.backend})"
+    )
+
+
+def _run_backend(
+    request: InstallRequest,
+    choice: Choice,
+    backend: Backend,
+    changes: Sequence[Change],
+    requested: set[str],
+) -> None:
+    """The engine, pip or uv, with temporary files in a directory of their own, removed after."""
     root = scratch_root(request, choice.interpreter)
     with tempfile.TemporaryDirectory(prefix=".wheelhouse-tmp-", dir=root) as name:
         scratch = Path(name)
-        if request.backend == "uv":
+        if backend == "wheelhouse":
+            engine.install_wheels(choice, changes, requested, scratch)
+            return
+        if backend == "uv":
             files = [change.file for change in changes]
             _run_uv(choice, _requirements_file(scratch / "requirements.txt", files), scratch)
             return
@@ -254,13 +271,6 @@ def scratch_root(request: InstallRequest, info: InterpreterInfo) -> Path | None:
     return info.prefix if os.access(info.prefix, os.W_OK) else None
 
 
-def usable_cores() -> int:
-    """CPUs this process may use (a container's cpuset, not the host's count), at most MAX_PIPS."""
-    if hasattr(os, "sched_getaffinity"):
-        return min(len(os.sched_getaffinity(0)), MAX_PIPS)
-    return min(os.cpu_count() or 1, MAX_PIPS)
-
-
 def pip_groups(changes: Sequence[Change], cores: int) -> list[list[LockedFile]]:
     """The files to install split into one share per pip to run at once.
 
@@ -271,30 +281,12 @@ def pip_groups(changes: Sequence[Change], cores: int) -> list[list[LockedFile]]:
     """
     todo = [change for change in changes if change.action != "keep"]
     fresh = all(change.action == "install" for change in todo)
-    return _balanced([change.file for change in todo], cores if fresh else 1)
+    return balanced([change.file for change in todo], cores if fresh else 1)
 
 
 def _requirements_file(path: Path, files: Sequence[LockedFile]) -> Path:
     path.write_text("".join(f"{file.line}\n" for file in files), encoding="utf-8")
     return path
-
-
-def _balanced(files: Sequence[LockedFile], count: int) -> list[list[LockedFile]]:
-    """Split ``files`` into at most ``count`` groups of about equal size, biggest first."""
-    groups: list[list[LockedFile]] = [[] for _ in range(max(1, min(count, len(files))))]
-    loads = [0] * len(groups)
-    for file in sorted(files, key=lambda file: (-_size(file.path), file.name)):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(file)
-        loads[lightest] += _size(file.path)
-    return groups
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _run_pip(choice: Choice, requirements: Path, scratch: Path) -> int:
@@ -310,7 +302,7 @@ def _run_uv(choice: Choice, requirements: Path, scratch: Path) -> None:
     if (uv := find_uv()) is None:
         raise BackendUnavailable("uv", "no uv executable beside this Python or on PATH")
     command = [
-        *(str(uv), "pip", "install", "--python", str(choice.interpreter.path)),
+        *(str(uv), "pip", "install", "--quiet", "--python", str(choice.interpreter.path)),
         *("--offline", "--no-index", "--no-config", "--no-deps", "--require-hashes"),
         *("--find-links", str(choice.wheelhouse.root), "--cache-dir", str(scratch / "uv-cache")),
         # A cache on the environment's filesystem lets uv link; elsewhere it would warn.

@@ -1,9 +1,9 @@
 """Interpreters: run them (and pip and uv) in a controlled way, and ask them what they are.
 
-Every subprocess of the package goes through :func:`run`: an explicit program, no
-standard input, no ``PIP_*``/``UV_*`` settings and no pip configuration file. An
-interpreter is never trusted by its name: :func:`probe` asks it, with a
-standard-library script.
+Every subprocess of the package goes through :func:`run` (or :func:`spawn`, for the
+install engine's workers, which talk back): an explicit program, no ``PIP_*``/``UV_*``
+settings and no pip configuration file. An interpreter is never trusted by its
+name: :func:`probe` asks it, with a standard-library script, once per run.
 """
 
 from __future__ import annotations
@@ -13,24 +13,25 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.model.targets import Target, parse_platform, portable_platform
 
 __all__ = [
+    "InstalledDistribution",
     "InterpreterInfo",
     "controlled_environment",
-    "installed_distributions",
     "pip_command",
     "probe",
     "run",
+    "spawn",
 ]
 
 _TIMEOUT = 120
@@ -70,6 +71,19 @@ try:
     glibc = os.confstr("CS_GNU_LIBC_VERSION")
 except (AttributeError, OSError, ValueError):
     glibc = None
+paths = sysconfig.get_paths()
+scheme = dict((key, paths[key]) for key in ("purelib", "platlib", "scripts", "data"))
+# Headers go where pip puts them: under the venv, else beside Python's own.
+in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+site_include = os.path.join(sys.prefix, "include", "site", "python%d.%d" % sys.version_info[:2])
+scheme["headers"] = site_include if in_venv else paths["include"]
+installed = None
+if "--installed" in sys.argv:
+    from importlib import metadata
+    installed = [
+        (dist.metadata["Name"], dist.version, str(getattr(dist, "_path", "") or ""))
+        for dist in metadata.distributions()
+    ]
 musl = None
 loader = "/lib/ld-musl-%s.so.1" % platform.machine()
 if not glibc and os.path.exists(loader):
@@ -86,15 +100,18 @@ print(json.dumps({
     "glibc": glibc, "musl": musl, "mac_version": platform.mac_ver()[0],
     "debug": bool(sysconfig.get_config_var("Py_DEBUG") or hasattr(sys, "gettotalrefcount")),
     "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "scheme": scheme, "installed": installed,
 }))
 """
 
-_INSTALLED = r"""
-import json
-from importlib import metadata
-found = [(dist.metadata["Name"], dist.version) for dist in metadata.distributions()]
-print(json.dumps([pair for pair in found if pair[0]]))
-"""
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledDistribution:
+    """A distribution an interpreter sees; ``path`` is its metadata directory, when on disk."""
+
+    name: NormalizedName
+    version: str
+    path: Path | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,10 +134,23 @@ class InterpreterInfo:
     base_prefix: Path
     pip_version: str | None = None
     tags_source: str = "pip"
+    #: Where installed files go, as its ``sysconfig`` says: purelib, platlib, scripts,
+    #: data, and the directory under which each project's headers go.
+    scheme: Mapping[str, str] = field(default_factory=dict)
+    #: What it saw installed when probed, first on ``sys.path`` first (asked for only).
+    installed: tuple[InstalledDistribution, ...] = ()
 
     @property
     def is_venv(self) -> bool:
         return self.prefix != self.base_prefix
+
+    @property
+    def installed_versions(self) -> dict[str, str]:
+        """Normalized name to version; the first on ``sys.path`` wins, as for imports."""
+        versions: dict[str, str] = {}
+        for dist in self.installed:
+            versions.setdefault(dist.name, dist.version)
+        return versions
 
     @property
     def platform(self) -> str:
@@ -177,6 +207,24 @@ def run(
     )
 
 
+def spawn(
+    command: Sequence[str | os.PathLike[str]], *, tmp_dir: Path | None, stderr: IO[str]
+) -> subprocess.Popen[str]:
+    """Start a program that talks in lines on its stdin and stdout, in the same environment.
+
+    Raises ``OSError`` when it cannot start; the caller waits for it.
+    """
+    return subprocess.Popen(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(tmp_dir=tmp_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        encoding="utf-8",
+    )
+
+
 def pip_command(info: InterpreterInfo) -> list[str]:
     """How to run pip for ``info``: its own pip, else this process's pip with ``--python``."""
     if info.pip_version:
@@ -186,10 +234,10 @@ def pip_command(info: InterpreterInfo) -> list[str]:
     return [*prefix, "--no-input", "--disable-pip-version-check"]
 
 
-def _run_script(python: Path, script: str) -> Any:
+def _run_script(python: Path, script: str, *args: str) -> Any:
     """Run ``script`` in ``python`` (isolated mode) and decode the JSON it prints."""
     try:
-        result = run([python, "-I", "-c", script], capture=True, timeout=_TIMEOUT)
+        result = run([python, "-I", "-c", script, *args], capture=True, timeout=_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise InterpreterNotFound(str(python), getattr(exc, "strerror", None) or str(exc)) from None
     if result.returncode != 0:
@@ -201,13 +249,14 @@ def _run_script(python: Path, script: str) -> Any:
         raise InterpreterNotFound(str(python), "it did not answer like Python 3") from None
 
 
-def probe(python: Path) -> InterpreterInfo:
-    """Run ``python`` and ask it for its version, tags, marker environment and prefix.
+def probe(python: Path, *, installed: bool = False) -> InterpreterInfo:
+    """Run ``python`` and ask it for its version, tags, marker environment, prefix and scheme.
 
+    With ``installed``, also what it has installed (what an install plans against).
     ``python`` is kept as given (a venv's ``bin/python`` must not be resolved to
     the base interpreter). Raises :class:`InterpreterNotFound` when it does not run.
     """
-    facts = _run_script(python, _PROBE)
+    facts = _run_script(python, _PROBE, *(["--installed"] if installed else []))
     version = (int(facts["version"][0]), int(facts["version"][1]))
     tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
     return InterpreterInfo(
@@ -222,7 +271,18 @@ def probe(python: Path) -> InterpreterInfo:
         base_prefix=Path(facts["base_prefix"]),
         pip_version=facts["pip_version"],
         tags_source=facts["tags_source"],
+        scheme=dict(facts.get("scheme") or {}),
+        installed=tuple(_installed(facts.get("installed") or [])),
     )
+
+
+def _installed(found: Sequence[Sequence[str]]) -> Iterator[InstalledDistribution]:
+    for name, version, path in found:
+        if name:  # a metadata directory without a name is not a distribution
+            location = Path(path) if path else None
+            yield InstalledDistribution(
+                name=canonicalize_name(name), version=version, path=location
+            )
 
 
 def _computed_tags(facts: Mapping[str, Any]) -> tuple[Tag, ...]:
@@ -259,12 +319,3 @@ def _platforms(facts: Mapping[str, Any]) -> list[str]:
         machine = facts["environment"]["platform_machine"]
         return parse_platform(f"macosx_{major}_{minor}_{machine}")[0]
     return [platform]
-
-
-def installed_distributions(python: Path) -> dict[str, str]:
-    """Normalized name to version of what ``python`` sees (isolated mode, as pip is run)."""
-    found: list[list[str]] = _run_script(python, _INSTALLED)
-    result: dict[str, str] = {}
-    for name, version in found:
-        result.setdefault(canonicalize_name(name), version)  # the first on sys.path wins
-    return result

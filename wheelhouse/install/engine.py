@@ -1,0 +1,179 @@
+"""The default install engine: one worker per core, inside the target interpreter.
+
+The wheels are split into shares of about equal size; each worker
+(:mod:`wheelhouse.install.worker`, run with ``python -I -c``) checks its share
+against the lock's hashes. Only when every worker has found every file right
+are old versions removed (from their RECORDs) and the wheels handed out, biggest
+first, one at a time to whichever worker is free: what a wheel costs to
+byte-compile is not its size, so fixed shares would leave a core idle. A file
+that differs from the lock leaves the environment untouched. Each worker unpacks
+with the ``installer`` library and byte-compiles with the target interpreter
+itself: one interpreter start per core, no pip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import importlib.util
+import json
+import os
+import queue
+import subprocess
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from wheelhouse.install.choice import Choice
+from wheelhouse.install.errors import EngineFailed, FilesDiffer
+from wheelhouse.install.plan import Change, LockedFile, balanced, usable_cores
+from wheelhouse.install.probe import InterpreterInfo, spawn
+from wheelhouse.install.removal import Removal, plan_removal, remove
+
+__all__ = ["install_wheels", "unsupported"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Worker:
+    process: subprocess.Popen[str]
+    log: Path
+
+
+def unsupported(info: InterpreterInfo) -> str | None:
+    """Why the engine cannot serve ``info``, or None: ``installer`` must run in it."""
+    if importlib.util.find_spec("installer") is None:
+        return "the installer library is not installed beside wheelhouse"
+    try:
+        found = metadata.distribution("installer")
+        requires = SpecifierSet(",".join(found.metadata.get_all("Requires-Python") or []))
+    except (metadata.PackageNotFoundError, InvalidSpecifier):
+        return None  # no metadata to go by (a bundled copy): the workers will tell
+    if requires.contains(info.full_version, prereleases=True):
+        return None
+    return f"installer {found.version} needs Python {requires}, {info.path} is {info.full_version}"
+
+
+def install_wheels(
+    choice: Choice, changes: Sequence[Change], requested: Collection[str], scratch: Path
+) -> None:
+    """Install the changed files; old versions go first, once every file is known right."""
+    info = choice.interpreter
+    removals = _removals(info, changes)  # refused before anything is touched
+    wheels = {str(change.file.path): _wheel(change.file, requested) for change in changes}
+    source = importlib.resources.files("wheelhouse.install").joinpath("worker.py")
+    command = [str(info.path), "-I", "-c", source.read_text(encoding="utf-8")]
+    workers: list[_Worker] = []
+    try:
+        for number, share in enumerate(balanced([c.file for c in changes], usable_cores())):
+            job = _job(info, [wheels[str(file.path)] for file in share])
+            workers.append(_start(command, job, scratch / f"worker-{number}.log", scratch))
+        for path, stat in _checked(workers, str(choice.wheelhouse.lock_path(choice.target))):
+            wheels[path]["stat"] = stat
+        for removal in removals:
+            remove(removal)
+        _hand_out(workers, sorted(wheels.values(), key=lambda wheel: -int(wheel["size"])))
+    finally:
+        _stop(workers)
+
+
+def _removals(info: InterpreterInfo, changes: Sequence[Change]) -> list[Removal]:
+    """What upgrades and downgrades remove, as the probe found it installed."""
+    replaced = {change.file.name for change in changes if change.installed is not None}
+    found: dict[str, Removal | None] = {}
+    for dist in info.installed:
+        if dist.name in replaced and dist.name not in found:  # the one imports would see
+            found[dist.name] = plan_removal(dist, info.scheme)
+    return [removal for removal in found.values() if removal is not None]
+
+
+def _wheel(file: LockedFile, requested: Collection[str]) -> dict[str, Any]:
+    """What a worker is told of a wheel; ``stat`` joins once a worker has hashed it."""
+    return {
+        "path": str(file.path),
+        "sha256": file.sha256,
+        "url": file.path.as_uri(),
+        "requested": file.name in requested,
+        "size": file.path.stat().st_size,
+    }
+
+
+def _job(info: InterpreterInfo, share: Sequence[dict[str, Any]]) -> Any:
+    spec = importlib.util.find_spec("installer")
+    assert spec is not None and spec.submodule_search_locations
+    location = os.path.dirname(next(iter(spec.submodule_search_locations)))
+    return {"installer": location, "scheme": dict(info.scheme), "wheels": list(share)}
+
+
+def _start(command: Sequence[str], job: Any, log: Path, scratch: Path) -> _Worker:
+    with open(log, "w", encoding="utf-8") as errors:
+        process = spawn(command, tmp_dir=scratch, stderr=errors)
+    worker = _Worker(process=process, log=log)
+    _send(worker, json.dumps(job))
+    return worker
+
+
+def _send(worker: _Worker, line: str) -> None:
+    stream = worker.process.stdin
+    assert stream is not None
+    with contextlib.suppress(OSError):  # it died: its reply, or the lack of one, says why
+        stream.write(line + "\n")
+        stream.flush()
+
+
+def _reply(worker: _Worker) -> Any:
+    """The worker's next message; one that ended without a word fails with its stderr."""
+    assert worker.process.stdout is not None
+    if line := worker.process.stdout.readline():
+        return json.loads(line)
+    status = worker.process.wait()
+    text = worker.log.read_text(encoding="utf-8", errors="replace").strip()
+    raise EngineFailed((text.splitlines() or [f"exit status {status}"])[-1])
+
+
+def _checked(workers: Sequence[_Worker], lock: str) -> list[tuple[str, Any]]:
+    """Every file as each worker hashed it; FilesDiffer or EngineFailed if one is not right."""
+    replies = [_reply(worker) for worker in workers]
+    if failed := next((reply for reply in replies if "error" in reply), None):
+        raise EngineFailed(failed["error"])
+    if differ := [found["path"] for reply in replies for found in reply.get("mismatched", [])]:
+        raise FilesDiffer([os.path.basename(path) for path in differ], lock)
+    return [(found["path"], found["stat"]) for reply in replies for found in reply["checked"]]
+
+
+def _hand_out(workers: Sequence[_Worker], wheels: Sequence[Any]) -> None:
+    """Each wheel to the next free worker; the first failure is raised once all have stopped."""
+    pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for wheel in wheels:
+        pending.put(wheel)
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        failures = [f for f in pool.map(lambda worker: _feed(worker, pending), workers) if f]
+    if failures:
+        raise EngineFailed(failures[0]["error"], failures[0].get("path"))
+
+
+def _feed(worker: _Worker, pending: queue.SimpleQueue[Any]) -> Any:
+    """Send ``worker`` wheels until none is left or it fails; its failure, or None."""
+    while True:
+        try:
+            wheel = pending.get_nowait()
+        except queue.Empty:
+            return None
+        _send(worker, json.dumps(wheel))
+        if "error" in (reply := _reply(worker)):
+            return reply
+
+
+def _stop(workers: Sequence[_Worker]) -> None:
+    """Close every worker's input (one still waiting ends, writing nothing) and reap it."""
+    for worker in workers:
+        if worker.process.stdin is not None and not worker.process.stdin.closed:
+            with contextlib.suppress(OSError):  # a dead worker's pipe
+                worker.process.stdin.close()
+        worker.process.wait()
+        if worker.process.stdout is not None:
+            worker.process.stdout.close()

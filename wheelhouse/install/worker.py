@@ -1,0 +1,195 @@
+"""The install engine's worker: runs inside the target interpreter, installing wheels.
+
+The tool runs this file's source with ``python -I -c`` and talks to it in JSON
+lines. The first line on stdin is the job: where ``installer`` is, the scheme,
+and a share of the wheels, which the worker checks against the lock's sha256;
+it answers with what each file looked like when hashed (or which differ). Then,
+once every worker has checked and old versions are gone, the tool sends one
+wheel per line, biggest first, to whichever worker is free; the worker unpacks
+each with ``installer`` and byte-compiles it here, so the ``.pyc`` files carry
+this interpreter's magic number and pip's timestamp checks, and answers. The
+end of its input ends it: before any wheel, having written nothing.
+
+It imports the standard library and ``installer`` only, and nothing else from
+the tool's environment, so it cannot shadow a module of the target.
+"""
+
+from __future__ import annotations
+
+import compileall
+import csv
+import hashlib
+import importlib
+import io
+import json
+import os
+import sys
+import sysconfig
+import warnings
+import zipfile
+from importlib.machinery import PathFinder
+from importlib.util import cache_from_source, module_from_spec
+from typing import IO, Any
+
+#: What ``INSTALLER`` says: pip lists, shows and uninstalls whatever it holds.
+INSTALLER = b"wheelhouse\n"
+_CHUNK = 1 << 20
+
+
+def main() -> int:
+    """Check the share, then install each wheel sent; one JSON reply line for each."""
+    replies, sys.stdout = sys.stdout, sys.stderr  # stray prints must not break the protocol
+    sys.dont_write_bytecode = True  # for installer's own modules; compile_file still writes
+    job = json.loads(sys.stdin.readline())
+    try:
+        installer = _load_installer(job["installer"])
+        destination = _destination_class(installer)
+        checked = [_check(wheel) for wheel in job["wheels"]]
+    except Exception as exc:
+        return _reply(replies, {"error": f"{type(exc).__name__}: {exc}"}, 1)
+    mismatched = [found for found in checked if "actual" in found]
+    _reply(replies, {"mismatched": mismatched} if mismatched else {"checked": checked}, 0)
+    for line in iter(sys.stdin.readline, ""):
+        wheel = json.loads(line)
+        try:
+            _install(installer, destination, job["scheme"], wheel)
+        except Exception as exc:
+            failure = {"error": f"{type(exc).__name__}: {exc}", "path": wheel["path"]}
+            return _reply(replies, failure, 1)
+        _reply(replies, {"installed": wheel["path"]}, 0)
+    return 0
+
+
+def _reply(stream: IO[str], message: dict[str, Any], status: int) -> int:
+    stream.write(json.dumps(message) + "\n")
+    stream.flush()
+    return status
+
+
+def _load_installer(location: str) -> Any:
+    """``installer`` from the tool's own copy: that one directory, not the whole of it."""
+    spec = PathFinder.find_spec("installer", [location])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no installer package in {location}")
+    module = module_from_spec(spec)
+    sys.modules["installer"] = module  # its submodules import it by name
+    spec.loader.exec_module(module)
+    importlib.import_module("installer.destinations")
+    importlib.import_module("installer.records")
+    importlib.import_module("installer.sources")
+    return module
+
+
+def _check(wheel: dict[str, Any]) -> dict[str, Any]:
+    """The file's ``stat`` when hashed, and its ``actual`` sha256 if not the lock's."""
+    digest = hashlib.sha256()
+    with open(wheel["path"], "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+        stat = _identity(os.fstat(handle.fileno()))
+    found: dict[str, Any] = {"path": wheel["path"], "stat": stat}
+    if digest.hexdigest() != wheel["sha256"]:
+        found["actual"] = digest.hexdigest()
+    return found
+
+
+def _identity(stat: os.stat_result) -> list[int]:
+    """Enough of a file's status to see it replaced or rewritten after it was hashed."""
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _install(installer: Any, destination: type, scheme: dict[str, str], wheel: Any) -> None:
+    """Unpack one wheel, if it is still the file whose hash was checked (by any worker)."""
+    with open(wheel["path"], "rb") as handle:
+        if _identity(os.fstat(handle.fileno())) != wheel["stat"]:
+            raise OSError(f"{wheel['path']} changed after its hash was checked")
+        with zipfile.ZipFile(handle) as archive:
+            source = installer.sources.WheelFile(archive)
+            paths = dict(scheme, headers=os.path.join(scheme["headers"], source.distribution))
+            target = destination(
+                scheme_dict=paths,
+                interpreter=sys.executable,
+                script_kind=_script_kind(),
+                hash_algorithm="sha256",
+                bytecode_optimization_levels=(0,),
+                overwrite_existing=True,
+            )
+            installer.install(source, target, _metadata(wheel))
+
+
+def _metadata(wheel: dict[str, Any]) -> dict[str, bytes]:
+    """``INSTALLER``, ``REQUESTED`` when asked for, and PEP 610 provenance as pip writes it."""
+    digest = wheel["sha256"]
+    origin = {
+        "archive_info": {"hash": "sha256=" + digest, "hashes": {"sha256": digest}},
+        "url": wheel["url"],
+    }
+    files = {"INSTALLER": INSTALLER, "direct_url.json": json.dumps(origin, sort_keys=True).encode()}
+    if wheel["requested"]:
+        files["REQUESTED"] = b""
+    return files
+
+
+def _script_kind() -> str:
+    """The launcher ``installer`` writes for entry points on this platform."""
+    if os.name != "nt":
+        return "posix"
+    platform = sysconfig.get_platform()  # win32, win-amd64, win-arm64, win-arm32
+    return {"win32": "win-ia32", "win-arm32": "win-arm"}.get(platform, platform)
+
+
+def _destination_class(installer: Any) -> type:
+    """``installer``'s destination, safe beside other workers, writing RECORDs as pip does."""
+    entries_of = installer.records.RecordEntry
+
+    class Destination(installer.destinations.SchemeDictionaryDestination):  # type: ignore[misc]
+        def write_to_fs(
+            self, scheme: str, path: str, stream: IO[bytes], is_executable: bool
+        ) -> Any:
+            target = self._path_with_destdir(scheme, path)  # refuses a path outside the scheme
+            # Another worker may create the same namespace directory at the same moment.
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.lexists(target):  # never write through a hard link into some cache
+                os.unlink(target)
+            return super().write_to_fs(scheme, path, stream, is_executable)
+
+        # The argument names are installer's: it passes them by keyword.
+        def finalize_installation(self, scheme: str, record_file_path: str, records: Any) -> None:
+            entries = list(records)
+            entries += [pair for item in entries for pair in _compiled(self, entries_of, *item)]
+            rows = sorted(entry.to_row(_prefix(self, scheme, where)) for where, entry in entries)
+            with io.StringIO(newline="") as text:
+                csv.writer(text).writerows(rows)  # pip's dialect, CRLF included
+                data = text.getvalue().encode("utf-8")
+            self.write_to_fs(scheme, record_file_path, io.BytesIO(data), is_executable=False)
+
+    return Destination
+
+
+def _compiled(destination: Any, entry_of: Any, scheme: str, entry: Any) -> list[tuple[str, Any]]:
+    """Byte-compile one installed ``.py`` file as pip does; its RECORD entry, without a hash.
+
+    The ``.pyc`` is listed so that uninstalling removes it; pip leaves its hash
+    and size empty, since the interpreter may rewrite it.
+    """
+    if scheme not in ("purelib", "platlib") or not entry.path.endswith(".py"):
+        return []
+    source = str(destination._path_with_destdir(scheme, entry.path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a file that does not compile stays as it is
+        if not compileall.compile_file(source, force=True, quiet=2):
+            return []
+    root = destination.scheme_dict[scheme]
+    path = os.path.relpath(cache_from_source(source), root).replace(os.sep, "/")
+    return [(scheme, entry_of(path, None, None))]
+
+
+def _prefix(destination: Any, root: str, scheme: str) -> str | None:
+    """How a path of ``scheme`` is written in a RECORD of ``root``: relative, as pip does."""
+    paths: dict[str, str] = destination.scheme_dict
+    relative = os.path.relpath(paths[scheme], paths[root])
+    return None if relative == os.curdir else relative.replace(os.sep, "/") + "/"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
