@@ -98,3 +98,31 @@ def test_missing_and_recursive_files(tmp_path: Path) -> None:
 def test_bad_command_line_requirement() -> None:
     with pytest.raises(RequirementFileError, match="argument 2"):
         parse_inputs(["ok", "not a requirement!"], [], [])
+
+
+def test_deep_nesting_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    for number in range(1, 1501):
+        _write(tmp_path / f"r{number}.txt", f"-r r{number + 1}.txt\n")
+    _write(tmp_path / "r1501.txt", "alpha\n")
+    with pytest.raises(RequirementFileError, match=r"r\d+\.txt:1: .*nested more than 100"):
+        parse_inputs([], [tmp_path / "r1.txt"], [])
+
+
+def test_a_huge_or_endless_file_is_refused_by_size(tmp_path: Path) -> None:
+    with pytest.raises(RequirementFileError, match=r"/dev/zero.*larger than"):
+        parse_inputs([], [Path("/dev/zero")], [])
+
+
+def test_an_overlong_name_is_refused(tmp_path: Path) -> None:
+    req = _write(tmp_path / "long.txt", "a" * (1 << 20) + "\n")
+    with pytest.raises(RequirementFileError, match=r"long\.txt:1: .*name is longer than"):
+        parse_inputs([], [req], [])
+    with pytest.raises(RequirementFileError, match="argument 1"):
+        parse_inputs(["b" * 1000], [], [])
+
+
+def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
+    req = tmp_path / "latin.txt"
+    req.write_bytes(b"caf\xe9\n")
+    with pytest.raises(RequirementFileError, match="latin.txt.*cannot read it"):
+        parse_inputs([], [req], [])

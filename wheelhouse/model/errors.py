@@ -24,6 +24,8 @@ class RequirementFileError(WheelhouseError):
     reason: str
 
     def __str__(self) -> str:
+        if not self.lineno:  # the file as a whole: unreadable, too large, a loop
+            return f"{self.path}: {self.reason}"
         return f"{self.path}:{self.lineno}: invalid line {self.line!r}: {self.reason}"
 
     @property

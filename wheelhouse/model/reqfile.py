@@ -26,6 +26,11 @@ _IGNORED = {"--prefer-binary", "--trusted-host", "--only-binary", "--no-binary",
 _TAKES_VALUE = {"--trusted-host", "--only-binary", "--no-binary", "--use-feature"}
 _VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url"}
 _FLAGS = {"--pre", "--prefer-binary"}
+#: How deep ``-r``/``-c`` files may nest: far beyond any real project, well short of
+#: the interpreter's recursion limit.
+MAX_NESTING = 100
+#: The longest project name taken: names are short, and an index URL must hold one.
+MAX_NAME = 200
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,6 +60,10 @@ class Inputs:
     pre: bool = False
     files: list[str] = field(default_factory=list)
 
+    def add(self, item: InputRequirement, *, constraint: bool) -> None:
+        """Take a requirement or constraint, in the order given."""
+        (self.constraints if constraint else self.requirements).append(item)
+
 
 #: Reads a requirements file: its identity (a real path, to find loops) and its text.
 #: Raises ``OSError`` or ``UnicodeDecodeError`` when it cannot.
@@ -83,9 +92,8 @@ def parse_inputs(
     inputs = Inputs()
     context = _Context(read, environ)
     for number, text in enumerate(requirements, 1):
-        inputs.requirements.append(
-            _requirement(text, "the command line", f"argument {number}", f"argument {number}", 0)
-        )
+        where = f"argument {number}"
+        inputs.add(_requirement(text, "the command line", where, where, 0), constraint=False)
     for path in requirement_files:
         _parse_file(path, inputs, constraint=False, context=context, seen=())
     for path in constraint_files:
@@ -100,6 +108,9 @@ def _requirement(text: str, origin: str, where: str, path: str, lineno: int) -> 
         raise RequirementFileError(path, lineno, text, str(exc).splitlines()[0]) from None
     if requirement.url:
         raise RequirementFileError(path, lineno, text, "direct URL references are not supported")
+    if len(requirement.name) > MAX_NAME:
+        reason = f"the project name is longer than {MAX_NAME} characters"
+        raise RequirementFileError(path, lineno, text[:60] + "...", reason)
     return InputRequirement(requirement=requirement, origin=origin, location=where)
 
 
@@ -132,6 +143,7 @@ def _parse_file(
         raise RequirementFileError(str(path), 0, "", f"cannot read it: {reason}") from None
     if identity in seen:
         raise RequirementFileError(str(path), 0, "", "it includes itself")
+
     inputs.files.append(str(path))
     for lineno, line in _logical_lines(text, context.environ):
         _parse_line(path, lineno, line, inputs, constraint, context, (*seen, identity))
@@ -150,12 +162,15 @@ def _parse_line(
         text = line.split(" --hash", 1)[0].strip()
         flag = "-c" if constraint else "-r"
         item = _requirement(text, f"{flag} {path}", f"{path}:{lineno}", str(path), lineno)
-        (inputs.constraints if constraint else inputs.requirements).append(item)
+        inputs.add(item, constraint=constraint)
         return
     option, value = _split_option(path, lineno, line)
     if option in ("-r", "--requirement", "-c", "--constraint"):
         nested = Path(value) if Path(value).is_absolute() else path.parent / value
         nested_constraint = constraint or option in ("-c", "--constraint")
+        if len(seen) >= MAX_NESTING:
+            reason = f"requirement files are nested more than {MAX_NESTING} deep"
+            raise RequirementFileError(str(path), lineno, line, reason)
         _parse_file(nested, inputs, constraint=nested_constraint, context=context, seen=seen)
     elif option in ("-i", "--index-url"):
         inputs.index_url = value

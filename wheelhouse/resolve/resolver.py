@@ -81,7 +81,9 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
         if truth is not Truth.NEVER:
             marker = item.requirement.marker if truth is Truth.SOMETIMES else None
             roots.append(Req.from_requirement(item.requirement, None, item.origin, marker))
-    return roots
+    # A line repeated in the inputs is one requirement: resolvelib's cost grows
+    # with the square of the requirements on one project.
+    return list(dict.fromkeys(roots))
 
 
 def _priorities(roots: Sequence[Req], target: Target, inputs: Inputs) -> Priorities:
