@@ -124,5 +124,5 @@ def test_an_overlong_name_is_refused(tmp_path: Path) -> None:
 def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
     req = tmp_path / "latin.txt"
     req.write_bytes(b"caf\xe9\n")
-    with pytest.raises(RequirementFileError, match="latin.txt.*cannot read it"):
+    with pytest.raises(RequirementFileError, match=r"latin\.txt.*cannot read it"):
         parse_inputs([], [req], [])
