@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require
 from helpers import installed, make_venv, run, run_pip, unshare_prefix
 from packaging.tags import Tag
 from wheelhouses import make_wheel, make_wheelhouse, target_for, tree_digest
@@ -47,10 +48,8 @@ ROOTS = {"alpha", "evolving", "native", "toolbox"}
 def python(version: str) -> Path:
     """CPython ``version`` by the product's discovery; on CI (``CI=true``) its lack fails."""
     found = find_python(version)
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must provide Python {version}")
-        pytest.skip(f"no working Python {version} on this machine")
+    require(f"Python {version}", found is not None, "the engine installs into other Pythons")
+    assert found is not None
     return found
 
 
