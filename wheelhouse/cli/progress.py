@@ -10,15 +10,37 @@ from wheelhouse.commands.build import BuildReporter
 from wheelhouse.model.distributions import BuiltWheel, DistFile
 from wheelhouse.resolve.candidates import Resolution
 
-__all__ = ["ProgressReporter"]
+__all__ = ["ByteBar", "ProgressReporter"]
 
 
-class ProgressReporter(BuildReporter):
-    """Build progress on a terminal through tqdm; silent in pipes and with --quiet."""
+class ByteBar:
+    """One bar of bytes on a terminal's stderr; nothing in pipes or with --quiet."""
 
     def __init__(self, *, quiet: bool) -> None:
         self.enabled = not quiet and sys.stderr.isatty()
         self.bar: Any = None
+
+    def start(self, total: int, description: str) -> None:
+        if self.enabled:
+            from tqdm import tqdm  # only a terminal pays for importing it
+
+            self.bar = tqdm(
+                total=total, unit="B", unit_scale=True, file=sys.stderr, desc=description
+            )
+
+    def advance(self, nbytes: int) -> None:
+        if self.bar is not None:
+            self.bar.update(nbytes)
+
+    def close(self) -> None:
+        """End the bar, if any, so that later messages do not land inside it."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class ProgressReporter(BuildReporter, ByteBar):
+    """Build progress on a terminal through tqdm; silent in pipes and with --quiet."""
 
     def _say(self, text: str) -> None:
         if self.enabled:
@@ -36,24 +58,7 @@ class ProgressReporter(BuildReporter):
         self._say(f"built {wheel.wheel.filename}")
 
     def downloading(self, files: Sequence[DistFile]) -> None:
-        if self.enabled:
-            from tqdm import tqdm
-
-            total = sum(file.size or 0 for file in files)
-            self.bar = tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                file=sys.stderr,
-                desc=f"downloading {len(files)} files",
-            )
+        self.start(sum(file.size or 0 for file in files), f"downloading {len(files)} files")
 
     def progress(self, file: DistFile, nbytes: int) -> None:
-        if self.bar is not None:
-            self.bar.update(nbytes)
-
-    def close(self) -> None:
-        """End the bar, if any, so that later messages do not land inside it."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self.advance(nbytes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from wheelhouse.cli.app import reports_errors
 from wheelhouse.cli.options import wheelhouse_option
+from wheelhouse.cli.progress import ByteBar
 from wheelhouse.commands.publish import PublishReporter
 from wheelhouse.model.publish import PublishPlan
 
@@ -43,33 +43,15 @@ def _endpoint_url(ctx: click.Context, param: click.Parameter, value: str | None)
     return value
 
 
-class PublishProgress(PublishReporter):
+class PublishProgress(PublishReporter, ByteBar):
     """Upload progress on a terminal through tqdm; silent in pipes and with --quiet."""
 
-    def __init__(self, *, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-        self.bar: Any = None
-
     def uploading(self, plan: PublishPlan) -> None:
-        if self.enabled and plan.uploads:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=plan.upload_bytes,
-                unit="B",
-                unit_scale=True,
-                file=sys.stderr,
-                desc=f"uploading {len(plan.uploads)} objects",
-            )
+        if plan.uploads:
+            self.start(plan.upload_bytes, f"uploading {len(plan.uploads)} objects")
 
     def progress(self, nbytes: int) -> None:
-        if self.bar is not None:
-            self.bar.update(nbytes)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self.advance(nbytes)
 
 
 @click.command("publish", epilog=PUBLISH_EPILOG)

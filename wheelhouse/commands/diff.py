@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wheelhouse.house.directory import Wheelhouse, lock_pins
+from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import NotALockSource, NotAWheelhouse, UnreadableFile
 from wheelhouse.house.layout import MANIFEST
+from wheelhouse.house.reading import lock_pins
 from wheelhouse.model.diff import TargetDiff, diff_pins
 
 __all__ = ["diff_sources", "read_pins"]

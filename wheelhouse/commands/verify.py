@@ -22,10 +22,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from wheelhouse.house import layout
-from wheelhouse.house.directory import Wheelhouse, read_lock
+from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import MetadataError, UnreadableFile
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.metadata import core_metadata
+from wheelhouse.house.reading import read_lock
 from wheelhouse.house.references import (
     distribution_names,
     orphan_metadata,

@@ -18,10 +18,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import tomli_w
 
@@ -43,98 +42,21 @@ from wheelhouse.house.layout import (
     pylock_name,
     target_files,
 )
+from wheelhouse.house.locking import try_lock, unlock
+from wheelhouse.house.reading import check_manifest, load_toml, lock_pins
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.locks import (
     Lock,
-    LockedRequirement,
-    parse_requirements_lock,
     pylock_dict,
     render_constraints,
     render_requirements,
 )
 from wheelhouse.model.targets import parse_target_name
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-if sys.platform == "win32":  # no flock there: a lock on the lock file's first byte
-    import msvcrt
-
-    def _try_lock(handle: IO[str]) -> bool:
-        handle.seek(0)  # both calls must name the same byte
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[str]) -> bool:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-__all__ = ["FORMAT", "Wheelhouse", "is_claimed", "load_toml", "lock_pins", "read_lock"]
+__all__ = ["FORMAT", "Wheelhouse", "is_claimed"]
 
 #: The manifest's format version.
 FORMAT = 1
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """A TOML document; :class:`UnreadableFile` when it cannot be read or parsed."""
-    try:
-        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UnreadableFile(str(path), str(exc)) from None
-    return document
-
-
-def read_lock(path: Path) -> list[LockedRequirement]:
-    """The pins of one ``locks/<target>.txt``; :class:`UnreadableFile` when it does not parse."""
-    try:
-        return parse_requirements_lock(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UnreadableFile(str(path), str(exc)) from None
-
-
-def lock_pins(path: Path) -> dict[str, str]:
-    """Project name to version in one ``locks/<target>.txt``; :class:`UnreadableFile` as above."""
-    return {entry.name: entry.version for entry in read_lock(path)}
-
-
-def _check_manifest(path: str, manifest: Mapping[str, Any]) -> None:
-    """Raise :class:`UnreadableFile` unless the tables readers rely on are shaped as written."""
-    for key in ("files", "built", "build-requirements"):
-        table = manifest.get(key, {})
-        if not isinstance(table, dict) or not all(_well_formed(key, e) for e in table.values()):
-            raise UnreadableFile(path, f"[{key}] is not a table of tables as a build writes it")
-    targets = manifest.get("targets", [])
-    if not isinstance(targets, list) or not all(isinstance(e, dict) for e in targets):
-        raise UnreadableFile(path, "[[targets]] is not a list of tables")
-
-
-def _well_formed(key: str, entry: object) -> bool:
-    """A table, with the fields of a ``[built]`` or ``[build-requirements]`` entry."""
-    if not isinstance(entry, dict):
-        return False
-    if key == "built":
-        return isinstance(entry.get("sdist"), str)
-    files = entry.get("files") if key == "build-requirements" else []
-    return isinstance(files, list) and all(isinstance(name, str) for name in files)
 
 
 def _is_target_name(name: str) -> bool:
@@ -215,13 +137,13 @@ class Wheelhouse:
         removes that command's temporary files and scratch space.
         """
         with (self.root / LOCK_FILE).open("a") as handle:
-            if not _try_lock(handle):
+            if not try_lock(handle):
                 raise WheelhouseBusy(str(self.root))
             try:
                 self.recovered = self.recover()
                 yield
             finally:
-                _unlock(handle)
+                unlock(handle)
 
     def recover(self) -> list[str]:
         """Finish or undo an interrupted commit and remove leftovers; what was removed."""
@@ -320,7 +242,7 @@ class Wheelhouse:
         if not self.manifest_path.is_file():
             return {}
         manifest = load_toml(self.manifest_path)
-        _check_manifest(str(self.manifest_path), manifest)
+        check_manifest(str(self.manifest_path), manifest)
         return manifest
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:

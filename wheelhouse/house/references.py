@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from wheelhouse.house.directory import Wheelhouse, load_toml, read_lock
+from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.house.layout import WORK_DIRS, is_temporary, metadata_owner
+from wheelhouse.house.reading import load_toml, read_lock
 from wheelhouse.model.distributions import DistFile, is_distribution_filename
 
 __all__ = [

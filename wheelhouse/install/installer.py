@@ -21,8 +21,8 @@ from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.house.directory import load_toml
 from wheelhouse.house.errors import UnreadableFile
+from wheelhouse.house.reading import load_toml
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.install import engine
 from wheelhouse.install.choice import Choice, choose

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from wheelhouse.house import directory as store
-from wheelhouse.house.directory import Wheelhouse, load_toml
+from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import UnreadableFile, WheelhouseBusy
 from wheelhouse.house.files import atomic_copy
+from wheelhouse.house.reading import load_toml
 
 LOCK = "alpha==1.0 \\\n    --hash=sha256:" + "a" * 64 + "\n    # via -r requirements.txt\n"
 
