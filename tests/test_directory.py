@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from wheelhouse.house import directory as store
+from wheelhouse.house import locking
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import UnreadableFile, WheelhouseBusy
 from wheelhouse.house.files import atomic_copy
@@ -107,14 +108,16 @@ class FakeMsvcrt(types.ModuleType):
 
 
 def _store_on_windows(monkeypatch: pytest.MonkeyPatch, msvcrt: FakeMsvcrt) -> Any:
-    """A private copy of the store module, imported as on Windows."""
+    """The store, with a private copy of its locking module imported as on Windows."""
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
-    spec = importlib.util.spec_from_file_location("store_on_windows", store.__file__)
+    spec = importlib.util.spec_from_file_location("locking_on_windows", locking.__file__)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    monkeypatch.setattr(store, "try_lock", module.try_lock)
+    monkeypatch.setattr(store, "unlock", module.unlock)
+    return store
 
 
 @pytest.mark.parametrize("busy", [False, True])
