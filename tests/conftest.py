@@ -23,7 +23,7 @@ _PROXIES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 _SESSION_CACHE = Path(tempfile.mkdtemp(prefix="wheelhouse-test-cache-"))
 #: Kill points tried per command unless ``--killpoints`` says otherwise.
-_KILLPOINTS = "8"
+_KILLPOINTS = "all"
 
 
 def require(name: str, available: bool, why: str) -> None:

@@ -6,7 +6,7 @@ kills itself at one of them (see :mod:`killpoints`). After the kill, the tree
 must be wholly old or wholly new to a reader; the next run of the command must
 finish or undo the interrupted one, end as a run never killed does, pass
 ``verify`` and leave no temporary file or staging directory. ``--killpoints``
-says how many points to try per command (default 8, spread evenly; ``all``).
+says how many points to try per command (default ``all``; a number spreads that many evenly).
 """
 
 from __future__ import annotations
