@@ -5,8 +5,8 @@ removals, links and opens for writing inside the directory it writes, and
 kills itself at one of them (see :mod:`killpoints`). After the kill, the tree
 must be wholly old or wholly new to a reader; the next run of the command must
 finish or undo the interrupted one, end as a run never killed does, pass
-``verify`` and leave no temporary file or staging directory. ``--killpoints``
-says how many points to try per command (default ``all``; a number spreads that many evenly).
+``verify`` and leave no temporary file or staging directory. Every point is
+tried by default; ``--killpoints N`` tries N of them, spread evenly.
 """
 
 from __future__ import annotations
