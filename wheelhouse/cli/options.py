@@ -18,8 +18,11 @@ from wheelhouse.model.targets import canonical_platform, parse_platform
 __all__ = [
     "IndexOptions",
     "TimestampType",
+    "cache_dir_option",
     "constraint_files_option",
     "index_options",
+    "index_url_option",
+    "jobs_option",
     "platforms_option",
     "python_option",
     "quiet_option",
@@ -150,15 +153,31 @@ class IndexOptions:
         return allow, self.keep_sdist
 
 
+index_url_option = click.option(
+    "--index-url",
+    "-i",
+    default=None,
+    metavar="URL",
+    help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
+    "$PIP_INDEX_URL, then pip's default index).",
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Parallel downloads and resolutions.",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Persistent cache (else $WHEELHOUSE_CACHE_DIR, else the user cache directory).",
+)
+
 _INDEX_OPTIONS = [
-    click.option(
-        "--index-url",
-        "-i",
-        default=None,
-        metavar="URL",
-        help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
-        "$PIP_INDEX_URL, then pip's default index).",
-    ),
+    index_url_option,
     click.option(
         "--extra-index-url",
         "extra_index_urls",
@@ -173,20 +192,8 @@ _INDEX_OPTIONS = [
         metavar="TIMESTAMP",
         help="Ignore files uploaded after this moment (ISO 8601 or YYYY-MM-DD, UTC).",
     ),
-    click.option(
-        "--jobs",
-        "-j",
-        type=click.IntRange(1, 64),
-        default=8,
-        show_default=True,
-        help="Parallel downloads and resolutions.",
-    ),
-    click.option(
-        "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Persistent cache (else $WHEELHOUSE_CACHE_DIR, else the user cache directory).",
-    ),
+    jobs_option,
+    cache_dir_option,
     click.option(
         "--only-binary/--build",
         "only_binary",

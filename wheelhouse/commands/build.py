@@ -45,6 +45,7 @@ __all__ = [
     "BuildResult",
     "Preferences",
     "build",
+    "download_all",
     "open_run",
     "read_inputs",
     "resolve_all",
@@ -210,7 +211,7 @@ def _fetch(
     recorded = wheelhouse.read_manifest().get("files", {})
     known = [_known_digest(wheelhouse, file, recorded) for file in files]
     missing = [file for file in known if not wheelhouse.has_file(file, recorded)]
-    digests = _download_all(wheelhouse, index, missing, request.jobs, reporter)
+    digests = download_all(wheelhouse, index, missing, request.jobs, reporter)
     hashed = {file.filename: _completed(wheelhouse, file, digests) for file in known}
     return hashed, [file.filename for file in missing]
 
@@ -238,7 +239,7 @@ def _completed(wheelhouse: Wheelhouse, file: DistFile, digests: Mapping[str, str
     )
 
 
-def _download_all(
+def download_all(
     wheelhouse: Wheelhouse,
     index: Downloader,
     files: Sequence[DistFile],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from wheelhouse.errors import WheelhouseError
 
 __all__ = [
+    "CannotFetch",
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
@@ -158,3 +159,27 @@ class NotPublishable(WheelhouseError):
     @property
     def hint(self) -> str:
         return f"`wheelhouse verify -w {self.path}` lists every problem; fix them, then publish"
+
+
+@dataclass(eq=False)
+class CannotFetch(WheelhouseError):
+    """Files the locks need that ``fetch`` has no recorded origin to download from."""
+
+    path: str
+    problems: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.problems = list(self.problems)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"cannot fetch {count} file{'s' if count != 1 else ''} the locks need"
+        return f"{head} ({self.path}): " + "; ".join(self.problems)
+
+    @property
+    def hint(self) -> str:
+        return (
+            "nothing was downloaded; rebuild the wheelhouse (wheelhouse build with no "
+            "requirements builds the recorded inputs again) to restore them"
+        )
