@@ -21,11 +21,12 @@ from typing import Any
 from packaging.version import Version
 
 from wheelhouse import __version__
+from wheelhouse.commands.fromlock import Pages, locked_resolution
 from wheelhouse.commands.targets import make_targets
 from wheelhouse.house.directory import FORMAT, Wheelhouse
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
-from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.inputs.files import parse_inputs, read_lock_file
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.locks import Lock, Pin
@@ -47,6 +48,7 @@ __all__ = [
     "build",
     "download_all",
     "open_run",
+    "plan_all",
     "read_inputs",
     "resolve_all",
 ]
@@ -104,7 +106,7 @@ def build(
     targets = list(targets or make_targets(request.pythons, request.platforms))
     with wheelhouse.exclusive(), open_run(wheelhouse, request, index, reporter) as parts:
         finder, staging, maker = parts
-        resolutions = resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         extra: list[Resolution] = []
         if maker is not None:
             resolutions = maker.realize(resolutions)
@@ -160,10 +162,43 @@ def open_run(
 
 
 def read_inputs(request: BuildRequest) -> Inputs:
-    """Parse the requirement and constraint inputs (raises on a bad line)."""
-    return parse_inputs(
-        list(request.requirements), list(request.requirement_files), list(request.constraint_files)
+    """Parse the requirement and constraint inputs, and the lock (raises on a bad line)."""
+    inputs = parse_inputs(
+        list(request.requirements),
+        list(request.requirement_files),
+        list(request.constraint_files),
+        request.choice,
     )
+    if request.from_lock is not None:
+        inputs.locked = read_lock_file(request.from_lock)
+        inputs.files.append(str(request.from_lock))
+        urls = inputs.locked.index_urls
+        inputs.index_url, inputs.extra_index_urls = (
+            (urls[0], list(urls[1:])) if urls else (None, [])
+        )
+    return inputs
+
+
+def plan_all(
+    finder: Finder,
+    pages: Pages,
+    targets: Sequence[Target],
+    inputs: Inputs,
+    request: BuildRequest,
+    reporter: BuildReporter,
+    preferred: Preferences | None = None,
+) -> list[Resolution]:
+    """Each target's pins: a lock's when the inputs hold one (nothing resolved), else resolved."""
+    if inputs.locked is None:
+        return resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+    policy = Policy(allow_sdist=request.allow_sdist)
+    resolutions = []
+    for target in targets:
+        reporter.resolving(target)
+        resolution = locked_resolution(inputs.locked, target, request.choice, pages, policy)
+        reporter.resolved(resolution)
+        resolutions.append(resolution)
+    return resolutions
 
 
 def resolve_all(

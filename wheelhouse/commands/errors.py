@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wheelhouse.errors import WheelhouseError
+from wheelhouse.resolve.errors import NoFileForTarget
 
 __all__ = [
     "CannotFetch",
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "NoLockedFile",
     "NotPublishable",
     "NothingRecorded",
     "VerifyFailed",
@@ -182,4 +184,18 @@ class CannotFetch(WheelhouseError):
         return (
             "nothing was downloaded; rebuild the wheelhouse (wheelhouse build with no "
             "requirements builds the recorded inputs again) to restore them"
+        )
+
+
+@dataclass(eq=False)
+class NoLockedFile(NoFileForTarget):
+    """A locked version none of whose locked files the target can install."""
+
+    @property
+    def hint(self) -> str:
+        if any("sdist" in reason for reason in self.reasons):
+            return "pass --build to build the locked sdist into a wheel"
+        return (
+            "relock with this target's platform and Python among the lock's environments, "
+            "or drop this target (--python/--platform)"
         )

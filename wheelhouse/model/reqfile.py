@@ -12,10 +12,14 @@ import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath as Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.model.errors import RequirementFileError
+
+if TYPE_CHECKING:  # the lock models build on this module's requirements
+    from wheelhouse.model.lockfile import LockSource
 
 __all__ = ["InputRequirement", "Inputs", "parse_inputs"]
 
@@ -59,6 +63,7 @@ class Inputs:
     extra_index_urls: list[str] = field(default_factory=list)
     pre: bool = False
     files: list[str] = field(default_factory=list)
+    locked: LockSource | None = None  # --from-lock: its pins stand instead of a resolution
 
     def add(self, item: InputRequirement, *, constraint: bool) -> None:
         """Take a requirement or constraint, in the order given."""
