@@ -145,6 +145,7 @@ def _build(wheelhouse_dir: Path, request: BuildRequest, index: IndexOptions) -> 
         lambda client, reporter: build(wheelhouse, request, inputs, client, reporter),
     )
     _report_refused(result.refused)
+    _report_yanked(result)
     if not index.quiet:
         click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
 
@@ -177,6 +178,7 @@ def _rebuild(
         ),
     )
     _report_refused(result.refused)
+    _report_yanked(result)
     if not index.quiet:
         click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
 
@@ -206,6 +208,17 @@ def _online(
             return step(client, reporter)
     finally:
         reporter.close()  # a failure's message must not land inside a live bar
+
+
+def _report_yanked(result: BuildResult) -> None:
+    """Warn of each yanked file taken, as pip and uv do."""
+    for file in result.yanked:
+        reason = f" ({file.yanked})" if file.yanked else ""
+        click.echo(
+            f"warning: {file.project} {file.version} is yanked{reason}; "
+            f"taken because it is pinned with ==",
+            err=True,
+        )
 
 
 def _report_refused(refused: Sequence[InvalidFilename]) -> None:
@@ -329,6 +342,7 @@ def _refresh(
     )
     if result.build is not None:
         _report_refused(result.build.refused)
+        _report_yanked(result.build)
     return list(result.diffs)
 
 

@@ -28,7 +28,8 @@ from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
 from wheelhouse.inputs.files import parse_inputs, read_lock_file
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
-from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.errors import InvalidFilename, RequirementFileError
+from wheelhouse.model.formats import Formats
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
@@ -90,6 +91,12 @@ class BuildResult:
     refused: list[InvalidFilename] = field(default_factory=list)
     built: list[BuiltWheel] = field(default_factory=list)
 
+    @property
+    def yanked(self) -> list[DistFile]:
+        """The yanked files the locks take (each pinned ``==``, or the lock's), once each."""
+        found = {f.filename: f for lock in self.locks for pin in lock.pins for f in pin.files}
+        return [found[name] for name in sorted(found) if found[name].yanked is not None]
+
 
 def build(
     wheelhouse: Wheelhouse,
@@ -104,7 +111,8 @@ def build(
     """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
     targets = list(targets or make_targets(request.pythons, request.platforms))
-    with wheelhouse.exclusive(), open_run(wheelhouse, request, index, reporter) as parts:
+    run = open_run(wheelhouse, request, index, reporter, inputs.formats)
+    with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
         resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         extra: list[Resolution] = []
@@ -134,11 +142,22 @@ def build(
 
 @contextlib.contextmanager
 def open_run(
-    wheelhouse: Wheelhouse, request: BuildRequest, index: BuildIndex, reporter: BuildReporter
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    index: BuildIndex,
+    reporter: BuildReporter,
+    formats: Formats | None = None,
 ) -> Iterator[tuple[Finder, Staging, WheelMaker | None]]:
-    """One run's finder and staging area, and its sdist maker when sdists are let in."""
+    """One run's finder and staging area, and its sdist maker when sdists are let in.
+
+    ``formats`` are the requirements files' per-project rules (``--no-binary``...).
+    """
     manifest = wheelhouse.read_manifest()
-    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    policy = Policy(
+        allow_sdist=request.allow_sdist,
+        exclude_newer=request.exclude_newer,
+        formats=formats or Formats(),
+    )
     # Scratch space outside the wheelhouse; $WHEELHOUSE_TMPDIR as for installs.
     tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
     with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
@@ -169,6 +188,11 @@ def read_inputs(request: BuildRequest) -> Inputs:
         list(request.constraint_files),
         request.choice,
     )
+    if inputs.formats.builds_sdists and not request.allow_sdist:
+        path, lineno, line = inputs.formats.no_binary_at or ("", 0, "")
+        reason = "--no-binary means building sdists, and this build takes wheels only"
+        advice = "pass --build to build them into wheels, or remove the line to take wheels"
+        raise RequirementFileError(path, lineno, line, reason, advice=advice)
     if request.from_lock is not None:
         inputs.locked = read_lock_file(request.from_lock)
         inputs.files.append(str(request.from_lock))

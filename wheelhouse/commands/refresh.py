@@ -92,7 +92,8 @@ def refresh(
         return RefreshResult(diffs=diff_pins(old, old))
     if check:
         reporter = reporter or BuildReporter()
-        with open_run(wheelhouse, request, index, reporter) as (finder, staging, _maker):
+        run = open_run(wheelhouse, request, index, reporter, inputs.formats)
+        with run as (finder, staging, _maker):
             resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
         return RefreshResult(diffs=diff_pins(old, new))

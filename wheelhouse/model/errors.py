@@ -24,6 +24,7 @@ class RequirementFileError(WheelhouseError):
     lineno: int
     line: str
     reason: str
+    advice: str = field(default="", kw_only=True)
 
     def __str__(self) -> str:
         if not self.lineno:  # the file as a whole: unreadable, too large, a loop
@@ -32,7 +33,7 @@ class RequirementFileError(WheelhouseError):
 
     @property
     def hint(self) -> str:
-        return "fix the line; the syntax is pip's requirements file format"
+        return self.advice or "fix the line; the syntax is pip's requirements file format"
 
 
 @dataclass(eq=False)

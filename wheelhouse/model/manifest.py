@@ -184,6 +184,8 @@ def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Targ
         "indexes": [redact(url) for url in (request.index_url, *request.extra_index_urls)],
         "options": _options(request),
     }
+    if formats := inputs.formats.key():  # only when set, so older keys still stand
+        document["formats"] = formats
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
