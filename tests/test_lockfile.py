@@ -8,7 +8,7 @@ import pytest
 from packaging.version import Version
 
 from wheelhouse.model.errors import InputFileError
-from wheelhouse.model.lockfile import requirements_lock
+from wheelhouse.model.lockfile import pylock_lock, requirements_lock
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.targets import Target
 from wheelhouse.model.uvlock import uv_lock
@@ -125,3 +125,24 @@ def test_a_uv_lock_that_cannot_be_used_is_refused(document: dict[str, Any], mess
     with pytest.raises(InputFileError, match=message) as info:
         uv_lock(document, "uv.lock")
     assert str(info.value).startswith("uv.lock: ")
+
+
+def test_a_target_the_lock_was_not_made_for_is_refused() -> None:
+    wheel = {"url": "https://f.test/alpha-1.1-py3-none-any.whl", "hashes": {"sha256": A}}
+    document = {
+        "lock-version": "1.0",
+        "created-by": "hand",
+        "requires-python": ">=3.11",
+        "environments": ['sys_platform == "linux"'],
+        "packages": [{"name": "alpha", "version": "1.1", "wheels": [wheel]}],
+    }
+    lock = pylock_lock(document, "pylock.toml")
+    assert [pin.name for pin in lock.select(LINUX311, Choice())] == ["alpha"]
+    with pytest.raises(InputFileError, match="none of its environments is target cp312-win_amd64"):
+        lock.select(WIN312, Choice())
+    old = Target(python_version=(3, 10), platform="manylinux_2_28_x86_64")
+    with pytest.raises(InputFileError, match=r"for Python >=3\.11, which target cp310-"):
+        lock.select(old, Choice())
+    uv = uv_lock(_uv({"name": "p", "version": "1", "source": {"virtual": "."}}), "uv.lock")
+    with pytest.raises(InputFileError, match=r"for Python >=3\.11"):
+        uv.select(old, Choice())

@@ -10,7 +10,7 @@ resolved: which of a pin's files a target takes is the caller's business.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -30,6 +30,7 @@ __all__ = [
     "LockSource",
     "LockedFile",
     "LockedPin",
+    "check_target",
     "filename_of",
     "lock_truth",
     "pylock_lock",
@@ -126,6 +127,21 @@ def pin_marker(marker: Marker | None, truth: Truth) -> Marker | None:
     return None if any(name in str(marker) for name in _LOCK_VARIABLES) else marker
 
 
+def check_target(
+    path: str, target: Target, requires_python: str | None, environments: Sequence[Marker] = ()
+) -> None:
+    """Refuse a target the lock was not made for: its Python, or none of its environments."""
+    if requires_python and not target.allows_python(requires_python):
+        reason = f"it locks for Python {requires_python}, which target {target.name} is not"
+        raise InputFileError(path, reason, advice="relock for this Python, or drop the target")
+    empty: frozenset[str] = frozenset()
+    if environments and all(
+        lock_truth(target, marker, empty, empty) is Truth.NEVER for marker in environments
+    ):
+        reason = f"none of its environments is target {target.name}'s"
+        raise InputFileError(path, reason, advice="relock for this target, or drop the target")
+
+
 def filename_of(url: str) -> str:
     """The last segment of a URL's path, unquoted: a distribution's file name."""
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
@@ -154,9 +170,12 @@ class FlatLock:
     groups: frozenset[NormalizedName] = frozenset()
     default_groups: frozenset[NormalizedName] = frozenset()
     index_urls: tuple[str, ...] = ()
+    requires_python: str | None = None
+    environments: tuple[Marker, ...] = ()
 
     def select(self, target: Target, choice: Choice) -> list[LockedPin]:
         """The packages whose markers hold on ``target``; two versions of one are refused."""
+        check_target(self.path, target, self.requires_python, self.environments)
         extras, groups = self._chosen(choice)
         pins: dict[NormalizedName, LockedPin] = {}
         for package in self.packages:
@@ -227,6 +246,8 @@ def pylock_lock(document: Mapping[str, Any], path: str) -> FlatLock:
         extras=_names(pylock.extras or ()),
         groups=_names(pylock.dependency_groups or ()),
         default_groups=_names(pylock.default_groups or ()),
+        requires_python=str(pylock.requires_python) if pylock.requires_python else None,
+        environments=tuple(pylock.environments or ()),
     )
 
 

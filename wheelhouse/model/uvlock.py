@@ -20,7 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.model.errors import InputFileError
-from wheelhouse.model.lockfile import LockedFile, LockedPin, filename_of
+from wheelhouse.model.lockfile import LockedFile, LockedPin, check_target, filename_of
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.targets import Target, Truth
 
@@ -76,9 +76,11 @@ class UvLock:
     packages: tuple[_Package, ...]
     roots: tuple[_Package, ...]
     index_urls: tuple[str, ...] = ()  # every file has its URL: no look-ups
+    requires_python: str | None = None
 
     def select(self, target: Target, choice: Choice) -> list[LockedPin]:
         """Every index package reached from the roots on ``target``, with its marker."""
+        check_target(self.path, target, self.requires_python)
         incoming = self._walk(target, self._starts(choice))
         pins: dict[NormalizedName, LockedPin] = {}
         markers = _markers(incoming)
@@ -218,7 +220,13 @@ def uv_lock(document: Mapping[str, Any], path: str) -> UvLock:
                 f"{package.name} {package.version} comes from {_kind(package.source)}, "
                 "not from an index: a lock imports index files only",
             )
-    return UvLock(path=path, packages=packages, roots=_roots(document, packages, path))
+    requires_python = document.get("requires-python")
+    return UvLock(
+        path=path,
+        packages=packages,
+        roots=_roots(document, packages, path),
+        requires_python=str(requires_python) if requires_python else None,
+    )
 
 
 def _roots(
