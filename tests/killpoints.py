@@ -257,6 +257,17 @@ def prune(work: Path, server: IndexServer) -> Scenario:
     return Scenario(name="prune", args=("prune", "-w", ROOT), pristine=work / "pristine")
 
 
+def fetch(work: Path, server: IndexServer) -> Scenario:
+    """A fetch into a checkout of committed locks and manifest: no files, no index."""
+    root = work / "pristine"
+    _build(root, server, *INPUTS, *TARGETS)
+    for path in root.iterdir():
+        if path.name.endswith((".whl", ".tar.gz", ".metadata")):
+            path.unlink()
+    shutil.rmtree(root / "simple")
+    return Scenario(name="fetch", args=("fetch", "-q", "-w", ROOT), pristine=root)
+
+
 def merge(work: Path, server: IndexServer) -> Scenario:
     """A merge of two one-target wheelhouses into a new directory."""
     sources = (work / "py311", work / "py312")
@@ -290,6 +301,7 @@ SCENARIOS: dict[str, Callable[[Path, IndexServer], Scenario]] = {
     "build": build_over,
     "refresh": refresh,
     "prune": prune,
+    "fetch": fetch,
     "merge": merge,
     "index": index,
 }

@@ -13,6 +13,7 @@ from wheelhouse.model.distributions import (
     select_files,
 )
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.formats import Formats
 from wheelhouse.model.targets import Target
 
 URL = "http://files.invalid/"
@@ -74,3 +75,24 @@ def test_selection_ranks_wheels_and_says_why_files_were_skipped() -> None:
     }
     with_sdists = select_files(files, target, Policy(allow_sdist=True))
     assert with_sdists.by_version[Version("1.0")][-1].filename == "demo-1.0.tar.gz"
+
+
+def test_per_project_formats_and_prefer_binary() -> None:
+    target = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+    files = [
+        _file("demo-1.0-py3-none-any.whl", "demo"),
+        _file("demo-1.0.tar.gz", "demo"),
+        _file("demo-2.0.tar.gz", "demo"),
+    ]
+    sdists = Policy(allow_sdist=True)
+    assert select_files(files, target, sdists).versions() == [Version("2.0"), Version("1.0")]
+    prefer = Policy(allow_sdist=True, formats=Formats(prefer_binary=True))
+    assert select_files(files, target, prefer).versions() == [Version("1.0"), Version("2.0")]
+    no_binary = Policy(allow_sdist=True, formats=Formats().updated("--no-binary", "demo"))
+    chosen = select_files(files, target, no_binary)
+    assert [f.filename for f in chosen.by_version[Version("1.0")]] == ["demo-1.0.tar.gz"]
+    assert {s.reason for s in chosen.skips} == {SkipReason.NO_BINARY}
+    only = Policy(allow_sdist=True, formats=Formats().updated("--only-binary", ":all:"))
+    chosen = select_files(files, target, only)
+    assert chosen.versions() == [Version("1.0")]
+    assert {s.reason for s in chosen.skips} == {SkipReason.ONLY_BINARY}

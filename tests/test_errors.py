@@ -20,9 +20,11 @@ import pytest
 
 import wheelhouse
 from wheelhouse.commands.errors import (
+    CannotFetch,
     ConflictingFiles,
     ConflictingInputs,
     ConflictingPins,
+    NoLockedFile,
     NothingRecorded,
     NotPublishable,
     VerifyFailed,
@@ -48,7 +50,13 @@ from wheelhouse.install.errors import (
     NotInLock,
     PinMismatch,
 )
-from wheelhouse.model.errors import InvalidFilename, NoMatchingTarget, RequirementFileError
+from wheelhouse.model.errors import (
+    DynamicMetadata,
+    InputFileError,
+    InvalidFilename,
+    NoMatchingTarget,
+    RequirementFileError,
+)
 from wheelhouse.resolve.errors import (
     ConflictCause,
     NoFileForTarget,
@@ -67,6 +75,10 @@ LOCK = f"wh/locks/{TARGET}.txt"
 #: One error of each class, built as the code that raises it does.
 SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     NothingRecorded: lambda: NothingRecorded("wh/wheelhouse.toml", "no inputs"),
+    CannotFetch: lambda: CannotFetch("wh/wheelhouse.toml", ["a-1.0-py3-none-any.whl: built"]),
+    NoLockedFile: lambda: NoLockedFile("native", "2.0", TARGET, ["native-2.0.tar.gz: sdist"]),
+    InputFileError: lambda: InputFileError("uv.lock", "it declares no extra x", advice="pick"),
+    DynamicMetadata: lambda: DynamicMetadata("pyproject.toml", "[project] dependencies"),
     NotPublishable: lambda: NotPublishable("wh", ["stray file x.whl"]),
     s3_errors.MissingS3Extra: lambda: s3_errors.MissingS3Extra("boto3", "pip install '.[s3]'"),
     s3_errors.BucketNotFound: lambda: s3_errors.BucketNotFound("b", "http://u:p@h/"),

@@ -36,7 +36,7 @@ def _head(scenario: Scenario, ref: Reference, points: list[int], failed: list[li
     )
 
 
-@pytest.mark.parametrize("name", ["build-new", "build", "refresh", "prune", "index"])
+@pytest.mark.parametrize("name", ["build-new", "build", "refresh", "prune", "fetch", "index"])
 def test_a_kill_at_any_mutation_leaves_the_old_set_or_the_new(
     name: str, tmp_path: Path, index_server: IndexServer, killpoint_limit: int | None
 ) -> None:

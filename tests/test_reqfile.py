@@ -8,6 +8,7 @@ import pytest
 
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.errors import RequirementFileError
+from wheelhouse.model.formats import ALL
 
 
 def _write(path: Path, text: str) -> Path:
@@ -126,3 +127,69 @@ def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
     req.write_bytes(b"caf\xe9\n")
     with pytest.raises(RequirementFileError, match=r"latin\.txt.*cannot read it"):
         parse_inputs([], [req], [])
+
+
+def test_binary_options_follow_pips_rules(tmp_path: Path) -> None:
+    req = _write(
+        tmp_path / "r.txt",
+        "--only-binary :all:\n"
+        "--no-binary=Native,cext\n"
+        "--only-binary cext\n"
+        "--prefer-binary\n"
+        "alpha\n",
+    )
+    inputs = parse_inputs([], [req], [])
+    assert [str(item) for item in inputs.requirements] == ["alpha"]  # no ":all:" requirement
+    formats = inputs.formats
+    assert formats.only_binary == {ALL, "cext"} and formats.no_binary == {"native"}
+    assert formats.prefer_binary and formats.no_binary_at == (
+        str(req),
+        2,
+        "--no-binary=Native,cext",
+    )
+    assert formats.allows_sdist("native") and not formats.allows_wheel("native")
+    assert formats.allows_wheel("cext") and not formats.allows_sdist("cext")
+    assert not formats.allows_sdist("alpha")  # :all:
+    reset = parse_inputs(
+        [], [_write(tmp_path / "n.txt", "--no-binary :all:\n--no-binary :none:\n")], []
+    )
+    assert reset.formats.no_binary == set()
+
+
+@pytest.mark.parametrize(
+    ("option", "reason"),
+    [
+        ("--trusted-host internal.test", "TLS certificates are always verified"),
+        ("--use-feature truststore", "a feature of pip"),
+        ("-f ./dist", "find-links directories are not read"),
+        ("--find-links=./dist", "find-links directories are not read"),
+        ("--no-index", "a build resolves against an index"),
+        ("-e .", "editable projects are not taken"),
+        ("--no-binary -r", "takes project names"),
+        ("--frobnicate", "option --frobnicate is not supported"),
+    ],
+)
+def test_pip_options_not_honoured_are_refused_with_file_and_line(
+    tmp_path: Path, option: str, reason: str
+) -> None:
+    req = _write(tmp_path / "r.txt", f"alpha\n{option}\n")
+    with pytest.raises(RequirementFileError) as info:
+        parse_inputs([], [req], [])
+    assert str(info.value).startswith(f"{req}:2: ")
+    assert reason in str(info.value)
+
+
+def test_require_hashes_needs_every_requirement_pinned_with_a_hash(tmp_path: Path) -> None:
+    digest = "a" * 64
+    good = _write(tmp_path / "good.txt", f"--require-hashes\nalpha==1.1 --hash=sha256:{digest}\n")
+    assert [str(item) for item in parse_inputs([], [good], []).requirements] == ["alpha==1.1"]
+    bad = _write(
+        tmp_path / "bad.txt",
+        f"alpha==1.1 --hash=sha256:{digest}\nbeta>=1 --hash=sha256:{digest}\n--require-hashes\n",
+    )
+    with pytest.raises(RequirementFileError) as info:
+        parse_inputs([], [bad], [])
+    assert str(info.value).startswith(f"{bad}:2: ")
+    assert f"--require-hashes ({bad}:3)" in str(info.value)
+    plain = _write(tmp_path / "plain.txt", "beta>=1\n")
+    assert parse_inputs([], [plain], []).requirements  # without the option, no hash is needed

@@ -153,6 +153,14 @@ def test_yanked_taken_only_when_pinned_exactly() -> None:
     assert _pins(_resolve("delta<2"))["delta"] == "1.0"
 
 
+def test_yanked_taken_when_a_constraint_pins_it_exactly() -> None:
+    """As pip and uv do: the constraint's exact pin is the user's word for that version."""
+    resolution = _resolve("gamma", constraints=["delta==1.1"])
+    assert _pins(resolution)["delta"] == "1.1"
+    assert resolution.pins["delta"].files[0].yanked == "bad"
+    assert _pins(_resolve("gamma", constraints=["delta<=1.1"]))["delta"] == "1.0"
+
+
 def test_extras_pull_their_dependencies() -> None:
     assert "speedy" in _pins(_resolve("alpha[fast]"))
     assert "speedy" not in _pins(_resolve("alpha"))

@@ -30,6 +30,12 @@ def _upkeep() -> ModuleType:
     return upkeep
 
 
+def _fetch() -> ModuleType:
+    from wheelhouse.cli import fetch
+
+    return fetch
+
+
 def _publish() -> ModuleType:
     from wheelhouse.cli import publish
 
@@ -40,6 +46,7 @@ def _publish() -> ModuleType:
 _COMMANDS = {
     "build": _build,
     "refresh": _build,
+    "fetch": _fetch,
     "install": _install,
     "env": _install,
     "diff": _upkeep,

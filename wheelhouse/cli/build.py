@@ -13,7 +13,9 @@ import click
 from wheelhouse.cli.app import exit_when_changed, is_verbose, reports_errors
 from wheelhouse.cli.options import (
     IndexOptions,
+    choice_options,
     constraint_files_option,
+    from_lock_option,
     index_options,
     platforms_option,
     requirement_files_option,
@@ -32,6 +34,7 @@ from wheelhouse.index.http import index_url_from
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.manifest import BuildRequest, request_from_manifest
+from wheelhouse.model.pyproject import Choice, is_pyproject
 from wheelhouse.model.urls import unique_urls
 
 __all__ = ["build_command", "refresh_command"]
@@ -46,6 +49,8 @@ Examples:
       --platform manylinux_2_28_x86_64 --platform macosx_11_0_arm64
   wheelhouse build -r requirements.txt -c constraints.txt --exclude-newer 2026-01-01
   wheelhouse build -r requirements.txt --python 3.11 --python 3.12 --build
+  wheelhouse build -r pyproject.toml --extra test --group dev
+  wheelhouse build --from-lock uv.lock --group dev --python 3.12 --platform win_amd64
 """
 
 
@@ -53,6 +58,8 @@ Examples:
 @requirements_argument
 @requirement_files_option
 @constraint_files_option
+@from_lock_option
+@choice_options
 @target_pythons_option
 @platforms_option
 @index_options
@@ -64,6 +71,8 @@ def build_command(
     requirements: tuple[str, ...],
     requirement_files: tuple[Path, ...],
     constraint_files: tuple[Path, ...],
+    from_lock: Path | None,
+    choice: Choice,
     pythons: tuple[str, ...],
     platforms: tuple[str, ...],
 ) -> None:
@@ -74,8 +83,13 @@ def build_command(
     wheelhouse.toml into the wheelhouse directory. With no REQ and no -r on an
     existing wheelhouse, builds its recorded inputs for the targets given
     (default: the recorded ones), keeping every pin that still fits.
+
+    -r pyproject.toml reads the project's [project] dependencies, with the
+    extras and dependency groups --extra, --all-extras and --group choose.
+    --from-lock takes a lock's pins for every target, resolving nothing.
     """
-    if not requirements and not requirement_files:
+    _check_choice(requirement_files, constraint_files, from_lock, choice, requirements, index)
+    if not requirements and not requirement_files and from_lock is None:
         _rebuild(wheelhouse_dir, index, pythons, platforms)
         return
     allow_sdist, _ = index.sdist_policy()
@@ -91,8 +105,30 @@ def build_command(
         jobs=index.jobs,
         allow_sdist=bool(allow_sdist),
         keep_sdist=bool(index.keep_sdist),
+        from_lock=from_lock,
+        choice=choice,
     )
     _build(wheelhouse_dir, request, index)
+
+
+def _check_choice(
+    requirement_files: Sequence[Path],
+    constraint_files: Sequence[Path],
+    from_lock: Path | None,
+    choice: Choice,
+    requirements: Sequence[str],
+    index: IndexOptions,
+) -> None:
+    """A lock stands alone; extras and groups need a project or a lock to choose from."""
+    if from_lock is not None and (requirements or requirement_files or constraint_files):
+        raise click.UsageError("--from-lock takes no REQ, -r or -c: the lock's pins are the input")
+    if from_lock is not None and index.exclude_newer is not None:
+        raise click.UsageError("--from-lock takes no --exclude-newer: the lock's pins are exact")
+    projects = [path for path in requirement_files if is_pyproject(str(path))]
+    if choice and from_lock is None and not projects:
+        raise click.UsageError(
+            "--extra, --all-extras and --group choose from -r pyproject.toml or --from-lock"
+        )
 
 
 def _build(wheelhouse_dir: Path, request: BuildRequest, index: IndexOptions) -> None:
@@ -109,6 +145,7 @@ def _build(wheelhouse_dir: Path, request: BuildRequest, index: IndexOptions) -> 
         lambda client, reporter: build(wheelhouse, request, inputs, client, reporter),
     )
     _report_refused(result.refused)
+    _report_yanked(result)
     if not index.quiet:
         click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
 
@@ -141,6 +178,7 @@ def _rebuild(
         ),
     )
     _report_refused(result.refused)
+    _report_yanked(result)
     if not index.quiet:
         click.echo(_summary(wheelhouse_dir, result, request.allow_sdist))
 
@@ -170,6 +208,17 @@ def _online(
             return step(client, reporter)
     finally:
         reporter.close()  # a failure's message must not land inside a live bar
+
+
+def _report_yanked(result: BuildResult) -> None:
+    """Warn of each yanked file taken, as pip and uv do."""
+    for file in result.yanked:
+        reason = f" ({file.yanked})" if file.yanked else ""
+        click.echo(
+            f"warning: {file.project} {file.version} is yanked{reason}; "
+            f"taken because it is pinned with ==",
+            err=True,
+        )
 
 
 def _report_refused(refused: Sequence[InvalidFilename]) -> None:
@@ -293,6 +342,7 @@ def _refresh(
     )
     if result.build is not None:
         _report_refused(result.build.refused)
+        _report_yanked(result.build)
     return list(result.diffs)
 
 

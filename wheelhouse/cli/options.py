@@ -13,13 +13,19 @@ from typing import Any, TypeVar
 
 import click
 
+from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.targets import canonical_platform, parse_platform
 
 __all__ = [
     "IndexOptions",
     "TimestampType",
+    "cache_dir_option",
+    "choice_options",
     "constraint_files_option",
+    "from_lock_option",
     "index_options",
+    "index_url_option",
+    "jobs_option",
     "platforms_option",
     "python_option",
     "quiet_option",
@@ -63,6 +69,52 @@ constraint_files_option = click.option(
     help="Constraints file (pip's format). Repeatable.",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+from_lock_option = click.option(
+    "--from-lock",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Take the exact pins and hashes of a pylock.toml, a uv.lock or a fully hashed "
+    "requirements file for every target their markers fit; resolve nothing.",
+)
+
+
+_CHOICE_OPTIONS = [
+    click.option(
+        "--extra",
+        "extras",
+        multiple=True,
+        metavar="NAME",
+        help="An extra of -r pyproject.toml ([project.optional-dependencies]) or of "
+        "--from-lock. Repeatable.",
+    ),
+    click.option("--all-extras", is_flag=True, help="Every extra (see --extra)."),
+    click.option(
+        "--group",
+        "groups",
+        multiple=True,
+        metavar="NAME",
+        help="A dependency group of -r pyproject.toml ([dependency-groups], PEP 735) or "
+        "of --from-lock. Repeatable.",
+    ),
+]
+
+
+def choice_options(func: F) -> F:
+    """``--extra``, ``--all-extras`` and ``--group``; the command gets them as ``choice``."""
+
+    @functools.wraps(func)
+    def with_choice(*args: Any, **kwargs: Any) -> Any:
+        choice = Choice(
+            extras=kwargs.pop("extras"),
+            all_extras=kwargs.pop("all_extras"),
+            groups=kwargs.pop("groups"),
+        )
+        return func(*args, choice=choice, **kwargs)
+
+    for option in reversed(_CHOICE_OPTIONS):
+        with_choice = option(with_choice)
+    return with_choice  # type: ignore[return-value]
 
 
 def python_option(
@@ -150,15 +202,31 @@ class IndexOptions:
         return allow, self.keep_sdist
 
 
+index_url_option = click.option(
+    "--index-url",
+    "-i",
+    default=None,
+    metavar="URL",
+    help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
+    "$PIP_INDEX_URL, then pip's default index).",
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Parallel downloads and resolutions.",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Persistent cache (else $WHEELHOUSE_CACHE_DIR, else the user cache directory).",
+)
+
 _INDEX_OPTIONS = [
-    click.option(
-        "--index-url",
-        "-i",
-        default=None,
-        metavar="URL",
-        help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
-        "$PIP_INDEX_URL, then pip's default index).",
-    ),
+    index_url_option,
     click.option(
         "--extra-index-url",
         "extra_index_urls",
@@ -173,20 +241,8 @@ _INDEX_OPTIONS = [
         metavar="TIMESTAMP",
         help="Ignore files uploaded after this moment (ISO 8601 or YYYY-MM-DD, UTC).",
     ),
-    click.option(
-        "--jobs",
-        "-j",
-        type=click.IntRange(1, 64),
-        default=8,
-        show_default=True,
-        help="Parallel downloads and resolutions.",
-    ),
-    click.option(
-        "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Persistent cache (else $WHEELHOUSE_CACHE_DIR, else the user cache directory).",
-    ),
+    jobs_option,
+    cache_dir_option,
     click.option(
         "--only-binary/--build",
         "only_binary",

@@ -21,13 +21,15 @@ from typing import Any
 from packaging.version import Version
 
 from wheelhouse import __version__
+from wheelhouse.commands.fromlock import Pages, locked_resolution
 from wheelhouse.commands.targets import make_targets
 from wheelhouse.house.directory import FORMAT, Wheelhouse
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
-from wheelhouse.inputs.files import parse_inputs
+from wheelhouse.inputs.files import parse_inputs, read_lock_file
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
-from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.errors import InvalidFilename, RequirementFileError
+from wheelhouse.model.formats import Formats
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
@@ -45,7 +47,9 @@ __all__ = [
     "BuildResult",
     "Preferences",
     "build",
+    "download_all",
     "open_run",
+    "plan_all",
     "read_inputs",
     "resolve_all",
 ]
@@ -87,6 +91,12 @@ class BuildResult:
     refused: list[InvalidFilename] = field(default_factory=list)
     built: list[BuiltWheel] = field(default_factory=list)
 
+    @property
+    def yanked(self) -> list[DistFile]:
+        """The yanked files the locks take (each pinned ``==``, or the lock's), once each."""
+        found = {f.filename: f for lock in self.locks for pin in lock.pins for f in pin.files}
+        return [found[name] for name in sorted(found) if found[name].yanked is not None]
+
 
 def build(
     wheelhouse: Wheelhouse,
@@ -101,9 +111,10 @@ def build(
     """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
     targets = list(targets or make_targets(request.pythons, request.platforms))
-    with wheelhouse.exclusive(), open_run(wheelhouse, request, index, reporter) as parts:
+    run = open_run(wheelhouse, request, index, reporter, inputs.formats)
+    with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
-        resolutions = resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         extra: list[Resolution] = []
         if maker is not None:
             resolutions = maker.realize(resolutions)
@@ -131,11 +142,22 @@ def build(
 
 @contextlib.contextmanager
 def open_run(
-    wheelhouse: Wheelhouse, request: BuildRequest, index: BuildIndex, reporter: BuildReporter
+    wheelhouse: Wheelhouse,
+    request: BuildRequest,
+    index: BuildIndex,
+    reporter: BuildReporter,
+    formats: Formats | None = None,
 ) -> Iterator[tuple[Finder, Staging, WheelMaker | None]]:
-    """One run's finder and staging area, and its sdist maker when sdists are let in."""
+    """One run's finder and staging area, and its sdist maker when sdists are let in.
+
+    ``formats`` are the requirements files' per-project rules (``--no-binary``...).
+    """
     manifest = wheelhouse.read_manifest()
-    policy = Policy(allow_sdist=request.allow_sdist, exclude_newer=request.exclude_newer)
+    policy = Policy(
+        allow_sdist=request.allow_sdist,
+        exclude_newer=request.exclude_newer,
+        formats=formats or Formats(),
+    )
     # Scratch space outside the wheelhouse; $WHEELHOUSE_TMPDIR as for installs.
     tmp_root = os.environ.get("WHEELHOUSE_TMPDIR") or None
     with tempfile.TemporaryDirectory(prefix="wheelhouse-build-", dir=tmp_root) as scratch:
@@ -159,10 +181,48 @@ def open_run(
 
 
 def read_inputs(request: BuildRequest) -> Inputs:
-    """Parse the requirement and constraint inputs (raises on a bad line)."""
-    return parse_inputs(
-        list(request.requirements), list(request.requirement_files), list(request.constraint_files)
+    """Parse the requirement and constraint inputs, and the lock (raises on a bad line)."""
+    inputs = parse_inputs(
+        list(request.requirements),
+        list(request.requirement_files),
+        list(request.constraint_files),
+        request.choice,
     )
+    if inputs.formats.builds_sdists and not request.allow_sdist:
+        path, lineno, line = inputs.formats.no_binary_at or ("", 0, "")
+        reason = "--no-binary means building sdists, and this build takes wheels only"
+        advice = "pass --build to build them into wheels, or remove the line to take wheels"
+        raise RequirementFileError(path, lineno, line, reason, advice=advice)
+    if request.from_lock is not None:
+        inputs.locked = read_lock_file(request.from_lock)
+        inputs.files.append(str(request.from_lock))
+        urls = inputs.locked.index_urls
+        inputs.index_url, inputs.extra_index_urls = (
+            (urls[0], list(urls[1:])) if urls else (None, [])
+        )
+    return inputs
+
+
+def plan_all(
+    finder: Finder,
+    pages: Pages,
+    targets: Sequence[Target],
+    inputs: Inputs,
+    request: BuildRequest,
+    reporter: BuildReporter,
+    preferred: Preferences | None = None,
+) -> list[Resolution]:
+    """Each target's pins: a lock's when the inputs hold one (nothing resolved), else resolved."""
+    if inputs.locked is None:
+        return resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+    policy = Policy(allow_sdist=request.allow_sdist)
+    resolutions = []
+    for target in targets:
+        reporter.resolving(target)
+        resolution = locked_resolution(inputs.locked, target, request.choice, pages, policy)
+        reporter.resolved(resolution)
+        resolutions.append(resolution)
+    return resolutions
 
 
 def resolve_all(
@@ -210,7 +270,7 @@ def _fetch(
     recorded = wheelhouse.read_manifest().get("files", {})
     known = [_known_digest(wheelhouse, file, recorded) for file in files]
     missing = [file for file in known if not wheelhouse.has_file(file, recorded)]
-    digests = _download_all(wheelhouse, index, missing, request.jobs, reporter)
+    digests = download_all(wheelhouse, index, missing, request.jobs, reporter)
     hashed = {file.filename: _completed(wheelhouse, file, digests) for file in known}
     return hashed, [file.filename for file in missing]
 
@@ -238,7 +298,7 @@ def _completed(wheelhouse: Wheelhouse, file: DistFile, digests: Mapping[str, str
     )
 
 
-def _download_all(
+def download_all(
     wheelhouse: Wheelhouse,
     index: Downloader,
     files: Sequence[DistFile],

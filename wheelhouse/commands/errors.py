@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wheelhouse.errors import WheelhouseError
+from wheelhouse.resolve.errors import NoFileForTarget
 
 __all__ = [
+    "CannotFetch",
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "NoLockedFile",
     "NotPublishable",
     "NothingRecorded",
     "VerifyFailed",
@@ -158,3 +161,41 @@ class NotPublishable(WheelhouseError):
     @property
     def hint(self) -> str:
         return f"`wheelhouse verify -w {self.path}` lists every problem; fix them, then publish"
+
+
+@dataclass(eq=False)
+class CannotFetch(WheelhouseError):
+    """Files the locks need that ``fetch`` has no recorded origin to download from."""
+
+    path: str
+    problems: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.problems = list(self.problems)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"cannot fetch {count} file{'s' if count != 1 else ''} the locks need"
+        return f"{head} ({self.path}): " + "; ".join(self.problems)
+
+    @property
+    def hint(self) -> str:
+        return (
+            "nothing was downloaded; rebuild the wheelhouse (wheelhouse build with no "
+            "requirements builds the recorded inputs again) to restore them"
+        )
+
+
+@dataclass(eq=False)
+class NoLockedFile(NoFileForTarget):
+    """A locked version none of whose locked files the target can install."""
+
+    @property
+    def hint(self) -> str:
+        if any("sdist" in reason for reason in self.reasons):
+            return "pass --build to build the locked sdist into a wheel"
+        return (
+            "relock with this target's platform and Python among the lock's environments, "
+            "or drop this target (--python/--platform)"
+        )

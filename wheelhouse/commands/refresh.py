@@ -21,7 +21,7 @@ from wheelhouse.commands.build import (
     Preferences,
     build,
     open_run,
-    resolve_all,
+    plan_all,
 )
 from wheelhouse.commands.errors import NothingRecorded
 from wheelhouse.commands.targets import make_targets
@@ -92,8 +92,9 @@ def refresh(
         return RefreshResult(diffs=diff_pins(old, old))
     if check:
         reporter = reporter or BuildReporter()
-        with open_run(wheelhouse, request, index, reporter) as (finder, _staging, _maker):
-            resolutions = resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        run = open_run(wheelhouse, request, index, reporter, inputs.formats)
+        with run as (finder, staging, _maker):
+            resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
         return RefreshResult(diffs=diff_pins(old, new))
     result = build(
@@ -147,7 +148,9 @@ def _check_recorded(
 ) -> None:
     """Refuse a manifest with nothing to re-resolve, before anything is touched."""
     inputs = manifest.get("inputs", {})
-    if not (inputs.get("requirements") or inputs.get("requirement-files")):
+    if not (
+        inputs.get("requirements") or inputs.get("requirement-files") or inputs.get("from-lock")
+    ):
         raise NothingRecorded(str(wheelhouse.manifest_path), "no inputs")
     if not targets:
         raise NothingRecorded(str(wheelhouse.manifest_path), "no targets")

@@ -22,6 +22,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.formats import Formats
 from wheelhouse.model.targets import Target
 
 __all__ = [
@@ -197,6 +198,8 @@ class SkipReason(enum.Enum):
     REQUIRES_PYTHON = "Requires-Python"
     EXCLUDE_NEWER = "uploaded after --exclude-newer"
     SDIST = "sdist only (binary files only)"
+    NO_BINARY = "wheel refused by --no-binary"
+    ONLY_BINARY = "source distribution refused by --only-binary"
     NO_UPLOAD_TIME = "no upload time"
 
 
@@ -219,6 +222,7 @@ class Policy:
 
     allow_sdist: bool = False
     exclude_newer: datetime | None = None
+    formats: Formats = field(default_factory=Formats)  # a requirements file's per-project rules
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -227,10 +231,14 @@ class Selection:
 
     by_version: dict[Version, list[DistFile]]
     skips: list[Skip]
+    prefer_binary: bool = False
 
     def versions(self) -> list[Version]:
-        """Versions with a usable file, newest first."""
-        return sorted(self.by_version, reverse=True)
+        """Versions with a usable file, newest first; with a wheel first if ``prefer_binary``."""
+        newest = sorted(self.by_version, reverse=True)
+        if not self.prefer_binary:
+            return newest
+        return sorted(newest, key=lambda v: not any(f.is_wheel for f in self.by_version[v]))
 
 
 def select_files(files: list[DistFile], target: Target, policy: Policy) -> Selection:
@@ -248,7 +256,7 @@ def select_files(files: list[DistFile], target: Target, policy: Policy) -> Selec
         by_version[version] = wheels + sorted(
             (file for file in group if not file.is_wheel), key=lambda f: f.filename
         )
-    return Selection(by_version=by_version, skips=skips)
+    return Selection(by_version=by_version, skips=skips, prefer_binary=policy.formats.prefer_binary)
 
 
 def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
@@ -256,6 +264,10 @@ def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
         return Skip(file=file, reason=SkipReason.PLATFORM, detail=f"for {target.name}")
     if not file.is_wheel and not policy.allow_sdist:
         return Skip(file=file, reason=SkipReason.SDIST)
+    if file.is_wheel and not policy.formats.allows_wheel(file.project):
+        return Skip(file=file, reason=SkipReason.NO_BINARY)
+    if not file.is_wheel and not policy.formats.allows_sdist(file.project):
+        return Skip(file=file, reason=SkipReason.ONLY_BINARY)
     if not target.allows_python(file.requires_python):
         return Skip(file=file, reason=SkipReason.REQUIRES_PYTHON, detail=file.requires_python or "")
     if policy.exclude_newer is not None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from wheelhouse.errors import WheelhouseError
 
 __all__ = [
+    "DynamicMetadata",
+    "InputFileError",
     "InvalidFilename",
     "NoMatchingTarget",
     "RequirementFileError",
@@ -22,6 +24,7 @@ class RequirementFileError(WheelhouseError):
     lineno: int
     line: str
     reason: str
+    advice: str = field(default="", kw_only=True)
 
     def __str__(self) -> str:
         if not self.lineno:  # the file as a whole: unreadable, too large, a loop
@@ -30,7 +33,7 @@ class RequirementFileError(WheelhouseError):
 
     @property
     def hint(self) -> str:
-        return "fix the line; the syntax is pip's requirements file format"
+        return self.advice or "fix the line; the syntax is pip's requirements file format"
 
 
 @dataclass(eq=False)
@@ -74,3 +77,34 @@ class NoMatchingTarget(WheelhouseError):
     @property
     def hint(self) -> str:
         return "build the wheelhouse for this interpreter (wheelhouse build --python ...)"
+
+
+@dataclass(eq=False)
+class InputFileError(WheelhouseError):
+    """A ``pyproject.toml`` or a lock file that cannot be taken as input, and why."""
+
+    path: str
+    reason: str
+    advice: str = field(default="", kw_only=True)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return self.advice or "fix the file, or name another one"
+
+
+@dataclass(eq=False)
+class DynamicMetadata(InputFileError):
+    """A project whose dependencies its build backend computes: no static reading tells them."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason} cannot be read statically ([project] dynamic)"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "list them in [project] of the file, or export a lock of the project "
+            "(uv export, pip-compile) and build --from-lock"
+        )

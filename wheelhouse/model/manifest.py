@@ -17,6 +17,7 @@ from typing import Any
 
 from wheelhouse import __version__
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_upload_time
+from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.model.urls import redact
@@ -46,6 +47,8 @@ class BuildRequest:
     jobs: int = 8
     allow_sdist: bool = False
     keep_sdist: bool = False  # lock an sdist that no interpreter here can build
+    from_lock: Path | None = None  # take a lock's pins instead of resolving
+    choice: Choice = dataclasses.field(default_factory=Choice)  # of a pyproject.toml or a lock
 
 
 def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
@@ -76,6 +79,12 @@ def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> Buil
         exclude_newer=parse_upload_time(exclude_newer) if exclude_newer else None,
         allow_sdist=not options.get("only-binary", True),
         keep_sdist=bool(options.get("keep-sdist", False)),
+        from_lock=Path(inputs["from-lock"]) if inputs.get("from-lock") else None,
+        choice=Choice(
+            extras=tuple(inputs.get("extras", ())),
+            all_extras=bool(inputs.get("all-extras", False)),
+            groups=tuple(inputs.get("groups", ())),
+        ),
     )
     given = {key: value for key, value in overrides.items() if value is not None}
     return dataclasses.replace(recorded, **given)
@@ -115,13 +124,7 @@ def manifest_dict(
             "tool-version": __version__,
             "created": created.replace(microsecond=0).isoformat(),
         },
-        "inputs": {
-            "requirements": list(request.requirements),
-            "requirement-files": [str(path) for path in request.requirement_files],
-            "constraint-files": [str(path) for path in request.constraint_files],
-            "resolved-requirements": [str(item) for item in inputs.requirements],
-            "resolved-constraints": [str(item) for item in inputs.constraints],
-        },
+        "inputs": _inputs(request, inputs),
         "index": {
             "url": redact(request.index_url),
             "extra-urls": [redact(url) for url in request.extra_index_urls],
@@ -146,6 +149,29 @@ def manifest_dict(
     return manifest
 
 
+def _inputs(request: BuildRequest, inputs: Inputs) -> dict[str, Any]:
+    """What the user gave; a lock, extras and groups only when given."""
+    table: dict[str, Any] = {
+        "requirements": list(request.requirements),
+        "requirement-files": [str(path) for path in request.requirement_files],
+        "constraint-files": [str(path) for path in request.constraint_files],
+    }
+    if request.from_lock is not None:
+        table["from-lock"] = str(request.from_lock)
+    table.update({key: value for key, value in _choice(request.choice).items() if value})
+    table["resolved-requirements"] = [str(item) for item in inputs.requirements]
+    table["resolved-constraints"] = [str(item) for item in inputs.constraints]
+    return table
+
+
+def _choice(choice: Choice) -> dict[str, Any]:
+    return {
+        "extras": list(choice.extras),
+        "all-extras": choice.all_extras,
+        "groups": list(choice.groups),
+    }
+
+
 def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Target]) -> str:
     """A digest of everything but the index's pages that decides a resolution's outcome."""
     document = {
@@ -158,6 +184,8 @@ def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Targ
         "indexes": [redact(url) for url in (request.index_url, *request.extra_index_urls)],
         "options": _options(request),
     }
+    if formats := inputs.formats.key():  # only when set, so older keys still stand
+        document["formats"] = formats
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 

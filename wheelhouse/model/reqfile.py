@@ -1,31 +1,52 @@
 """Requirements and constraints in pip's requirements-file syntax.
 
 Comments, continuation lines, ``-r``/``-c`` nesting (paths relative to the
-including file), extras, markers, ``${VAR}`` expansion, and the options that
-change where packages come from (``-i``, ``--extra-index-url``, ``--pre``).
+including file), extras, markers, ``${VAR}`` expansion, the options that
+change where packages come from (``-i``, ``--extra-index-url``, ``--pre``),
+which kinds of file they may take (``--only-binary``, ``--no-binary``,
+``--prefer-binary``) and ``--require-hashes``. Every other pip option is
+refused with its file, line and the reason: nothing is dropped in silence.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath as Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.model.errors import RequirementFileError
+from wheelhouse.model.formats import Formats
+
+if TYPE_CHECKING:  # the lock models build on this module's requirements
+    from wheelhouse.model.lockfile import LockSource
 
 __all__ = ["InputRequirement", "Inputs", "parse_inputs"]
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
-#: Options pip accepts in a requirements file that change nothing here.
-_IGNORED = {"--prefer-binary", "--trusted-host", "--only-binary", "--no-binary", "--use-feature"}
-_TAKES_VALUE = {"--trusted-host", "--only-binary", "--no-binary", "--use-feature"}
 _VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url"}
-_FLAGS = {"--pre", "--prefer-binary"}
+_TAKES_VALUE = {"--only-binary", "--no-binary"}
+_FLAGS = {"--pre", "--prefer-binary", "--require-hashes"}
+_NOT_HERE = "; the build takes its indexes from -i/--extra-index-url"
+#: pip's other requirements-file options: refused with the reason, never dropped in silence.
+_REFUSED = {
+    "--trusted-host": "TLS certificates are always verified, and a plain http:// index needs "
+    "no option: remove the line (for a private CA, point SSL_CERT_FILE at its bundle)",
+    "--use-feature": "it switches on a feature of pip, which does not resolve here",
+    "-f": "find-links directories are not read" + _NOT_HERE,
+    "--find-links": "find-links directories are not read" + _NOT_HERE,
+    "--no-index": "a build resolves against an index" + _NOT_HERE,
+    "-e": "editable projects are not taken from requirements files (-r pyproject.toml "
+    "reads a project's dependencies)",
+    "--editable": "editable projects are not taken from requirements files (-r pyproject.toml "
+    "reads a project's dependencies)",
+}
 #: How deep ``-r``/``-c`` files may nest: far beyond any real project, well short of
 #: the interpreter's recursion limit.
 MAX_NESTING = 100
@@ -59,6 +80,8 @@ class Inputs:
     extra_index_urls: list[str] = field(default_factory=list)
     pre: bool = False
     files: list[str] = field(default_factory=list)
+    formats: Formats = field(default_factory=Formats)  # --only-binary, --no-binary, --prefer-binary
+    locked: LockSource | None = None  # --from-lock: its pins stand instead of a resolution
 
     def add(self, item: InputRequirement, *, constraint: bool) -> None:
         """Take a requirement or constraint, in the order given."""
@@ -74,6 +97,9 @@ Reader = Callable[[Path], tuple[str, str]]
 class _Context:
     read: Reader
     environ: Mapping[str, str]
+    #: Where ``--require-hashes`` was given, and requirement lines without pin and hash.
+    require_hashes: list[tuple[Path, int, str]] = field(default_factory=list)
+    unhashed: list[tuple[Path, int, str]] = field(default_factory=list)
 
 
 def parse_inputs(
@@ -98,6 +124,11 @@ def parse_inputs(
         _parse_file(path, inputs, constraint=False, context=context, seen=())
     for path in constraint_files:
         _parse_file(path, inputs, constraint=True, context=context, seen=())
+    if context.require_hashes and context.unhashed:
+        path, lineno, line = context.unhashed[0]
+        where = "{}:{}".format(*context.require_hashes[0][:2])
+        reason = f"--require-hashes ({where}) needs every requirement pinned == with --hash"
+        raise RequirementFileError(str(path), lineno, line, reason)
     return inputs
 
 
@@ -147,6 +178,14 @@ def _parse_file(
     inputs.files.append(str(path))
     for lineno, line in _logical_lines(text, context.environ):
         _parse_line(path, lineno, line, inputs, constraint, context, (*seen, identity))
+        if not constraint and not line.startswith("-") and not _pinned_with_hash(line):
+            context.unhashed.append((path, lineno, line))
+
+
+def _pinned_with_hash(line: str) -> bool:
+    """Whether a requirement line can be installed in pip's hash-checking mode."""
+    text, hashed, _ = line.partition(" --hash")
+    return bool(hashed) and ("==" in text or "===" in text)
 
 
 def _parse_line(
@@ -178,6 +217,26 @@ def _parse_line(
         inputs.extra_index_urls.append(value)
     elif option == "--pre":
         inputs.pre = True
+    elif option == "--require-hashes":
+        context.require_hashes.append((path, lineno, line))
+    else:
+        _format_option(path, lineno, line, inputs, option, value)
+
+
+def _format_option(
+    path: Path, lineno: int, line: str, inputs: Inputs, option: str, value: str
+) -> None:
+    """``--only-binary``, ``--no-binary`` and ``--prefer-binary``, with pip's meaning."""
+    if option == "--prefer-binary":
+        inputs.formats = dataclasses.replace(inputs.formats, prefer_binary=True)
+        return
+    try:
+        formats = inputs.formats.updated(option, value)
+    except ValueError as exc:
+        raise RequirementFileError(str(path), lineno, line, str(exc)) from None
+    if option == "--no-binary" and formats.no_binary:
+        formats = dataclasses.replace(formats, no_binary_at=(str(path), lineno, line))
+    inputs.formats = formats
 
 
 def _split_option(path: Path, lineno: int, line: str) -> tuple[str, str]:
@@ -192,6 +251,9 @@ def _split_option(path: Path, lineno: int, line: str) -> tuple[str, str]:
         rest = [first, *rest]
     elif len(head) > 2 and not head.startswith("--"):
         head, rest = head[:2], [head[2:], *rest]
+    if head in _REFUSED:
+        reason = f"option {head} is not supported: {_REFUSED[head]}"
+        raise RequirementFileError(str(path), lineno, line, reason)
     needs_value = head in _VALUED or head in _TAKES_VALUE
     if not needs_value and head not in _FLAGS:
         raise RequirementFileError(str(path), lineno, line, f"option {head} is not supported")

@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["redact", "unique_urls"]
+__all__ = ["redact", "unique_urls", "with_credentials"]
 
 # A scheme, then an authority's userinfo up to its last "@" (a password may hold an
 # unescaped "@"); the authority ends at the first "/", "?", "#" or blank.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+# A URL's scheme, userinfo (with its "@") and host:port.
+_AUTHORITY = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#]*@)?(?P<host>[^/?#@]*)"
+)
 
 
 def redact(text: str) -> str:
@@ -34,3 +38,23 @@ def unique_urls(urls: Iterable[str]) -> tuple[str, ...]:
         if key not in chosen or redact(chosen[key]) == chosen[key]:
             chosen[key] = url
     return tuple(chosen.values())
+
+
+def with_credentials(url: str, index_urls: Iterable[str]) -> str:
+    """``url`` with the userinfo of the first index URL on its scheme and host, if any.
+
+    Recorded origins are redacted; a file on a private index's host needs the
+    token the user gives that index again.
+    """
+    found = _AUTHORITY.match(url)
+    if found is None or found["user"]:
+        return url
+    for index in index_urls:
+        other = _AUTHORITY.match(index)
+        if (
+            other
+            and other["user"]
+            and other.group("scheme", "host") == found.group("scheme", "host")
+        ):
+            return f"{found['scheme']}{other['user']}{url[found.end('scheme') :]}"
+    return url

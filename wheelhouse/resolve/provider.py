@@ -174,7 +174,8 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         if extras:
             reqs += list(requirements.get(name, iter(())))
         bad = {candidate.version for candidate in incompatibilities[identifier]}
-        allow_yanked = any(req.allows_yanked() for req in reqs)
+        # PEP 592, as pip and uv read it: an exact pin, by a requirement or a constraint.
+        allow_yanked = any(req.allows_yanked() for req in reqs) or self._pinned(name)
         candidates = [
             Candidate(name=name, version=version, extras=extras, files=tuple(files))
             for version, files in self._fitting(name, reqs, pre=self.pre, yanked=allow_yanked)
@@ -185,6 +186,13 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         held = self.preferred.get(name)
         # A held pin is tried first; newer versions remain as fallbacks.
         return sorted(candidates, key=lambda candidate: candidate.version != held)
+
+    def _pinned(self, name: NormalizedName) -> bool:
+        """Whether a constraint of the user's pins the project to one version."""
+        return any(
+            Req.from_requirement(item.requirement, None, item.origin, None).is_pinned()
+            for item in self.constraints.get(name, [])
+        )
 
     def _fitting(
         self, name: NormalizedName, reqs: list[Req], *, pre: bool, yanked: bool
