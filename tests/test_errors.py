@@ -23,8 +23,10 @@ from wheelhouse.commands.errors import (
     ConflictingFiles,
     ConflictingInputs,
     ConflictingPins,
+    FileNotHashed,
     NothingRecorded,
     NotPublishable,
+    UnpinnedHashedRequirement,
     VerifyFailed,
 )
 from wheelhouse.errors import FileSystemError, WheelhouseError
@@ -68,6 +70,10 @@ LOCK = f"wh/locks/{TARGET}.txt"
 SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     NothingRecorded: lambda: NothingRecorded("wh/wheelhouse.toml", "no inputs"),
     NotPublishable: lambda: NotPublishable("wh", ["stray file x.whl"]),
+    UnpinnedHashedRequirement: lambda: UnpinnedHashedRequirement("r.txt:2", "alpha>=1"),
+    FileNotHashed: lambda: FileNotHashed(
+        "r.txt:2", "alpha", "1.0", TARGET, [("alpha-1.0-py3-none-any.whl", "aa" * 32)], ["sha256:0"]
+    ),
     s3_errors.MissingS3Extra: lambda: s3_errors.MissingS3Extra("boto3", "pip install '.[s3]'"),
     s3_errors.BucketNotFound: lambda: s3_errors.BucketNotFound("b", "http://u:p@h/"),
     s3_errors.AccessDenied: lambda: s3_errors.AccessDenied("s3://b/k", "PUT", "AccessDenied"),
