@@ -44,6 +44,7 @@ from wheelhouse.install.errors import (
     CannotUninstall,
     EngineFailed,
     FilesDiffer,
+    HashNotListed,
     InstallFailed,
     InterpreterNotFound,
     LockUnusable,
@@ -102,6 +103,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
     InstallFailed: lambda: InstallFailed("pip", 1),
     FilesDiffer: lambda: FilesDiffer(["alpha-1.0-py3-none-any.whl"], LOCK),
+    HashNotListed: lambda: HashNotListed(
+        "r.txt:1", "alpha", "1.0", "alpha-1.0-py3-none-any.whl", "aa" * 32, ["sha256:0"]
+    ),
     CannotUninstall: lambda: CannotUninstall("alpha", "site/alpha-1.0.dist-info", "no RECORD"),
     EngineFailed: lambda: EngineFailed("OSError: disk full", "wh/alpha-1.0-py3-none-any.whl"),
     RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),

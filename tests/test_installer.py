@@ -6,6 +6,7 @@ it; what ends up installed is read back by the target interpreter itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -155,6 +156,25 @@ def test_requirement_files_and_closure(unchanged: Path, tmp_path: Path) -> None:
     requirements.write_text("# what the app needs\nAlpha>=1.0\nwinonly ; sys_platform == 'win32'\n")
     cli("install", "-w", str(unchanged), "--python", str(venv), "-r", str(requirements))
     assert installed(venv) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+
+
+def test_hashes_in_requirements_are_checked_against_the_lock(
+    unchanged: Path, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path, python("3.12"))
+    digest = hashlib.sha256((unchanged / "evolving-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha\nevolving==1.0 --hash=sha256:{'0' * 64}\n")
+    command = ("install", "-w", str(unchanged), "--python", str(venv), "-r", str(requirements))
+    result = cli(*command, check=False)
+    assert result.returncode == 1 and installed(venv) == {}
+    assert result.stderr.startswith(
+        f"error: {requirements}:2: the lock's evolving 1.0 is evolving-1.0-py3-none-any.whl "
+        f"(sha256:{digest}), which none of its --hash options names: sha256:{'0' * 64}\n"
+    )
+    requirements.write_text(f"evolving==1.0 --hash=sha256:{digest}\n")
+    cli(*command)
+    assert installed(venv) == {"evolving": "1.0"}
 
 
 def test_stray_pip_settings_and_config_files_have_no_effect(

@@ -29,6 +29,7 @@ from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
     BackendUnavailable,
+    HashNotListed,
     InstallFailed,
     LockUnusable,
     NotInLock,
@@ -139,7 +140,24 @@ def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]
         for package, dist in selected
         if wanted is None or package.name in wanted
     ]
+    _check_hashes(choice, inputs, files)
     return files, roots
+
+
+def _check_hashes(choice: Choice, inputs: Inputs, files: Sequence[LockedFile]) -> None:
+    """Refuse a locked file that a requirement's ``--hash`` options do not name, as pip would."""
+    by_name = {file.name: file for file in files}
+    environment = dict(choice.interpreter.environment)
+    for item in inputs.requirements:
+        marker = item.requirement.marker
+        file = by_name.get(canonicalize_name(item.requirement.name))
+        if not item.hashes or file is None or (marker and not marker.evaluate(environment)):
+            continue
+        if f"sha256:{file.sha256}" not in item.hashes:
+            version, hashes = str(file.version), sorted(item.hashes)
+            raise HashNotListed(
+                item.location, file.name, version, file.path.name, file.sha256, hashes
+            )
 
 
 def _roots(entries: Iterable[LockedRequirement]) -> set[str]:
