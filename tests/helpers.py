@@ -10,15 +10,18 @@ skips, naming what it lacks, or fails under CI.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import shutil
+import socketserver
 import stat
 import subprocess
 import sys
 import sysconfig
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 __all__ = [
     "PIP_FLAGS",
+    "Recorder",
     "find_python",
     "find_uv",
     "install_lock",
@@ -283,3 +287,40 @@ def _can_unshare() -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
+
+
+class Recorder:
+    """A listener on 127.0.0.1 that records each request's first line and answers 502.
+
+    Set as every proxy variable, it sees any request a tool makes to any index,
+    the default one included (``CONNECT host:443`` for HTTPS), without a network.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        lines = self.lines
+
+        class Handler(socketserver.StreamRequestHandler):
+            timeout = 10
+
+            def handle(self) -> None:
+                with contextlib.suppress(OSError):
+                    lines.append(self.rfile.readline(8192).decode("latin-1").strip())
+                    self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=30)

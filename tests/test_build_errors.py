@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run
-from indexserver import IndexServer
+from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.house.directory import Wheelhouse
 
@@ -291,3 +291,78 @@ def test_an_empty_manifest_is_not_a_wheelhouse_and_nothing_is_deleted(
     result = run([sys.executable, "-m", "wheelhouse", "refresh", "-w", str(wh)], check=False)
     assert "not a wheelhouse" in failed(result.returncode, result.stderr)
     assert digest(wh) == before
+
+
+def _sha256(filename: str) -> str:
+    return hashlib.sha256((FIXTURES / "files" / filename).read_bytes()).hexdigest()
+
+
+EVOLVING = "evolving-1.0-py3-none-any.whl"
+ZEROS = "sha256:" + "0" * 64
+
+
+def test_a_hashed_requirement_that_matches_builds(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    (tmp_path / "req.txt").write_text(f"evolving==1.0 \\\n    --hash=sha256:{_sha256(EVOLVING)}\n")
+    code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "-r", str(tmp_path / "req.txt"))
+    assert code == 0, err
+    assert (tmp_path / "wh" / EVOLVING).is_file()
+
+
+@pytest.mark.parametrize("no_hashes", [False, True], ids=["index-digests", "digests-on-download"])
+def test_a_file_matching_none_of_the_hashes_is_refused(
+    tmp_path: Path, index_server: IndexServer, no_hashes: bool
+) -> None:
+    """Before any download when the index gives digests; after it, before any lock, if not."""
+    index_server.configure(no_hashes=no_hashes)
+    (tmp_path / "req.txt").write_text(f"alpha\nevolving==1.0 --hash={ZEROS} --hash {ZEROS[:-1]}1\n")
+    wh = tmp_path / "wh"
+    code, _, err = wheelhouse(wh, index_server.url, "-r", str(tmp_path / "req.txt"), *TARGET)
+    error, hint = failed(code, err).splitlines()
+    assert error == (
+        f"error: {tmp_path / 'req.txt'}:2: no file of evolving 1.0 for target cp311-{LINUX} "
+        f"matches its --hash options: {EVOLVING} (sha256:{_sha256(EVOLVING)}) against "
+        f"{ZEROS}, {ZEROS[:-1]}1"
+    )
+    assert hint.startswith("hint: ")
+    assert not (wh / "wheelhouse.toml").exists() and not (wh / "locks").exists()
+    if not no_hashes:  # the digests were known: nothing was downloaded
+        assert not [request for request in index_server.log if request.path.endswith(".whl")]
+
+
+def test_only_the_hashed_files_of_a_pin_are_locked(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """native 1.0 has two wheels for this target; the line allows one (pip's filter too)."""
+    chosen = "native-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    (tmp_path / "req.txt").write_text(f"native==1.0 --hash=sha256:{_sha256(chosen)}\n")
+    wh = tmp_path / "wh"
+    target = ("--python", "3.12", "--platform", LINUX)
+    code, _, err = wheelhouse(wh, index_server.url, "-r", str(tmp_path / "req.txt"), *target)
+    assert code == 0, err
+    lock = (wh / "locks" / f"cp312-{LINUX}.txt").read_text()
+    assert lock.count("--hash=sha256:") == 1 and _sha256(chosen) in lock
+    assert sorted(path.name for path in wh.glob("*.whl")) == [chosen]
+
+
+@pytest.mark.parametrize("spec", ["evolving", "evolving>=1.0", "evolving==1.*", "evolving<2,>=1"])
+def test_a_hashed_requirement_must_be_pinned(
+    tmp_path: Path, index_server: IndexServer, spec: str
+) -> None:
+    (tmp_path / "req.txt").write_text(f"# pinned by hand\n{spec} --hash={ZEROS}\n")
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "-r", str(tmp_path / "req.txt"), *TARGET
+    )
+    error = failed(code, err).splitlines()[0]
+    assert error.startswith(f"error: {tmp_path / 'req.txt'}:2: evolving")
+    assert "pins no version" in error
+    assert index_server.log == []  # refused before the index was asked
+
+
+def test_a_hashed_constraint_is_enforced_too(tmp_path: Path, index_server: IndexServer) -> None:
+    (tmp_path / "c.txt").write_text(f"delta==1.0 --hash={ZEROS}\n")
+    code, _, err = wheelhouse(
+        tmp_path / "wh", index_server.url, "gamma", "-c", str(tmp_path / "c.txt"), *TARGET
+    )
+    assert f"error: {tmp_path / 'c.txt'}:1: no file of delta 1.0 " in failed(code, err)

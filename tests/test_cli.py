@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,61 @@ def test_a_stray_text_file_in_locks_is_no_lock(wheelhouse: Path, command: tuple[
     (wheelhouse / "locks" / "README.txt").write_text("These are the locks.\n")
     result = invoke(*command, "-w", str(wheelhouse))
     assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+DEEP = {
+    "headers": "\n[" + ".".join(["a"] * 1000) + "]\n",
+    "arrays": "\nx = " + "[" * 100_000 + "]" * 100_000 + "\n",
+}
+
+
+@pytest.mark.parametrize("nesting", sorted(DEEP))
+@pytest.mark.parametrize(
+    "command", [("verify",), ("prune", "--dry-run"), ("env",), ("install", "--dry-run"), ("build",)]
+)
+def test_a_deeply_nested_manifest_is_one_line_naming_it(
+    wheelhouse: Path, nesting: str, command: tuple[str, ...]
+) -> None:
+    manifest = wheelhouse / "wheelhouse.toml"
+    manifest.write_text(manifest.read_text() + DEEP[nesting])
+    error, _ = explained(invoke(*command, "-w", str(wheelhouse)))
+    assert error == f"error: cannot read {manifest}: its tables or arrays nest more than 32 deep"
+
+
+def _lock(wheelhouse: Path, kind: str) -> Path:
+    name = f"pylock.{target_for(HERE)}.toml" if kind == "pylock" else f"{target_for(HERE)}.txt"
+    return wheelhouse / "locks" / name
+
+
+@pytest.mark.parametrize(
+    ("kind", "spoil", "reason"),
+    [
+        ("txt", lambda text: "this is == not a lock\n", "not a pinned requirement"),
+        ("pylock", lambda text: text + "\nx = " + "[" * 100_000 + "]" * 100_000, "nest more"),
+        ("pylock", lambda text: text.replace("path = ", "url = "), "has a file with no path"),
+        ("pylock", None, "No such file or directory"),
+    ],
+)
+def test_an_unusable_lock_is_named_with_what_is_wrong(
+    wheelhouse: Path, kind: str, spoil: Callable[[str], str] | None, reason: str
+) -> None:
+    """The file at fault, not its twin, and no ``None`` and no path given twice."""
+    lock = _lock(wheelhouse, kind)
+    if spoil is None:
+        lock.unlink()
+    else:
+        lock.write_text(spoil(lock.read_text()))
+    error, _ = explained(invoke("install", "--dry-run", "-w", str(wheelhouse)))
+    assert error.startswith(f"error: cannot use the lock {lock}: ")
+    assert reason in error and "None" not in error and error.count(str(lock)) == 1
+
+
+def test_verify_names_what_is_missing_without_none(wheelhouse: Path) -> None:
+    lock = _lock(wheelhouse, "pylock")
+    lock.write_text(lock.read_text().replace("path = ", "url = "))
+    manifest = wheelhouse / "wheelhouse.toml"
+    manifest.write_text(manifest.read_text().replace('name = "cp', 'label = "cp'))
+    result = invoke("verify", "-w", str(wheelhouse))
+    assert result.exit_code == 1 and "None" not in result.output
+    assert "evolving-1.0-py3-none-any.whl has no path in the wheelhouse" in result.output
+    assert "wheelhouse.toml: a [[targets]] entry has no name" in result.output

@@ -10,11 +10,12 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import require
-from helpers import find_uv, make_venv, run, unshare_prefix
+from helpers import find_uv, make_venv, run, shell_script, unshare_prefix
 from indexserver import FIXTURES, IndexServer
 from wheelhouses import make_wheelhouse, target_for
 
@@ -180,3 +181,116 @@ def test_errors(wheelhouse: Path, tmp_path: Path) -> None:
     if python313:
         result = run(shlex.split(env_command(wheelhouse, "--python", str(python313))), check=False)
         assert result.returncode == 1 and "no target of the wheelhouse" in result.stderr
+
+
+#: Settings of a user's shell that ``env`` must not leave in force when it cannot serve.
+WIDENING = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL", "UV_INDEX")
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheelhouse with one target only, for a Python other than the one running."""
+    other = "3.11" if sys.version_info[:2] == (3, 12) else "3.12"
+    dest = tmp_path_factory.mktemp("foreign") / "wheelhouse"
+    return make_wheelhouse(dest, ["evolving==1.0"], [target_for(other)])
+
+
+def _no_constraints(wheelhouse: Path, tmp_path: Path) -> str:
+    copy = Path(shutil.copytree(wheelhouse, tmp_path / "copy"))
+    shutil.rmtree(copy / "constraints")
+    return env_command(copy)
+
+
+def _bad_probe(wheelhouse: Path, tmp_path: Path) -> str:
+    python = shell_script(tmp_path / "python", "echo '[1, 2]'")
+    return env_command(wheelhouse, "--python", str(python))
+
+
+#: Every way ``env`` can fail to serve: each makes the command that ``eval`` runs.
+FAILURES: dict[str, Callable[[Path, Path], str]] = {
+    "not a wheelhouse": lambda wheelhouse, tmp_path: env_command(tmp_path),
+    "no constraints": _no_constraints,
+    "no such interpreter": lambda wh, _: env_command(wh, "--python", "/nonexistent/python"),
+    "a probe that answers nonsense": _bad_probe,
+    "a usage error": lambda wh, tmp_path: env_command(wh, "--python", str(tmp_path)),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_a_failure_stops_set_e_and_leaves_the_shell_offline(
+    wheelhouse: Path, tmp_path: Path, failure: str
+) -> None:
+    command = FAILURES[failure](wheelhouse, tmp_path)
+    stopped = run(["bash", "-c", f'set -e; eval "$({command})"; echo reached'], check=False)
+    assert stopped.returncode != 0 and "reached" not in stopped.stdout
+    assert "error: " in stopped.stderr.lower() and "Traceback" not in stopped.stderr
+    user = dict.fromkeys(WIDENING, "http://127.0.0.1:9/simple/")
+    after = run(["bash", "-c", f'eval "$({command})"; env'], env=user, check=False).stdout
+    assert {"PIP_NO_INDEX=1", "UV_OFFLINE=1", "UV_NO_INDEX=1"} <= set(after.splitlines())
+    assert not [line for line in after.splitlines() if line.startswith(WIDENING)]
+
+
+def test_a_failure_prints_settings_and_exits_1(foreign: Path) -> None:
+    result = run(shlex.split(env_command(foreign, "--python", sys.executable)), check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no target of the wheelhouse matches ")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("# wheelhouse env cannot serve: no target of the wheelhouse")
+    assert lines[-2].startswith("unset PIP_INDEX_URL ") and lines[-1] == "false"
+
+
+def test_after_a_failure_pip_and_uv_reach_no_index(
+    foreign: Path, tmp_path: Path, index_server: IndexServer
+) -> None:
+    """The user's shell points pip and uv at an index with evolving; neither may ask it."""
+    require("uv", find_uv() is not None, "the test extra installs it")
+    (tmp_path / "pip.conf").write_text(f"[global]\nindex-url = {index_server.url}\n")
+    (tmp_path / "uv.toml").write_text(f'index-url = "{index_server.url}"\n')
+    user = {
+        **dict.fromkeys(("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL"), index_server.url),
+        "PIP_CONFIG_FILE": str(tmp_path / "pip.conf"),  # env neither clears nor needs to clear
+        "UV_CONFIG_FILE": str(tmp_path / "uv.toml"),
+    }
+    target = tmp_path / "target"
+    pip = f"python -m pip install -q --target {target} evolving"
+    uv = f"uv pip install --target {target} evolving"
+    command = env_command(foreign, "--python", sys.executable)
+    script = f'unset UV_NO_CONFIG; eval "$({command})"; {pip}; {uv}; ls {target}'
+    out = run(["bash", "-c", script], env={**user, "PATH": f"{TOOLS}:/usr/bin:/bin"}, check=False)
+    assert "evolving" not in out.stdout, out.stdout + out.stderr
+    assert index_server.log == []
+    control = run(["bash", "-c", f"{pip} && ls {target}"], env={**user, "PATH": f"{TOOLS}:/bin"})
+    assert "evolving" in control.stdout and index_server.log  # the settings did point there
+
+
+def _dotenv(text: str) -> dict[str, str]:
+    """What a loader that skips bad lines (python-dotenv) takes from a dotenv file."""
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
+    return {key: value for key, value in pairs}
+
+
+@pytest.mark.parametrize("form", ["dotenv", "pip.conf", "uv.toml"])
+def test_every_format_fails_closed(
+    foreign: Path, tmp_path: Path, index_server: IndexServer, form: str
+) -> None:
+    result = run([*shlex.split(env_command(foreign, "--format", form))], check=False)
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    config = tmp_path / "settings"
+    config.write_text(result.stdout)
+    download = ["python", "-m", "pip", "download", "-q", "-d", str(tmp_path), "evolving"]
+    (tmp_path / "requirements.in").write_text("evolving\n")
+    compile_ = ["uv", "pip", "compile", "--index-url", index_server.url, "requirements.in"]
+    env = {"PIP_INDEX_URL": index_server.url, "PATH": f"{TOOLS}:/usr/bin:/bin"}
+    if form == "dotenv":
+        assert result.stdout.splitlines()[-1].split("=")[0].count(" ")  # docker refuses it
+        env |= _dotenv(result.stdout)
+        assert run(download, env=env, check=False).returncode != 0
+    elif form == "pip.conf":
+        env["PIP_CONFIG_FILE"] = str(config)
+        assert run(download, env=env, check=False).returncode != 0
+    else:
+        require("uv", find_uv() is not None, "the test extra installs it")
+        compile_[3:3] = ["--config-file", str(config)]
+        assert run(compile_, cwd=tmp_path, env=env, check=False).returncode != 0
+    assert list(tmp_path.glob("evolving-*")) == []
+    assert index_server.log == []

@@ -24,9 +24,11 @@ from wheelhouse.commands.errors import (
     ConflictingFiles,
     ConflictingInputs,
     ConflictingPins,
+    FileNotHashed,
     NoLockedFile,
     NothingRecorded,
     NotPublishable,
+    UnpinnedHashedRequirement,
     VerifyFailed,
 )
 from wheelhouse.errors import FileSystemError, WheelhouseError
@@ -44,6 +46,7 @@ from wheelhouse.install.errors import (
     CannotUninstall,
     EngineFailed,
     FilesDiffer,
+    HashNotListed,
     InstallFailed,
     InterpreterNotFound,
     LockUnusable,
@@ -80,6 +83,10 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     InputFileError: lambda: InputFileError("uv.lock", "it declares no extra x", advice="pick"),
     DynamicMetadata: lambda: DynamicMetadata("pyproject.toml", "[project] dependencies"),
     NotPublishable: lambda: NotPublishable("wh", ["stray file x.whl"]),
+    UnpinnedHashedRequirement: lambda: UnpinnedHashedRequirement("r.txt:2", "alpha>=1"),
+    FileNotHashed: lambda: FileNotHashed(
+        "r.txt:2", "alpha", "1.0", TARGET, [("alpha-1.0-py3-none-any.whl", "aa" * 32)], ["sha256:0"]
+    ),
     s3_errors.MissingS3Extra: lambda: s3_errors.MissingS3Extra("boto3", "pip install '.[s3]'"),
     s3_errors.BucketNotFound: lambda: s3_errors.BucketNotFound("b", "http://u:p@h/"),
     s3_errors.AccessDenied: lambda: s3_errors.AccessDenied("s3://b/k", "PUT", "AccessDenied"),
@@ -108,6 +115,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
     InstallFailed: lambda: InstallFailed("pip", 1),
     FilesDiffer: lambda: FilesDiffer(["alpha-1.0-py3-none-any.whl"], LOCK),
+    HashNotListed: lambda: HashNotListed(
+        "r.txt:1", "alpha", "1.0", "alpha-1.0-py3-none-any.whl", "aa" * 32, ["sha256:0"]
+    ),
     CannotUninstall: lambda: CannotUninstall("alpha", "site/alpha-1.0.dist-info", "no RECORD"),
     EngineFailed: lambda: EngineFailed("OSError: disk full", "wh/alpha-1.0-py3-none-any.whl"),
     RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),

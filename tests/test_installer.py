@@ -6,6 +6,7 @@ it; what ends up installed is read back by the target interpreter itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import require
-from helpers import installed, make_venv, run, run_pip, unshare_prefix
+from helpers import Recorder, find_uv, installed, make_venv, run, run_pip, unshare_prefix
 from indexserver import FIXTURES, IndexServer
 from packaging.requirements import Requirement
 from packaging.tags import Tag
@@ -75,11 +76,16 @@ def unchanged(wheelhouse_dir: Path) -> Iterator[Path]:
 
 
 def cli(
-    *args: str, offline: bool = True, check: bool = True, env: dict[str, str] | None = None
+    *args: str,
+    offline: bool = True,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m wheelhouse ARGS``, in a network namespace with no network by default."""
     prefix = unshare_prefix() if offline else []
-    return run([*prefix, sys.executable, "-m", "wheelhouse", *args], env=env, check=check)
+    command = [*prefix, sys.executable, "-m", "wheelhouse", *args]
+    return run(command, env=env, check=check, cwd=cwd)
 
 
 def expected(version: str, full_version: str) -> dict[str, str]:
@@ -152,6 +158,25 @@ def test_requirement_files_and_closure(unchanged: Path, tmp_path: Path) -> None:
     assert installed(venv) == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
 
 
+def test_hashes_in_requirements_are_checked_against_the_lock(
+    unchanged: Path, tmp_path: Path
+) -> None:
+    venv = make_venv(tmp_path, python("3.12"))
+    digest = hashlib.sha256((unchanged / "evolving-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha\nevolving==1.0 --hash=sha256:{'0' * 64}\n")
+    command = ("install", "-w", str(unchanged), "--python", str(venv), "-r", str(requirements))
+    result = cli(*command, check=False)
+    assert result.returncode == 1 and installed(venv) == {}
+    assert result.stderr.startswith(
+        f"error: {requirements}:2: the lock's evolving 1.0 is evolving-1.0-py3-none-any.whl "
+        f"(sha256:{digest}), which none of its --hash options names: sha256:{'0' * 64}\n"
+    )
+    requirements.write_text(f"evolving==1.0 --hash=sha256:{digest}\n")
+    cli(*command)
+    assert installed(venv) == {"evolving": "1.0"}
+
+
 def test_stray_pip_settings_and_config_files_have_no_effect(
     unchanged: Path, tmp_path: Path
 ) -> None:
@@ -173,6 +198,77 @@ def test_stray_pip_settings_and_config_files_have_no_effect(
     venv = make_venv(tmp_path, python("3.11"))
     cli("install", "-w", str(unchanged), "--python", str(venv), "evolving", env=strays)
     assert installed(venv) == {"evolving": "1.0"}
+
+
+def _hostile(tmp_path: Path, index: str, proxy: str) -> dict[str, str]:
+    """Settings of a user whose pip and uv would fetch evolving 1.1 from ``index``, via ``proxy``.
+
+    Config files in the working directory, the user's config directory and named by
+    variables; index, links and proxy variables. The proxy sees any request for
+    any index, the default one included, even when every other setting is ignored.
+    """
+    links = str(FIXTURES / "files")
+    toml = f'index-url = "{index}"\nextra-index-url = ["{index}"]\nfind-links = ["{links}"]\n'
+    uv_toml = f"{toml}offline = false\nno-index = false\n[pip]\n{toml}"
+    (tmp_path / "xdg" / "uv").mkdir(parents=True)
+    for path in (tmp_path / "uv.toml", tmp_path / "xdg" / "uv" / "uv.toml"):
+        path.write_text(uv_toml)
+    (tmp_path / "pyproject.toml").write_text(f"[tool.uv]\n{toml}")
+    (tmp_path / "pip.conf").write_text(f"[global]\nindex-url = {index}\nfind-links = {links}\n")
+    proxies = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+    return {
+        **dict.fromkeys(("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL"), index),
+        **dict.fromkeys(("UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX"), index),
+        **dict.fromkeys(("PIP_FIND_LINKS", "UV_FIND_LINKS"), links),
+        **dict.fromkeys(("PIP_NO_INDEX", "UV_OFFLINE", "UV_NO_INDEX", "UV_NO_CONFIG"), "false"),
+        **dict.fromkeys(proxies, proxy),
+        "PIP_CONFIG_FILE": str(tmp_path / "pip.conf"),
+        "UV_CONFIG_FILE": str(tmp_path / "uv.toml"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+
+
+@pytest.mark.parametrize("backend", ["wheelhouse", "pip", "uv"])
+def test_hostile_settings_and_config_files_reach_no_index(
+    unchanged: Path, tmp_path: Path, index_server: IndexServer, backend: str
+) -> None:
+    """Without --no-index and --offline, pip and uv would ask an index: this fails then."""
+    if backend == "uv":
+        require("uv", find_uv() is not None, "the test extra installs it")
+    venv = make_venv(tmp_path, python("3.12"))
+    with Recorder() as proxy:
+        env = _hostile(tmp_path, index_server.url, proxy.url)
+        command = ("install", "-w", str(unchanged), "--python", str(venv), "--backend", backend)
+        cli(*command, "evolving", offline=False, env=env, cwd=tmp_path)
+    assert installed(venv) == {"evolving": "1.0"}
+    assert index_server.log == [] and proxy.lines == []
+
+
+def test_pip_and_uv_are_told_to_use_no_index(
+    unchanged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They get exact file paths, so they resolve nothing: the flags are the second wall.
+
+    The test above cannot see them missing; this one reads the command lines.
+    """
+    require("uv", find_uv() is not None, "the test extra installs it")
+    commands: list[list[str]] = []
+
+    def record(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append([str(part) for part in command])
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(installer, "run", record)
+    venv = make_venv(tmp_path, python("3.12"))
+    for backend in ("pip", "uv"):
+        request = installer.InstallRequest(
+            wheelhouse=unchanged, requirements=("evolving",), python=venv, backend=backend
+        )
+        installer.install(request)
+    pip, uv = commands
+    assert {"--no-index", "--require-hashes", "--no-deps"} <= set(pip)
+    assert pip[pip.index("--find-links") + 1] == str(unchanged)
+    assert {"--offline", "--no-index", "--no-config", "--require-hashes", "--no-deps"} <= set(uv)
 
 
 def test_an_interpreter_no_target_serves_is_refused_and_nothing_installed(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import make_venv, run, run_pip, shell_script
 from indexserver import FIXTURES
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
+from wheelhouses import make_wheelhouse, target_for
 
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import (
+    _PROBE,
     controlled_environment,
     pip_command,
     probe,
@@ -66,6 +71,63 @@ def test_probe_refuses_what_is_not_an_interpreter(tmp_path: Path, body: str, rea
         probe(shell_script(tmp_path / "python3.12", body))
     with pytest.raises(InterpreterNotFound, match="No such file"):
         probe(tmp_path / "missing")
+
+
+def _answer() -> dict[str, Any]:
+    """What the probe prints for this interpreter, to spoil one part at a time."""
+    answer: dict[str, Any] = json.loads(run([sys.executable, "-I", "-c", _PROBE]).stdout)
+    return answer
+
+
+#: Answers of the wrong shape: each takes a good answer and returns what is printed.
+SPOILED: dict[str, Callable[[dict[str, Any]], object]] = {
+    "a list": lambda answer: [answer],
+    "a string": lambda answer: "Python 3.12",
+    "no version": lambda answer: {k: v for k, v in answer.items() if k != "version"},
+    "a version of strings": lambda answer: {**answer, "version": ["3", "12"]},
+    "a short version": lambda answer: {**answer, "version": [3]},
+    "tags that are numbers": lambda answer: {**answer, "tags": [1, 2]},
+    "a tag that does not parse": lambda answer: {**answer, "tags": ["cp312"]},
+    "an environment of numbers": lambda answer: {**answer, "environment": {"os_name": 1}},
+    "a prefix that is a list": lambda answer: {**answer, "prefix": ["/usr"]},
+    "installed pairs": lambda answer: {**answer, "installed": [["alpha", "1.0"]]},
+    "a scheme of booleans": lambda answer: {**answer, "scheme": {"purelib": True}},
+}
+
+
+@pytest.mark.parametrize("spoil", sorted(SPOILED))
+def test_an_answer_of_the_wrong_shape_is_one_error_naming_the_interpreter(
+    tmp_path: Path, spoil: str
+) -> None:
+    (tmp_path / "answer.json").write_text(json.dumps(SPOILED[spoil](_answer())))
+    python = shell_script(tmp_path / "python3", f"cat '{tmp_path / 'answer.json'}'")
+    with pytest.raises(InterpreterNotFound) as caught:
+        probe(python)
+    assert str(caught.value).startswith(f"cannot use {python} as an interpreter: ")
+    assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("answer", ["[" * 100_000 + "]" * 100_000, "{'not': json}", ""])
+def test_nonsense_and_deep_nesting_are_one_error(tmp_path: Path, answer: str) -> None:
+    (tmp_path / "answer.txt").write_text(answer)
+    python = shell_script(tmp_path / "python3", f"cat '{tmp_path / 'answer.txt'}'")
+    with pytest.raises(InterpreterNotFound, match="did not answer like Python 3"):
+        probe(python)
+
+
+def test_the_cli_reports_a_bad_answer_in_one_line(tmp_path: Path) -> None:
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    wheelhouse = make_wheelhouse(tmp_path / "wh", ["evolving==1.0"], [target_for(version)])
+    python = shell_script(tmp_path / "python3", 'echo \'{"version": "3.12"}\'')
+    command = [sys.executable, "-m", "wheelhouse", "install", "-w", str(wheelhouse)]
+    result = run([*command, "--python", str(python)], check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    error, hint = result.stderr.splitlines()
+    assert error == (
+        f"error: cannot use {python} as an interpreter: its answer to the probe is malformed: "
+        "'version' is missing or not a list"
+    )
+    assert hint.startswith("hint: ")
 
 
 def test_controlled_environment(tmp_path: Path) -> None:

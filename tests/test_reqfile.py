@@ -16,6 +16,39 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+A = "sha256:" + "a" * 64
+B = "sha256:" + "b" * 64
+
+
+def test_hashes_are_kept_in_every_spelling(tmp_path: Path) -> None:
+    req = _write(
+        tmp_path / "req.txt",
+        f"alpha==1.0 --hash={A} --hash {B.upper().replace('SHA256', 'sha256')}\n"
+        f'beta==2.0 ; python_version < "4" \\\n    --hash={A}  # hashed by hand\n'
+        "gamma==1.0\n",
+    )
+    alpha, beta, gamma = parse_inputs([], [req], []).requirements
+    assert alpha.hashes == {A, B} and beta.hashes == {A} and gamma.hashes == frozenset()
+    assert str(beta) == 'beta==2.0; python_version < "4"'
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("alpha==1.0 --hash=md5:0123", "md5:0123 is not a sha256 hash"),
+        ("alpha==1.0 --hash=sha512:" + "a" * 128, "is not a sha256 hash"),
+        ("alpha==1.0 --hash=sha256:abc", "sha256:abc is not a sha256 hash"),
+        (f"alpha==1.0 --hash={A} --no-deps", "only --hash options may follow"),
+        ("alpha==1.0 --hash", "only --hash options may follow"),
+    ],
+)
+def test_a_bad_hash_names_file_and_line(tmp_path: Path, line: str, reason: str) -> None:
+    req = _write(tmp_path / "req.txt", f"beta\n{line}\n")
+    with pytest.raises(RequirementFileError, match=reason) as caught:
+        parse_inputs([], [req], [])
+    assert str(caught.value).startswith(f"{req}:2: ")
+
+
 def test_comments_continuations_extras_markers(tmp_path: Path) -> None:
     req = _write(
         tmp_path / "req.txt",
@@ -26,7 +59,7 @@ def test_comments_continuations_extras_markers(tmp_path: Path) -> None:
             "  ==2.0\n"
             "\n"
             'oldpython ; python_version < "3.12"\n'
-            "delta==1.1 --hash=sha256:abc\n"
+            f"delta==1.1 --hash=sha256:{'ab' * 32}\n"
         ),
     )
     inputs = parse_inputs([], [req], [])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from test_simple import validate_project_json, validate_root_html
 
 from wheelhouse.cli import cli
 from wheelhouse.commands.index import index as index_command
+from wheelhouse.house import server as server_module
 from wheelhouse.house.errors import BadDirectory, CannotServe
 from wheelhouse.house.server import WheelhouseServer, make_server
 from wheelhouse.model import simple
@@ -46,6 +49,8 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "escape.whl").symlink_to(base / "secret.txt")
     (root / "simple" / "outside").symlink_to(base, target_is_directory=True)
     (root / "inside.whl").symlink_to(root / WHEEL)
+    (root / "loop.whl").symlink_to(root / "loop.whl")
+    (root / "simple" / "loop").symlink_to(root / "simple" / "loop")
     return root
 
 
@@ -312,3 +317,195 @@ def test_uv_installs_from_serve(served_by_cli: str, tmp_path: Path) -> None:
     python = make_venv(tmp_path)
     run_uv("pip", "install", "--python", str(python), "--index-url", served_by_cli, *REQUIREMENTS)
     assert {name: installed(python)[name] for name in EXPECTED} == EXPECTED
+
+
+# Abuse: raw bytes on raw sockets; every wait is bounded in count and in time.
+
+
+def raw(port: int, data: bytes, *, seconds: float = 10.0) -> bytes:
+    """Send ``data`` as it is, then read what comes back until the server closes or goes quiet."""
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as sock:
+        sock.sendall(data)
+        return _read_until_closed(sock, seconds)
+
+
+def _read_until_closed(sock: socket.socket, seconds: float) -> bytes:
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 16)
+        except (TimeoutError, ConnectionError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if b"Connection: close" not in b"".join(chunks):
+            sock.settimeout(1.0)  # a kept-alive connection stays open: stop once quiet
+    return b"".join(chunks)
+
+
+def status(reply: bytes) -> int:
+    assert reply.startswith(b"HTTP/1.1 "), reply[:200]
+    return int(reply.split(b" ", 2)[1])
+
+
+TLS_HELLO = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(32)) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET /\r\n\r\n", 400),  # HTTP/0.9 would answer without a status line
+        (b"GET / HTTP/1.1 extra\r\n\r\n", 400),
+        (b"GET / FOO/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.x\r\n\r\n", 400),
+        (b"GET http://[::1/ HTTP/1.1\r\n\r\n", 400),
+        (TLS_HELLO, 400),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n", 431),
+        (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET /" + b"a" * (9 * 1024) + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET /" + b"a" * 5000 + b".whl HTTP/1.1\r\n\r\n", 404),  # a name too long to open
+        (b"GET /simple/" + b"a" * 5000 + b"/ HTTP/1.1\r\n\r\n", 404),
+        (b"GET /loop.whl HTTP/1.1\r\n\r\n", 404),
+        (b"GET /simple/loop/ HTTP/1.1\r\n\r\n", 404),
+        (b"GET /missing.whl HTTP/1.1\r\n\r\n", 404),
+    ],
+)
+def test_every_bad_request_gets_an_answer(
+    server: WheelhouseServer, data: bytes, expected: int
+) -> None:
+    assert status(raw(server.server_port, data)) == expected
+
+
+@pytest.mark.parametrize("method", [b"BREW", b"get", b"OPTIONS", b"TRACE", b"CONNECT", b"PUT"])
+def test_methods_other_than_get_and_head_get_405(server: WheelhouseServer, method: bytes) -> None:
+    reply = raw(server.server_port, method + b" /simple/ HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    assert status(reply) == 405 and b"\r\nAllow: GET, HEAD\r\n" in reply
+
+
+def test_a_symlink_loop_is_404(server: WheelhouseServer) -> None:
+    assert request(server, "/loop.whl").status == 404
+    assert request(server, "/simple/loop/").status == 404
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(
+    server: WheelhouseServer, wheelhouse: Path
+) -> None:
+    """Pipelined requests, each read unbuffered, so the next waits where it should."""
+    wanted = b"GET /simple/ HTTP/1.1\r\nAccept: text/html\r\n\r\n" * 3
+    reply = raw(server.server_port, wanted)
+    assert reply.count(b"HTTP/1.1 200 OK") == 3
+    assert reply.count((wheelhouse / "simple" / "index.html").read_bytes()) == 3
+
+
+def test_idle_connections_take_no_thread_and_block_nobody(server: WheelhouseServer) -> None:
+    before = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", server.server_port), timeout=10)]
+    try:
+        idle += [
+            socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+            for _ in range(199)
+        ]
+        started = time.monotonic()
+        assert request(server, "/simple/").status == 200
+        assert time.monotonic() - started < 1.0
+        assert threading.active_count() < before + 40  # not one thread per connection
+        idle[0].sendall(b"GET /simple/ HTTP/1.1\r\n\r\n")  # still open, still served
+        assert status(_read_until_closed(idle[0], 5)) == 200
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_request_head_that_never_ends_is_cut(
+    server: WheelhouseServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "HEAD_SECONDS", 0.5)
+    started = time.monotonic()
+    reply = raw(server.server_port, b"GET /simple/ HTTP/1.1\r\nX-Slow: ", seconds=10)
+    assert reply == b"" and time.monotonic() - started < 5
+
+
+def test_the_oldest_idle_connection_goes_first_when_too_many_wait(
+    wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "MAX_IDLE", 3)
+    with serving(wheelhouse) as (httpd, _):
+        port = httpd.server_port
+        first = socket.create_connection(("127.0.0.1", port), timeout=10)
+        time.sleep(0.2)  # accepted and parked before the others
+        others = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        try:
+            assert first.recv(1) == b""  # closed by the server
+            others[-1].sendall(b"GET /simple/ HTTP/1.1\r\n\r\n")
+            assert status(_read_until_closed(others[-1], 5)) == 200
+        finally:
+            for sock in [first, *others]:
+                sock.close()
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[tuple[WheelhouseServer, list[str]]]:
+    """A server of the test's own, in this process, with the lines it logs."""
+    lines: list[str] = []
+    httpd = make_server(root, port=0, log=lines.append)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd, lines
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=30)
+
+
+def test_logs_escape_what_clients_send(wheelhouse: Path) -> None:
+    with serving(wheelhouse) as (httpd, lines):
+        raw(httpd.server_port, b"GET /\x1b[31mred\x07\xe2\x80\xae HTTP/1.1\r\n\r\n")
+        raw(httpd.server_port, b"\x1b]0;owned\x07\r\n\r\n")
+    logged = "\n".join(lines)
+    assert "\\x1b[31mred\\x07" in logged and "\\x1b]0;owned" in logged
+    assert not any(char in logged for char in "\x1b\x07\x9b\u202e")
+
+
+def test_abuse_leaves_no_traceback(wheelhouse: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with serving(wheelhouse) as (httpd, lines):
+        port = httpd.server_port
+        for data in [TLS_HELLO, b"GET /loop.whl HTTP/1.1\r\n\r\n", b"\xff" * 70_000]:
+            raw(port, data, seconds=5)
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()  # says nothing
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /" + WHEEL.encode() + b" HTTP/1.1\r\n\r\n")
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + "\n".join(lines)
+    assert "Exception" not in captured.err
+
+
+def test_cli_serve_logs_escaped_and_without_traceback(wheelhouse: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "wheelhouse", "serve", "-w", str(wheelhouse), "--port", "0"]
+    with (
+        (tmp_path / "stderr").open("w") as stderr,
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=isolated_env()
+        ) as process,
+    ):
+        assert process.stdout is not None
+        port = int(re.findall(r":(\d+)/simple/", process.stdout.readline())[0])
+        try:
+            raw(port, b"GET /\x1b[2J HTTP/1.1\r\n\r\n")
+            raw(port, b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n")
+            raw(port, b"GET /loop.whl HTTP/1.1\r\n\r\n")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    logged = (tmp_path / "stderr").read_text()
+    assert "\\x1b[2J" in logged and "\x1b" not in logged
+    assert '"GET /loop.whl HTTP/1.1" 404' in logged and " 414 " in logged
+    assert "Traceback" not in logged

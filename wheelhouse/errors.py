@@ -12,7 +12,19 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, fields
 
-__all__ = ["FileSystemError", "WheelhouseError"]
+__all__ = ["FileSystemError", "WheelhouseError", "printable"]
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal or a parser could act on escaped, as repr does.
+
+    Line breaks, escape sequences and bidirectional controls in a name or a request
+    line come out as ``\\n``, ``\\x1b``, ``\\u202e``: a log or a comment line stays one
+    harmless line. Backslashes are escaped too, so an escape cannot be forged.
+    """
+    return "".join(
+        char if char.isprintable() and char != "\\" else repr(char)[1:-1] for char in text
+    )
 
 
 @dataclass(eq=False)

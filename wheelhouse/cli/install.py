@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Literal
@@ -91,8 +92,40 @@ def install_command(
         click.echo(installer.render_summary(result, time.monotonic() - started))
 
 
+class _FailsClosed(click.Command):
+    """A command whose usage errors, too, print settings that keep pip and uv offline."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _refuse(_asked_format(given), exc.format_message())
+            raise
+
+
+def _asked_format(args: list[str]) -> str:
+    """The ``--format`` among arguments that did not parse; the shell form when unclear."""
+    from wheelhouse.install.settings import FORMATS
+
+    for before, word in itertools.pairwise(["", *args]):
+        value = word.partition("=")[2] if word.startswith("--format=") else word
+        if (before == "--format" or word.startswith("--format=")) and value in FORMATS:
+            return value
+    return "sh"
+
+
+def _refuse(form: str, reason: str) -> None:
+    """Print, on stdout where ``eval`` or a config file takes it, settings that fail closed."""
+    from wheelhouse.install.settings import render_refusal
+
+    for line in render_refusal(form, reason):
+        click.echo(line)
+
+
 @click.command(
     "env",
+    cls=_FailsClosed,
     epilog="""\b
 Examples:
   eval "$(wheelhouse env -w /wheelhouse)"; nox      # nox sessions get the pinned versions
@@ -117,10 +150,19 @@ def env_command(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
 
     pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
     interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
+
+    Fails closed: when it cannot serve (no target for the interpreter, not a
+    wheelhouse, an unusable lock), it still prints settings that keep pip and uv
+    off every index, the shell form ends with `false` so that `eval` fails, and
+    it exits 1 with the error on stderr.
     """
     from wheelhouse.install.choice import choose
     from wheelhouse.install.settings import render_settings
 
-    choice = choose(wheelhouse_dir, python)
-    for line in render_settings(choice, form):
+    try:
+        lines = list(render_settings(choose(wheelhouse_dir, python), form))
+    except BaseException as exc:  # whatever went wrong, eval must not succeed
+        _refuse(form, str(exc) or type(exc).__name__)
+        raise
+    for line in lines:
         click.echo(line)

@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from wheelhouse import __version__
 from wheelhouse.commands.fromlock import Pages, locked_resolution
+from wheelhouse.commands.hashes import allowed_files, require_pins
 from wheelhouse.commands.targets import make_targets
 from wheelhouse.house.directory import FORMAT, Wheelhouse
 from wheelhouse.house.files import sha256_of
@@ -111,16 +112,22 @@ def build(
     """Resolve, build sdists, download and freeze; write locks, index and manifest last."""
     reporter = reporter or BuildReporter()
     targets = list(targets or make_targets(request.pythons, request.platforms))
+    require_pins(inputs)
     run = open_run(wheelhouse, request, index, reporter, inputs.formats)
     with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
-        resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
+        planned = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
+        resolutions = checked = allowed_files(planned, inputs, lambda file: file.sha256)
         extra: list[Resolution] = []
         if maker is not None:
             resolutions = maker.realize(resolutions)
             extra = maker.resolve_build_requirements(finder, resolutions)
         hashed, fetched = _fetch(
             wheelhouse, staging, _unique_files([*resolutions, *extra], maker), request, reporter
+        )
+        # Files the index gave no digest for are judged now, before any lock is written.
+        allowed_files(
+            checked, inputs, lambda file: hashed.get(file.filename, file).sha256, final=True
         )
         files = list(hashed.values())
         locks = [_lock(resolution, hashed) for resolution in resolutions]

@@ -1,4 +1,4 @@
-"""Errors of the commands that combine wheelhouses: merge and verify."""
+"""Errors of the commands: merging and verifying wheelhouses, and hashes in the inputs."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ __all__ = [
     "ConflictingFiles",
     "ConflictingInputs",
     "ConflictingPins",
+    "FileNotHashed",
     "NoLockedFile",
     "NotPublishable",
     "NothingRecorded",
+    "UnpinnedHashedRequirement",
     "VerifyFailed",
 ]
 
@@ -198,4 +200,53 @@ class NoLockedFile(NoFileForTarget):
         return (
             "relock with this target's platform and Python among the lock's environments, "
             "or drop this target (--python/--platform)"
+        )
+
+
+@dataclass(eq=False)
+class UnpinnedHashedRequirement(WheelhouseError):
+    """A requirement with ``--hash`` options that does not pin one version."""
+
+    location: str
+    requirement: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location}: {self.requirement} has --hash options but pins no version: "
+            "hashes are checked for an exact version only (==)"
+        )
+
+    @property
+    def hint(self) -> str:
+        return "pin it with ==, as pip-compile --generate-hashes writes it, or drop its hashes"
+
+
+@dataclass(eq=False)
+class FileNotHashed(WheelhouseError):
+    """A hashed requirement whose pin has no file for a target with one of its hashes."""
+
+    location: str
+    project: str
+    version: str
+    target: str
+    files: Sequence[tuple[str, str]]  # (file name, its sha256)
+    hashes: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.files, self.hashes = list(self.files), list(self.hashes)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        files = ", ".join(f"{name} (sha256:{digest})" for name, digest in self.files)
+        return (
+            f"{self.location}: no file of {self.project} {self.version} for target "
+            f"{self.target} matches its --hash options: {files or 'no file'} against "
+            f"{', '.join(self.hashes)}"
+        )
+
+    @property
+    def hint(self) -> str:
+        return (
+            "the index serves other files than the ones hashed: check where the hashes came "
+            "from, or regenerate them; nothing was written"
         )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 from packaging.markers import Marker
 from packaging.metadata import parse_email
@@ -70,6 +70,10 @@ class VerifyReport:
         return f"OK: {counts[0]}, {counts[1]} and {_count(self.pages, 'index page')} verified"
 
 
+def _is_text(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and value != ""
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
@@ -87,7 +91,7 @@ def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     targets = wheelhouse.lock_targets()
     for target in targets:
         checker.check_target(target)
-    checker.check_targets(str(entry.get("name")) for entry in manifest.get("targets", []))
+    checker.check_targets([entry.get("name") for entry in manifest.get("targets", [])])
     checker.check_strays()
     pages = checker.check_index()
     if python is not None:
@@ -193,6 +197,10 @@ class _Checker:
                 self._check_pylock_file(relative, file)
 
     def _check_pylock_file(self, relative: str, file: Mapping[str, Any]) -> None:
+        if not _is_text(file.get("path")):  # a URL alone, or nothing: a lock no build writes
+            what = file.get("name") if _is_text(file.get("name")) else "a file"
+            self.add("broken lock", relative, f"{what} has no path in the wheelhouse")
+            return
         name = PurePosixPath(str(file.get("path"))).name
         self.referenced.add(name)
         digest = (file.get("hashes") or {}).get("sha256")
@@ -217,9 +225,12 @@ class _Checker:
         elif path.read_bytes() != expected:
             self.add("stale constraints", relative, f"its pins differ from {lock}")
 
-    def check_targets(self, recorded: Iterable[str]) -> None:
-        """The manifest's targets and the locks are the same set."""
-        locked, listed = set(self.wheelhouse.lock_targets()), set(recorded)
+    def check_targets(self, recorded: Sequence[object]) -> None:
+        """The manifest's targets (their ``name`` values) and the locks are the same set."""
+        locked = set(self.wheelhouse.lock_targets())
+        listed = {name for name in recorded if _is_text(name)}
+        if not all(map(_is_text, recorded)):
+            self.add("broken manifest", layout.MANIFEST, "a [[targets]] entry has no name")
         for target in sorted(listed - locked):
             self.add("missing lock", layout.lock_name(target), "the manifest lists this target")
         for target in sorted(locked - listed):

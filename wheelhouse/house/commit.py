@@ -62,7 +62,12 @@ class Record:
     @classmethod
     def from_json(cls, data: bytes) -> Record:
         """The record; ValueError when it is not one this version wrote."""
-        raw = json.loads(data)
+        try:
+            raw = json.loads(data)
+        except RecursionError:
+            raise ValueError("not a commit record") from None
+        if not isinstance(raw, dict):
+            raise ValueError("not a commit record")
         pieces, delete = raw.get("pieces"), raw.get("delete", [])
         if raw.get("format") != _RECORD_FORMAT or not isinstance(pieces, dict):
             raise ValueError("not a commit record")

@@ -17,23 +17,52 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["check_manifest", "load_toml", "lock_pins", "read_lock"]
+__all__ = ["MAX_TOML_DEPTH", "check_manifest", "load_toml", "lock_pins", "read_lock"]
+
+#: How deep tables and arrays of a manifest or lock may nest: ours nest five deep;
+#: a document far deeper would make readers and writers recurse past Python's limit.
+MAX_TOML_DEPTH = 32
+_TOO_DEEP = f"its tables or arrays nest more than {MAX_TOML_DEPTH} deep"
 
 
 def load_toml(path: Path) -> dict[str, Any]:
-    """A TOML document; :class:`UnreadableFile` when it cannot be read or parsed."""
+    """A TOML document; :class:`UnreadableFile` when it cannot be read or parsed.
+
+    A document nested deeper than :data:`MAX_TOML_DEPTH` is refused too: the parser
+    may recurse too deep on it, and so would everything that walks it after.
+    """
     try:
         document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:  # its strerror: str() would name the path a second time
+        raise UnreadableFile(str(path), exc.strerror or str(exc)) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UnreadableFile(str(path), str(exc)) from None
+    except RecursionError:
+        raise UnreadableFile(str(path), _TOO_DEEP) from None
+    if _depth(document) > MAX_TOML_DEPTH:
+        raise UnreadableFile(str(path), _TOO_DEEP)
     return document
+
+
+def _depth(document: dict[str, Any]) -> int:
+    """How deep tables and arrays nest in ``document``, counted without recursion."""
+    deepest = 0
+    pending: list[tuple[dict[str, Any] | list[Any], int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        deepest = max(deepest, depth)
+        children = value.values() if isinstance(value, dict) else value
+        pending += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return deepest
 
 
 def read_lock(path: Path) -> list[LockedRequirement]:
     """The pins of one ``locks/<target>.txt``; :class:`UnreadableFile` when it does not parse."""
     try:
         return parse_requirements_lock(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise UnreadableFile(str(path), exc.strerror or str(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise UnreadableFile(str(path), str(exc)) from None
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "CannotUninstall",
     "EngineFailed",
     "FilesDiffer",
+    "HashNotListed",
     "InstallFailed",
     "InterpreterNotFound",
     "LockUnusable",
@@ -168,3 +169,33 @@ class EngineFailed(WheelhouseError):
     @property
     def hint(self) -> str:
         return "what other workers installed stays; fix the cause and run the install again"
+
+
+@dataclass(eq=False)
+class HashNotListed(WheelhouseError):
+    """A requirement with ``--hash`` options whose locked file none of them names."""
+
+    location: str
+    project: str
+    version: str
+    filename: str
+    sha256: str
+    hashes: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.hashes = list(self.hashes)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location}: the lock's {self.project} {self.version} is {self.filename} "
+            f"(sha256:{self.sha256}), which none of its --hash options names: "
+            f"{', '.join(self.hashes)}"
+        )
+
+    @property
+    def hint(self) -> str:
+        return (
+            "nothing was installed; the wheelhouse holds another file than the one hashed: "
+            "rebuild it with these hashes in its inputs, or update them"
+        )

@@ -22,13 +22,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelhouse.house.errors import UnreadableFile
-from wheelhouse.house.reading import load_toml
+from wheelhouse.house.reading import load_toml, read_lock
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.install import engine
 from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
     BackendUnavailable,
+    HashNotListed,
     InstallFailed,
     LockUnusable,
     NotInLock,
@@ -36,7 +37,7 @@ from wheelhouse.install.errors import (
 )
 from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_cores
 from wheelhouse.install.probe import InterpreterInfo, pip_command, run
-from wheelhouse.model.locks import LockedRequirement, parse_requirements_lock
+from wheelhouse.model.locks import LockedRequirement
 from wheelhouse.model.reqfile import Inputs
 
 __all__ = [
@@ -106,17 +107,18 @@ def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
 
 
 def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
+    """The target's PEP 751 lock and its requirements lock; an error names the one at fault."""
     pylock_path = choice.wheelhouse.pylock_path(choice.target)
     try:
         pylock = Pylock.from_dict(load_toml(pylock_path))
-        text = choice.wheelhouse.lock_path(choice.target).read_text(encoding="utf-8")
-        return pylock, parse_requirements_lock(text)
     except UnreadableFile as exc:
         raise LockUnusable(exc.path, exc.reason) from None
-    except OSError as exc:
-        raise LockUnusable(str(exc.filename), exc.strerror or str(exc)) from None
     except (ValueError, PylockValidationError) as exc:
         raise LockUnusable(str(pylock_path), str(exc)) from None
+    try:
+        return pylock, read_lock(choice.wheelhouse.lock_path(choice.target))
+    except UnreadableFile as exc:
+        raise LockUnusable(exc.path, exc.reason) from None
 
 
 def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]:
@@ -132,13 +134,30 @@ def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]
     try:
         selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
     except PylockSelectError as exc:
-        raise LockUnusable(choice.target, str(exc)) from None
+        raise LockUnusable(str(choice.wheelhouse.pylock_path(choice.target)), str(exc)) from None
     files = [
         _locked_file(choice, package.name, package.version, dist)
         for package, dist in selected
         if wanted is None or package.name in wanted
     ]
+    _check_hashes(choice, inputs, files)
     return files, roots
+
+
+def _check_hashes(choice: Choice, inputs: Inputs, files: Sequence[LockedFile]) -> None:
+    """Refuse a locked file that a requirement's ``--hash`` options do not name, as pip would."""
+    by_name = {file.name: file for file in files}
+    environment = dict(choice.interpreter.environment)
+    for item in inputs.requirements:
+        marker = item.requirement.marker
+        file = by_name.get(canonicalize_name(item.requirement.name))
+        if not item.hashes or file is None or (marker and not marker.evaluate(environment)):
+            continue
+        if f"sha256:{file.sha256}" not in item.hashes:
+            version, hashes = str(file.version), sorted(item.hashes)
+            raise HashNotListed(
+                item.location, file.name, version, file.path.name, file.sha256, hashes
+            )
 
 
 def _roots(entries: Iterable[LockedRequirement]) -> set[str]:
@@ -158,6 +177,8 @@ def _is_request(via: str) -> bool:
 def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
     """A selected file as an absolute path; one outside the wheelhouse is refused."""
     lock = choice.wheelhouse.pylock_path(choice.target)
+    if not dist.path:  # a URL alone: this lock was not written by a build
+        raise LockUnusable(str(lock), f"{name} {version} has a file with no path")
     path = Path(os.path.normpath(lock.parent / str(dist.path)))
     digest = (dist.hashes or {}).get("sha256")
     inside = path.parent == choice.wheelhouse.root

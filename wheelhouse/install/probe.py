@@ -21,6 +21,7 @@ from typing import IO, Any
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.errors import printable
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.model.targets import Target, parse_platform, portable_platform
 
@@ -35,6 +36,22 @@ __all__ = [
 ]
 
 _TIMEOUT = 120
+#: What the probe's answer holds, and the type of each value (None: optional).
+_ANSWER: dict[str, tuple[type, ...]] = {
+    "version": (list,),
+    "full_version": (str,),
+    "implementation": (str,),
+    "environment": (dict,),
+    "tags": (list,),
+    "tags_source": (str,),
+    "prefix": (str,),
+    "base_prefix": (str,),
+    "platform": (str,),
+    "executable": (str, type(None)),
+    "pip_version": (str, type(None)),
+    "scheme": (dict, type(None)),
+    "installed": (list, type(None)),
+}
 
 #: Runs inside the interpreter, which may be as old as 3.6 and have nothing but
 #: the standard library. Its tags come from pip's vendored ``packaging`` when pip
@@ -242,11 +259,46 @@ def _run_script(python: Path, script: str, *args: str) -> Any:
         raise InterpreterNotFound(str(python), getattr(exc, "strerror", None) or str(exc)) from None
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        raise InterpreterNotFound(str(python), last)
+        raise InterpreterNotFound(str(python), printable(last))
     try:
         return json.loads(result.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         raise InterpreterNotFound(str(python), "it did not answer like Python 3") from None
+
+
+def _malformed(facts: Any) -> str | None:
+    """What is wrong with the shape of a probe's answer, or None when it is as the probe prints.
+
+    An interpreter is any program at a path: a wrapper or a shim may print JSON of
+    its own, which must be one clear error rather than a crash later.
+    """
+    if not isinstance(facts, dict):
+        return f"it printed a JSON {type(facts).__name__}, not the probe's object"
+    for key, kinds in _ANSWER.items():
+        if not isinstance(facts.get(key), kinds):
+            return f"{key!r} is missing or not a {kinds[0].__name__}"
+    checks = {
+        "version": len(facts["version"]) >= 2 and _all(facts["version"][:2], int),
+        "environment": _all(facts["environment"].values(), str),
+        "tags": _all(facts["tags"], str),
+        "scheme": _all((facts["scheme"] or {}).values(), str),
+        "installed": all(_is_installed(entry) for entry in facts["installed"] or []),
+    }
+    wrong = [key for key, fine in checks.items() if not fine]
+    return f"{wrong[0]!r} does not hold what the probe prints" if wrong else None
+
+
+def _all(values: Any, kind: type) -> bool:
+    return all(isinstance(value, kind) and not isinstance(value, bool) for value in values)
+
+
+def _is_installed(entry: Any) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 3
+        and _all(entry[1:], str)
+        and (entry[0] is None or isinstance(entry[0], str))
+    )
 
 
 def probe(python: Path, *, installed: bool = False) -> InterpreterInfo:
@@ -257,8 +309,13 @@ def probe(python: Path, *, installed: bool = False) -> InterpreterInfo:
     the base interpreter). Raises :class:`InterpreterNotFound` when it does not run.
     """
     facts = _run_script(python, _PROBE, *(["--installed"] if installed else []))
+    if problem := _malformed(facts):
+        raise InterpreterNotFound(str(python), f"its answer to the probe is malformed: {problem}")
     version = (int(facts["version"][0]), int(facts["version"][1]))
-    tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
+    try:
+        tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
+    except ValueError as exc:
+        raise InterpreterNotFound(str(python), f"it reported a bad tag: {exc}") from None
     return InterpreterInfo(
         path=Path(os.path.abspath(python)),
         executable=Path(facts["executable"] or os.path.abspath(python)),

@@ -1,7 +1,8 @@
 """What ``wheelhouse env`` prints: settings that make plain pip and uv install only the pins.
 
 The values point at the wheelhouse and at the chosen target's constraints; they
-come as shell exports, a dotenv file, a pip.conf or a uv.toml.
+come as shell exports, a dotenv file, a pip.conf or a uv.toml. When ``env`` cannot
+serve, :func:`render_refusal` prints what keeps pip and uv off every index anyway.
 """
 
 from __future__ import annotations
@@ -14,13 +15,29 @@ from typing import Any
 
 import tomli_w
 
+from wheelhouse.errors import printable
 from wheelhouse.install.choice import Choice
 from wheelhouse.install.errors import LockUnusable
 
-__all__ = ["FORMATS", "offline_settings", "render_settings"]
+__all__ = ["FORMATS", "offline_settings", "render_refusal", "render_settings"]
 
 #: The ways ``wheelhouse env`` prints its settings.
 FORMATS = ("sh", "dotenv", "pip.conf", "uv.toml")
+#: Kept off the network by a refusal. uv 0.13 reads no ``UV_NO_INDEX``; it costs nothing.
+_OFFLINE = {"PIP_NO_INDEX": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1"}
+#: Every variable through which pip or uv learns of an index or a links page.
+_WIDENING = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_DEFAULT_INDEX",
+    "UV_FIND_LINKS",
+)
+#: A dotenv line that sets nothing: docker's ``--env-file`` refuses a name with spaces.
+_NOT_A_SETTING = "wheelhouse env could not serve this environment; see the error it printed"
 
 
 def offline_settings(choice: Choice) -> dict[str, str]:
@@ -65,3 +82,27 @@ def _uv_config(choice: Choice, find_links: str) -> dict[str, Any]:
     pins = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
     settings = {"no-index": True, "offline": True, "find-links": [find_links]}
     return {**settings, "constraint-dependencies": pins}
+
+
+def render_refusal(form: str, reason: str) -> Iterator[str]:
+    """What ``env`` prints when it cannot serve: settings that fail closed, in ``form``.
+
+    pip and uv are kept off every index whatever else is set. The shell code clears
+    index and links variables an earlier ``eval`` or the user set, then runs ``false``:
+    ``eval`` fails (``set -e`` stops there) without leaving an interactive shell. A
+    dotenv file ends with a line that docker refuses; loaders that skip bad lines
+    still get the offline settings. pip.conf and uv.toml have no way to fail, so they
+    only keep pip and uv offline. ``reason`` becomes a one-line comment.
+    """
+    yield f"# wheelhouse env cannot serve: {printable(reason)[:500]}"
+    if form == "dotenv":
+        yield from (f"{key}={value}" for key, value in _OFFLINE.items())
+        yield _NOT_A_SETTING
+    elif form == "pip.conf":
+        yield from ("[global]", "no-index = true")
+    elif form == "uv.toml":
+        yield from ("offline = true", "no-index = true")
+    else:  # the shell form also serves an unknown one: it is what an `eval` expects
+        yield from (f"export {key}={value}" for key, value in _OFFLINE.items())
+        yield f"unset {' '.join(_WIDENING)}"
+        yield "false"

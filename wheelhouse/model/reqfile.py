@@ -30,6 +30,8 @@ __all__ = ["InputRequirement", "Inputs", "parse_inputs"]
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+_HASH_OPTION = re.compile(r"\s*--hash(?:=|\s+)(\S+)")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 _VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url"}
 _TAKES_VALUE = {"--only-binary", "--no-binary"}
 _FLAGS = {"--pre", "--prefer-binary", "--require-hashes"}
@@ -65,6 +67,8 @@ class InputRequirement:
     requirement: Requirement
     origin: str
     location: str
+    #: Its ``--hash`` options as ``sha256:<hex>``: the files it may be satisfied by.
+    hashes: frozenset[str] = frozenset()
 
     def __str__(self) -> str:
         return str(self.requirement)
@@ -132,7 +136,9 @@ def parse_inputs(
     return inputs
 
 
-def _requirement(text: str, origin: str, where: str, path: str, lineno: int) -> InputRequirement:
+def _requirement(
+    text: str, origin: str, where: str, path: str, lineno: int, hashes: frozenset[str] = frozenset()
+) -> InputRequirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
@@ -142,7 +148,25 @@ def _requirement(text: str, origin: str, where: str, path: str, lineno: int) -> 
     if len(requirement.name) > MAX_NAME:
         reason = f"the project name is longer than {MAX_NAME} characters"
         raise RequirementFileError(path, lineno, text[:60] + "...", reason)
-    return InputRequirement(requirement=requirement, origin=origin, location=where)
+    return InputRequirement(requirement=requirement, origin=origin, location=where, hashes=hashes)
+
+
+def _split_hashes(path: Path, lineno: int, line: str) -> tuple[str, frozenset[str]]:
+    """A requirement line's requirement and its ``--hash=sha256:<hex>`` options, as pip takes them.
+
+    Only sha256 is taken: it is the digest indexes and locks give, so it can be checked.
+    """
+    text, found, options = line.partition(" --hash")
+    if not found:
+        return line.strip(), frozenset()
+    values = _HASH_OPTION.findall(found + options)
+    if _HASH_OPTION.sub("", found + options).strip() or not values:
+        raise RequirementFileError(str(path), lineno, line, "only --hash options may follow")
+    hashes = frozenset(value.lower() for value in values)
+    if bad := sorted(value for value in hashes if not _SHA256.fullmatch(value)):
+        reason = f"{bad[0]} is not a sha256 hash (give --hash=sha256:<64 hex digits>)"
+        raise RequirementFileError(str(path), lineno, line, reason)
+    return text.strip(), hashes
 
 
 def _logical_lines(text: str, environ: Mapping[str, str]) -> Iterator[tuple[int, str]]:
@@ -198,9 +222,9 @@ def _parse_line(
     seen: tuple[str, ...],
 ) -> None:
     if not line.startswith("-"):
-        text = line.split(" --hash", 1)[0].strip()
+        text, hashes = _split_hashes(path, lineno, line)
         flag = "-c" if constraint else "-r"
-        item = _requirement(text, f"{flag} {path}", f"{path}:{lineno}", str(path), lineno)
+        item = _requirement(text, f"{flag} {path}", f"{path}:{lineno}", str(path), lineno, hashes)
         inputs.add(item, constraint=constraint)
         return
     option, value = _split_option(path, lineno, line)
