@@ -102,7 +102,8 @@ def lock_truth(
     if marker is None:
         return Truth.ALWAYS
     text = str(marker)
-    versions = target.full_versions if "full_version" in text else target.full_versions[-1:]
+    spread = "python_full_version" in text or "implementation_version" in text
+    versions = target.full_versions if spread else target.full_versions[-1:]
     chosen: dict[str, str | Set[str]] = {"extras": extras, "dependency_groups": groups, "extra": ""}
     try:
         results = {
