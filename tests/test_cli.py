@@ -129,3 +129,17 @@ def test_a_stray_text_file_in_locks_is_no_lock(wheelhouse: Path, command: tuple[
     (wheelhouse / "locks" / "README.txt").write_text("These are the locks.\n")
     result = invoke(*command, "-w", str(wheelhouse))
     assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+def test_refresh_check_tells_a_failure_from_a_change(tmp_path: Path) -> None:
+    """1 means "pins would change", so a failure under --check exits 3."""
+    result = invoke("refresh", "--check", "-w", str(tmp_path / "nothing"))
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+    assert invoke("refresh", "-w", str(tmp_path / "nothing")).exit_code == 1
+
+
+def test_diff_exit_code_tells_a_failure_from_a_difference(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing")
+    assert invoke("diff", "--exit-code", missing, missing).exit_code == 3
+    assert invoke("diff", missing, missing).exit_code == 1
