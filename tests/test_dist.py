@@ -27,25 +27,15 @@ from helpers import (
     unshare_prefix,
 )
 from indexserver import IndexServer
+from releases import DIST, Artifacts, built_artifacts  # noqa: F401 (the fixture)
 
 import wheelhouse
 
-ROOT = Path(__file__).resolve().parent.parent
-DIST = ROOT / "scripts" / "dist"
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The wheel and the zipapp, built with no index."""
-    out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, str(DIST), "--from-environment", "--out", str(out)])
-    (wheel,) = out.glob("*.whl")
-    return wheel, out / "wheelhouse.pyz"
-
-
-def test_the_wheel_is_the_projects_own_distribution(artifacts: tuple[Path, Path]) -> None:
-    wheel, _ = artifacts
+def test_the_wheel_is_the_projects_own_distribution(artifacts: Artifacts) -> None:
+    wheel = artifacts.wheel
     assert wheel.name == f"wheelhouse_mirror_builder-{wheelhouse.__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         info = f"wheelhouse_mirror_builder-{wheelhouse.__version__}.dist-info"
@@ -58,8 +48,8 @@ def test_the_wheel_is_the_projects_own_distribution(artifacts: tuple[Path, Path]
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests/")]
 
 
-def test_the_wheel_installs_into_a_fresh_venv(artifacts: tuple[Path, Path], tmp_path: Path) -> None:
-    wheel, _ = artifacts
+def test_the_wheel_installs_into_a_fresh_venv(artifacts: Artifacts, tmp_path: Path) -> None:
+    wheel = artifacts.wheel
     venv = make_venv(tmp_path, with_pip=True)
     run_pip("install", "--no-index", "--no-deps", str(wheel), python=venv)
     # The dependencies, with no index to get them from: this environment's, behind
@@ -75,8 +65,8 @@ def test_the_wheel_installs_into_a_fresh_venv(artifacts: tuple[Path, Path], tmp_
     assert Path(where).is_relative_to(site)
 
 
-def test_the_zipapp_bundles_no_compiled_module_and_no_pip(artifacts: tuple[Path, Path]) -> None:
-    _, pyz = artifacts
+def test_the_zipapp_bundles_no_compiled_module_and_no_pip(artifacts: Artifacts) -> None:
+    pyz = artifacts.pyz
     with zipfile.ZipFile(pyz) as archive:
         names = archive.namelist()
     assert "__main__.py" in names and "wheelhouse/cli/app.py" in names
@@ -87,9 +77,9 @@ def test_the_zipapp_bundles_no_compiled_module_and_no_pip(artifacts: tuple[Path,
 
 @pytest.mark.parametrize("version", PYTHONS)
 def test_the_zipapp_builds_and_installs_offline_on(
-    version: str, artifacts: tuple[Path, Path], index_server: IndexServer, tmp_path: Path
+    version: str, artifacts: Artifacts, index_server: IndexServer, tmp_path: Path
 ) -> None:
-    _, pyz = artifacts
+    pyz = artifacts.pyz
     python = find_python(version)
     tool = [str(python), "-I", str(pyz)]
     assert (

