@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -213,38 +214,52 @@ def test_the_github_actions_are_current_majors() -> None:
     assert uses and all(current[action] == major for action, major in uses), uses
 
 
+#: Git with no configuration of this machine's, and an author for the set-up commit.
+GIT = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "set-up",
+    "GIT_AUTHOR_EMAIL": "set-up@example.invalid",
+    "GIT_COMMITTER_NAME": "set-up",
+    "GIT_COMMITTER_EMAIL": "set-up@example.invalid",
+}
+#: The recipes' set-up: only the wheelhouse's text files go into git.
+GITIGNORE = "/*\n!/.gitignore\n!/wheelhouse.toml\n!/locks/\n!/constraints/\n"
+
+
 @dataclass
 class Project:
-    """A repository as a CI job checks it out: the tool, the inputs, the committed locks."""
+    """A repository as the CI files' set-up leaves it: the tool, the inputs, the locks."""
 
-    source: Path
+    origin: Path  # a bare repository: what every job checks out, and pushes to
     env: dict[str, str]
 
     def checkout(self, where: Path) -> Path:
-        return Path(shutil.copytree(self.source, where))
+        run(["git", "clone", "--quiet", str(self.origin), str(where)], env=self.env)
+        return where
+
+
+def set_up(tmp_path: Path, pyz: Path, index_url: str, requirement: str) -> Project:
+    """The set-up both CI files describe, done with the fixture index."""
+    source = tmp_path / "repository"
+    (source / "tools").mkdir(parents=True)
+    shutil.copy(pyz, source / "tools" / "wheelhouse.pyz")
+    (source / "requirements.txt").write_text(f"{requirement}\n")
+    env = {**_on_path(find_python(PYTHON), tmp_path / "bin"), **GIT}
+    build = f"python tools/wheelhouse.pyz build -r requirements.txt --python {PYTHON}"
+    build += f" --platform {PLATFORM} -w wheelhouse -q --index-url {index_url}"
+    run(["sh", "-c", build], cwd=source, env=env)
+    (source / "wheelhouse" / ".gitignore").write_text(GITIGNORE)
+    for command in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "set-up"]):
+        run(["git", *command], cwd=source, env=env)
+    origin = tmp_path / "origin.git"
+    run(["git", "clone", "--quiet", "--bare", str(source), str(origin)], env=env)
+    return Project(origin, env)
 
 
 @pytest.fixture
 def project(artifacts: Artifacts, index_server: IndexServer, tmp_path: Path) -> Project:
-    """The set-up both CI files describe, done with the fixture index."""
-    source = tmp_path / "repository"
-    (source / "tools").mkdir(parents=True)
-    shutil.copy(artifacts.pyz, source / "tools" / "wheelhouse.pyz")
-    (source / "requirements.txt").write_text("alpha\n")
-    env = _on_path(find_python(PYTHON), tmp_path / "bin")
-    build = f"python tools/wheelhouse.pyz build -r requirements.txt --python {PYTHON}"
-    build += f" --platform {PLATFORM} -w wheelhouse -q --index-url {index_server.url}"
-    run(["sh", "-c", build], cwd=source, env=env)
-    _commit_only_text_files(source / "wheelhouse")
-    return Project(source, env)
-
-
-def _commit_only_text_files(house: Path) -> None:
-    """What git keeps under the recipes' ``wheelhouse/.gitignore``."""
-    kept = {"wheelhouse.toml", "locks", "constraints"}
-    for path in house.iterdir():
-        if path.name not in kept:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return set_up(tmp_path, artifacts.pyz, index_server.url, "alpha")
 
 
 def _shell(lines: list[str], cwd: Path, env: Mapping[str, str], *, offline: bool) -> None:
@@ -303,15 +318,29 @@ class _GitHubJob:
 
     def run(self, job: dict[str, Any], workspace: Path, *, offline: bool) -> None:
         env = {**self.project.env, **self.workflow_env, **job.get("env", {})}
+        outputs: dict[str, dict[str, str]] = {}
         for step in job["steps"]:
+            if "if" in step and not _holds(step["if"], outputs):
+                continue
             if "run" in step:
-                step_env = {
-                    k: _expand(str(v), self.context) for k, v in step.get("env", {}).items()
-                }
-                lines = _expand(step["run"], self.context).splitlines()
-                _shell(lines, workspace, {**env, **step_env}, offline=offline)
+                found = self.shell(step, workspace, env, offline=offline)
+                outputs[step.get("id", "")] = found
             else:
                 self.action(step, workspace)
+
+    def shell(
+        self, step: dict[str, Any], workspace: Path, env: Mapping[str, str], *, offline: bool
+    ) -> dict[str, str]:
+        """One ``run`` step; the outputs it wrote to ``$GITHUB_OUTPUT``."""
+        files = workspace.parent / f"{workspace.name}-step"
+        files.mkdir(exist_ok=True)
+        output, summary = files / "output", files / "summary"
+        output.write_text("")
+        step_env = {k: _expand(str(v), self.context) for k, v in step.get("env", {}).items()}
+        step_env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
+        lines = _expand(step["run"], self.context).splitlines()
+        _shell(lines, workspace, {**env, **step_env}, offline=offline)
+        return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
     def action(self, step: dict[str, Any], workspace: Path) -> None:
         action = step["uses"].partition("@")[0]
@@ -320,12 +349,21 @@ class _GitHubJob:
             self.project.checkout(workspace)
         elif action == "actions/setup-python":
             assert given["python-version"] == PYTHON  # what `python` is on PATH here
+        elif action == "actions/cache":
+            assert given["path"] == "wheelhouse"  # a first run: nothing to restore
         elif action == "actions/upload-artifact":
             shutil.copytree(workspace / given["path"], self.store / given["name"])
         elif action == "actions/download-artifact":
             _download(self.store, given, workspace)
         else:
             pytest.fail(f"no way to play {action}")
+
+
+def _holds(condition: str, outputs: Mapping[str, Mapping[str, str]]) -> bool:
+    """The one kind of step condition the recipe uses: a step's output equals a word."""
+    match = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+) == '([^']*)'", condition.strip())
+    assert match, f"no way to evaluate {condition}"
+    return outputs.get(match[1], {}).get(match[2]) == match[3]
 
 
 def _download(store: Path, given: Mapping[str, str], workspace: Path) -> None:
@@ -335,3 +373,37 @@ def _download(store: Path, given: Mapping[str, str], workspace: Path) -> None:
         return
     for artifact in sorted(store.glob(given["pattern"])):
         shutil.copytree(artifact, workspace / given["path"] / artifact.name)
+
+
+def test_the_github_refresh_job_opens_a_pull_request_when_pins_move(
+    artifacts: Artifacts, index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.hide_after = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    project = set_up(tmp_path, artifacts.pyz, index_server.url, "evolving")
+    index_server.hide_after = None  # evolving 1.1 is out
+    bin_dir = Path(project.env["PATH"].split(os.pathsep)[0])
+    calls = tmp_path / "gh-calls"
+    stub = f'echo "$*" >> {calls}\n[ "$2" = view ] && exit 1\n'
+    stub += f'[ "$2" = create ] && cat pin-changes.md >> {calls}\nexit 0'
+    (bin_dir / "gh").write_text(f"#!/bin/sh\n{stub}\n")
+    (bin_dir / "gh").chmod(0o755)
+    document = _load(GITHUB)
+    play = _GitHubJob(document["env"], project, tmp_path / "artifacts", {})
+    play.run(document["jobs"]["refresh"], tmp_path / "refresh", offline=False)
+    said = calls.read_text()
+    assert (
+        said.startswith("pr view wheelhouse-refresh")
+        and "pr create --head wheelhouse-refresh" in said
+    )
+    assert "evolving" in said and "1.1" in said  # the pin diff is the body
+    branch = run(
+        [
+            "git",
+            "-C",
+            str(project.origin),
+            "show",
+            f"wheelhouse-refresh:wheelhouse/locks/cp312-{PLATFORM}.txt",
+        ],
+        env=project.env,
+    ).stdout
+    assert "evolving==1.1" in branch
