@@ -1,4 +1,4 @@
-"""The release artifacts of ``scripts/dist``, built once per test session with no index.
+"""The release artifacts of ``scripts/release``, built once per test session with no index.
 
 A test module imports :func:`built_artifacts` to use the ``artifacts`` fixture.
 """
@@ -13,9 +13,9 @@ import pytest
 from helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
-DIST = ROOT / "scripts" / "dist"
+RELEASE = ROOT / "scripts" / "release"
 
-__all__ = ["DIST", "ROOT", "Artifacts", "built_artifacts"]
+__all__ = ["RELEASE", "ROOT", "Artifacts", "built_artifacts"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,6 @@ class Artifacts:
 def built_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
     """The wheel and the zipapp, from this environment's installed distributions."""
     out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, str(DIST), "--from-environment", "--out", str(out)])
+    run([sys.executable, str(RELEASE), "--from-environment", "--out", str(out)])
     (wheel,) = out.glob("*.whl")
     return Artifacts(wheel=wheel, pyz=out / "wheelhouse.pyz")

@@ -1,4 +1,4 @@
-"""The release artifacts of ``scripts/dist``: the wheel, and a zipapp for CPython 3.10 to 3.13.
+"""The release artifacts of ``scripts/release``: the wheel, and a zipapp for CPython 3.10 to 3.13.
 
 The artifacts are built once, from this environment's installed distributions
 (``--from-environment``), so nothing is downloaded. The zipapp then builds a
@@ -27,7 +27,7 @@ from helpers import (
     unshare_prefix,
 )
 from indexserver import IndexServer
-from releases import DIST, Artifacts, built_artifacts  # noqa: F401 (the fixture)
+from releases import RELEASE, Artifacts, built_artifacts  # noqa: F401 (the fixture)
 
 import wheelhouse
 
@@ -95,10 +95,10 @@ def test_the_zipapp_builds_and_installs_offline_on(
 
 
 def _script() -> ModuleType:
-    """``scripts/dist`` as a module, for its checks of a bundle."""
-    loader = importlib.machinery.SourceFileLoader("dist_script", str(DIST))
+    """``scripts/release`` as a module, for its checks of a bundle."""
+    loader = importlib.machinery.SourceFileLoader("release_script", str(RELEASE))
     module = ModuleType(loader.name)
-    module.__file__ = str(DIST)
+    module.__file__ = str(RELEASE)
     sys.modules[loader.name] = module  # dataclasses look their module up
     loader.exec_module(module)
     return module
