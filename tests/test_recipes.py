@@ -407,3 +407,25 @@ def test_the_github_refresh_job_opens_a_pull_request_when_pins_move(
         env=project.env,
     ).stdout
     assert "evolving==1.1" in branch
+
+
+def _scripts() -> Iterator[tuple[str, str]]:
+    """Every job's shell text in both CI files, by job name."""
+    for name, job in _load(GITLAB).items():
+        if isinstance(job, dict) and "script" in job:
+            yield f"gitlab {name}", "\n".join([*job.get("before_script", []), *job["script"]])
+    for name, job in _load(GITHUB)["jobs"].items():
+        runs = [step["run"] for step in job["steps"] if "run" in step]
+        yield f"github {name}", "\n".join(_expand(text, {}) for text in runs)
+
+
+def test_every_job_is_valid_shell_and_runs_the_committed_zipapp() -> None:
+    runs = 0
+    for name, script in _scripts():
+        checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        assert checked.returncode == 0, f"{name}: {checked.stderr}"
+        command = r"^\s*(?:-\s*)?(?!#)(\S+ \S+) (?:build|refresh|merge|verify|prune|publish)\b"
+        calls = re.findall(command, script, re.MULTILINE)
+        assert all(call == 'python "$WHEELHOUSE_PYZ"' for call in calls), (name, calls)
+        runs += len(calls)
+    assert runs >= 12  # refresh, prune, verify, build, merge and publish, in both files
