@@ -188,3 +188,17 @@ def test_verify_names_what_is_missing_without_none(wheelhouse: Path) -> None:
     assert result.exit_code == 1 and "None" not in result.output
     assert "evolving-1.0-py3-none-any.whl has no path in the wheelhouse" in result.output
     assert "wheelhouse.toml: a [[targets]] entry has no name" in result.output
+
+
+def test_refresh_check_tells_a_failure_from_a_change(tmp_path: Path) -> None:
+    """1 means "pins would change", so a failure under --check exits 3."""
+    result = invoke("refresh", "--check", "-w", str(tmp_path / "nothing"))
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+    assert invoke("refresh", "-w", str(tmp_path / "nothing")).exit_code == 1
+
+
+def test_diff_exit_code_tells_a_failure_from_a_difference(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing")
+    assert invoke("diff", "--exit-code", missing, missing).exit_code == 3
+    assert invoke("diff", missing, missing).exit_code == 1

@@ -421,7 +421,7 @@ def _zipapp(dest: Path) -> Path:
     """The tool and its dependencies but pip, from this environment, as one ``.pyz`` file."""
     root = dest / "pyz"
     shutil.copytree(Path(wheelhouse.__file__).parent, root / "wheelhouse")
-    pending, seen = ["wheelhouse"], {"wheelhouse", "pip"}
+    pending, seen = ["wheelhouse-mirror-builder"], {"wheelhouse-mirror-builder", "pip"}
     while pending:
         for text in metadata.requires(pending.pop()) or []:
             requirement = Requirement(text)

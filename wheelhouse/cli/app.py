@@ -1,14 +1,18 @@
 """The command group, its ``--verbose``, and the one place where errors become exit statuses.
 
-Exit statuses: 0 success; 1 a failure explained on stderr (``error:`` and
-``hint:`` lines, no traceback unless ``--verbose``), or pins that differ when
-the user asked to hear it; 2 a usage error, which click reports.
+Exit statuses (:data:`EXIT_STATUSES`): 0 success; 1 a failure explained on
+stderr (``error:`` and ``hint:`` lines, no traceback unless ``--verbose``);
+2 a usage error, which click reports; 130 interrupted (Ctrl-C). A command that
+reports a change by its status (``refresh --check``, ``diff --exit-code``)
+exits 1 for "changed" and 3 for a failure, so a script can tell them apart.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn, TypeVar
@@ -18,9 +22,31 @@ import click
 from wheelhouse import __version__
 from wheelhouse.errors import FileSystemError, WheelhouseError
 
-__all__ = ["LazyGroup", "cli", "exit_when_changed", "is_verbose", "main", "reports_errors"]
+__all__ = [
+    "EXIT_STATUSES",
+    "LazyGroup",
+    "cli",
+    "exit_when_changed",
+    "is_verbose",
+    "main",
+    "reports_changes",
+    "reports_errors",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+FAILED, USAGE, FAILED_WHILE_CHECKING, INTERRUPTED = 1, 2, 3, 130
+#: For ``--help`` and the README: every exit status the program uses.
+EXIT_STATUSES = """\b
+Exit statuses:
+  0    success
+  1    a failure, explained in an error: line and a hint: line
+       (refresh --check, diff --exit-code: pins differ)
+  2    a usage error
+  3    refresh --check, diff --exit-code: a failure, so no answer
+  130  interrupted (Ctrl-C); writes are all or nothing, as after a kill
+"""
+_STATUS_KEY = "wheelhouse.failure-status"
 
 
 class LazyGroup(click.Group):
@@ -47,8 +73,17 @@ class LazyGroup(click.Group):
             self.add_command(getattr(family(), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # Here rather than in click, which would say "Aborted!" and exit 1.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUSES
+)
 @click.version_option(__version__, "--version", prog_name="wheelhouse")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and more detail.")
 def cli(verbose: bool) -> None:
@@ -76,11 +111,28 @@ def reports_errors(func: F) -> F:
             if is_verbose():
                 raise
             _fail(exc)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; the wheelhouse was left as it was", err=True)
-            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def reports_changes() -> None:
+    """The running command tells "changed" by exit status 1: its failures exit 3 instead."""
+    click.get_current_context().meta[_STATUS_KEY] = FAILED_WHILE_CHECKING
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: one line, status 130, at once.
+
+    By now the main thread has unwound: a commit not yet recorded was discarded
+    and the lock released. Worker threads may still wait on a network read that
+    nothing will use; Python's own exit would wait for each, so leave without it.
+    """
+    click.echo("interrupted", err=True)
+    if threading.active_count() == 1:
+        sys.exit(INTERRUPTED)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(INTERRUPTED)
 
 
 def _fail(exc: WheelhouseError | OSError) -> NoReturn:
@@ -94,10 +146,10 @@ def _fail(exc: WheelhouseError | OSError) -> NoReturn:
         click.echo(line, err=True)
     if exc.hint:
         click.echo(f"hint: {exc.hint}", err=True)
-    sys.exit(1)
+    sys.exit(click.get_current_context().meta.get(_STATUS_KEY, FAILED))
 
 
 def exit_when_changed(changed: bool) -> None:
     """Exit 1, with nothing more to say, when pins differ and the user asked to know."""
     if changed:
-        sys.exit(1)
+        sys.exit(FAILED)

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import click
 
-from wheelhouse.cli.app import exit_when_changed, is_verbose, reports_errors
+from wheelhouse.cli.app import exit_when_changed, is_verbose, reports_changes, reports_errors
 from wheelhouse.cli.options import (
     IndexOptions,
     choice_options,
@@ -252,13 +252,17 @@ REFRESH_EPILOG = """\b
 Examples:
   wheelhouse refresh                         # move every pin to the newest that fits
   wheelhouse refresh --upgrade-package requests
-  wheelhouse refresh --check                 # exit 1 when pins would change
+  wheelhouse refresh --check                 # exit 1 when pins would change, 3 on a failure
   wheelhouse refresh --report pins.md --report-format markdown
 """
 
 
 @click.command("refresh", epilog=REFRESH_EPILOG)
-@click.option("--check", is_flag=True, help="Change nothing; exit 1 when pins would change.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing; exit 0 when pins would stay, 1 when they would change, 3 on a failure.",
+)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -295,7 +299,10 @@ def refresh_command(
 
     Files already in the wheelhouse are reused; only new ones are downloaded.
     Index, exclude-newer and sdist options default to what the manifest recorded.
+    With --check, a failure exits 3, so that 1 always means "pins would change".
     """
+    if check:
+        reports_changes()
     wheelhouse = Wheelhouse.open(wheelhouse_dir)
     diffs = _refresh(wheelhouse, _refresh_request(wheelhouse, index), index, check, upgrade)
     for line in render_text(diffs):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wheelhouse.cli.app import exit_when_changed, reports_errors
+from wheelhouse.cli.app import exit_when_changed, reports_changes, reports_errors
 from wheelhouse.cli.options import python_option, wheelhouse_option
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.model.diff import has_changes, render_json, render_markdown, render_text
@@ -42,7 +42,9 @@ Examples:
     show_default=True,
     help="text: one line per change; markdown: tables for a merge request; json: schema 1.",
 )
-@click.option("--exit-code", is_flag=True, help="Exit 1 when pins differ, like git diff.")
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when pins differ, like git diff; 3 on a failure."
+)
 @reports_errors
 def diff_command(old: Path, new: Path, output_format: str, exit_code: bool) -> None:
     """Pin diff between two wheelhouses or two lock files.
@@ -51,6 +53,8 @@ def diff_command(old: Path, new: Path, output_format: str, exit_code: bool) -> N
     one lock file; two lock files are compared as one target, named after NEW.
     Exits 0 whether pins differ or not, unless --exit-code is given.
     """
+    if exit_code:
+        reports_changes()
     from wheelhouse.commands.diff import diff_sources
 
     diffs = diff_sources(old, new)

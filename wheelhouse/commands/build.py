@@ -12,7 +12,6 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +23,7 @@ from wheelhouse import __version__
 from wheelhouse.commands.fromlock import Pages, locked_resolution
 from wheelhouse.commands.hashes import allowed_files, require_pins
 from wheelhouse.commands.targets import make_targets
+from wheelhouse.commands.workers import Stop, finish, workers
 from wheelhouse.house.directory import FORMAT, Wheelhouse
 from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
@@ -37,6 +37,7 @@ from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.finder import Finder
+from wheelhouse.resolve.reporter import Round, Watch
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.pep517 import BuildInterpreters
 from wheelhouse.sdist.staging import Downloader, Staging, StagingIndex
@@ -66,6 +67,9 @@ class BuildReporter:
 
     def resolving(self, target: Target) -> None:
         """A target's resolution starts."""
+
+    def resolving_round(self, target: Target, where: Round) -> None:
+        """A round of ``target``'s resolution starts; called often, from worker threads."""
 
     def resolved(self, resolution: Resolution) -> None:
         """A target is resolved."""
@@ -183,8 +187,10 @@ def open_run(
         finder = Finder(staging, policy, maker.metadata if maker else None, jobs=request.jobs)
         try:
             yield finder, staging, maker
-        finally:
-            finder.close()
+        except BaseException:
+            finder.close(wait=False)  # a failure or Ctrl-C: no one will read those guesses
+            raise
+        finder.close()
 
 
 def read_inputs(request: BuildRequest) -> Inputs:
@@ -240,15 +246,23 @@ def resolve_all(
     reporter: BuildReporter,
     preferred: Preferences | None = None,
 ) -> list[Resolution]:
+    """Resolve every target, concurrently; a failure or Ctrl-C stops the others' rounds."""
+    stop = Stop()
+
     def one(target: Target) -> Resolution:
+        def seen(where: Round) -> None:
+            stop.check()  # raising here ends this resolution before its next round
+            reporter.resolving_round(target, where)
+
         reporter.resolving(target)
         prefer = (preferred or {}).get(target.name, {})
-        resolution = resolve(finder, target, inputs, preferred=prefer)
+        resolution = resolve(finder, target, inputs, Watch(seen), preferred=prefer)
         reporter.resolved(resolution)
         return resolution
 
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(targets)))) as pool:
+    with workers(min(jobs, len(targets)), stop) as pool:
         futures = [pool.submit(one, target) for target in targets]
+        finish(futures)
     return gather(futures)
 
 
@@ -316,14 +330,18 @@ def download_all(
     if not files:
         return {}
     reporter.downloading(files)
+    stop = Stop()
 
     def one(file: DistFile) -> str:
-        return index.download(
-            file, wheelhouse.path(file.filename), lambda nbytes: reporter.progress(file, nbytes)
-        )
+        def progress(nbytes: int) -> None:
+            stop.check()  # a download given up removes its partial file
+            reporter.progress(file, nbytes)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return index.download(file, wheelhouse.path(file.filename), progress)
+
+    with workers(jobs, stop) as pool:
         futures = {file.filename: pool.submit(one, file) for file in files}
+        finish(futures.values())
     return {name: future.result() for name, future in futures.items()}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +20,7 @@ from typing import Protocol
 
 from wheelhouse.commands.errors import NotPublishable
 from wheelhouse.commands.verify import verify
+from wheelhouse.commands.workers import parallel_map
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.layout import MANIFEST
 from wheelhouse.model.publish import (
@@ -182,11 +182,10 @@ def local_objects(
 ) -> list[LocalObject]:
     """Every object to publish, with the digests the plan compares (files read in parallel)."""
     files = wheelhouse_files(wheelhouse)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        prints = pool.map(
-            lambda relative: fingerprint(wheelhouse.root / relative, multipart), files
-        )
-        found = dict(zip(files, prints, strict=True))
+    prints = parallel_map(
+        jobs, lambda relative: fingerprint(wheelhouse.root / relative, multipart), files
+    )
+    found = dict(zip(files, prints, strict=True))
     return [
         LocalObject(
             key=location.key(place.key),
@@ -208,8 +207,7 @@ def make_plan(
     """List the prefix once, HEAD only the objects the listing leaves in doubt, then plan."""
     remote = {item.key: item for item in store.list()}
     doubtful = needs_checking(local, remote)
-    with ThreadPoolExecutor(max_workers=request.jobs) as pool:
-        checked = dict(zip(doubtful, pool.map(store.head, doubtful), strict=True))
+    checked = dict(zip(doubtful, parallel_map(request.jobs, store.head, doubtful), strict=True))
     for key, found in checked.items():
         if found is None:  # deleted since the listing
             del remote[key]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
@@ -21,6 +20,7 @@ from packaging.metadata import parse_email
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from wheelhouse.commands.workers import parallel_map
 from wheelhouse.house import layout
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import MetadataError, UnreadableFile
@@ -116,10 +116,9 @@ class _Checker:
         self.broken: set[str] = set()  # files already reported corrupt: no second report
         self.referenced: set[str] = set()  # digests and names the locks point at
         names = distribution_names(self.root)
-        with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) + 4)) as pool:
-            self.hashes = dict(
-                zip(names, pool.map(lambda n: sha256_of(self.root / n), names), strict=True)
-            )
+        threads = min(16, (os.cpu_count() or 1) + 4)
+        digests = parallel_map(threads, lambda name: sha256_of(self.root / name), names)
+        self.hashes = dict(zip(names, digests, strict=True))
 
     def add(self, kind: str, path: str, detail: str = "") -> None:
         self.problems.append(Problem(kind=kind, path=path, detail=detail))

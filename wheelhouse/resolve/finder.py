@@ -171,12 +171,12 @@ class Finder:
             if target.evaluate(dep.marker, req.extras) is not Truth.NEVER
         ]
 
-    def close(self) -> None:
-        """Stop speculating: pending guesses are dropped, running ones finish."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop speculating: pending guesses are dropped; ``wait`` for running ones to finish."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def requires(self, file: DistFile, target: Target) -> list[Requirement]:
         """The file's Requires-Dist entries, read once per file (an sdist's once per target)."""

@@ -2,13 +2,16 @@
 
 When resolution gives up, the projects it kept going back on are the ones a
 user should constrain; :class:`Tally` counts them through resolvelib's reporter
-hooks and passes every event on to the caller's own reporter.
+hooks and passes every event on to the caller's own reporter. :class:`Watch`
+is such a reporter: it tells a plain callback, round by round, where the
+resolution is, so callers get progress without knowing resolvelib.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
     from resolvelib.resolvers.criterion import Criterion
     from resolvelib.structs import RequirementInformation, State
 
-__all__ = ["Tally"]
+__all__ = ["Round", "Tally", "Watch"]
 
 
 class Tally(BaseReporter[Req, Candidate, str]):
@@ -74,3 +77,45 @@ class Tally(BaseReporter[Req, Candidate, str]):
     def pinning(self, candidate: Candidate) -> None:
         self.tried.setdefault(candidate.name, set()).add(candidate.version)
         self.inner.pinning(candidate)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Round:
+    """Where a resolution is when a round starts."""
+
+    number: int
+    #: Projects the resolution has met so far (requirements added, at any depth).
+    projects: int
+    #: The project of the most conflicts so far, while there have been any.
+    backtracking_on: str | None
+
+
+class Watch(BaseReporter[Req, Candidate, str]):
+    """Tells ``seen`` where the resolution is at the start of every round.
+
+    Whatever ``seen`` raises ends the resolution there, which is how a caller
+    stops one that is no longer wanted.
+    """
+
+    def __init__(self, seen: Callable[[Round], None]) -> None:
+        self.seen = seen
+        self.projects: set[NormalizedName] = set()
+        self.conflicts: Counter[NormalizedName] = Counter()
+
+    def starting_round(self, index: int) -> None:
+        busiest = self.conflicts.most_common(1)
+        self.seen(
+            Round(
+                number=index + 1,
+                projects=len(self.projects),
+                backtracking_on=busiest[0][0] if busiest else None,
+            )
+        )
+
+    def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
+        self.projects.add(requirement.name)
+
+    def resolving_conflicts(
+        self, causes: Collection[RequirementInformation[Req, Candidate]]
+    ) -> None:
+        self.conflicts.update(info.requirement.name for info in causes)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["connect", "install_command"]
 
 _SDK = {"boto3", "botocore", "s3transfer"}
-_PLACEHOLDER = "<checkout or wheel of wheelhouse>"
+#: Never the bare name: on the public index, ``wheelhouse`` is another project.
+_PLACEHOLDER = "<checkout or wheel of wheelhouse-mirror-builder>"
 
 
 def connect(
