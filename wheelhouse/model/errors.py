@@ -9,6 +9,7 @@ from wheelhouse.errors import WheelhouseError
 
 __all__ = [
     "InvalidFilename",
+    "InvalidLimit",
     "NoMatchingTarget",
     "RequirementFileError",
 ]
@@ -74,3 +75,19 @@ class NoMatchingTarget(WheelhouseError):
     @property
     def hint(self) -> str:
         return "build the wheelhouse for this interpreter (wheelhouse build --python ...)"
+
+
+@dataclass(eq=False)
+class InvalidLimit(WheelhouseError):
+    """An environment variable that sets a limit to something that is not one."""
+
+    variable: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}={self.value!r}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return f"set {self.variable} to a positive number, or unset it for the default"
