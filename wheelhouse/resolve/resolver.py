@@ -151,6 +151,8 @@ def _missing(requirement: Req, provider: Provider, target: Target) -> Wheelhouse
         return NoFileForTarget(requirement.name, str(version), target.name, reasons)
     tried = [f"{version}" for version in selection.versions()]
     tried += sorted({str(skip) for skip in selection.skips})[:10]
+    if not tried:  # every entry of the page refused: say why, not that nothing is there
+        tried = [str(refusal) for refusal in provider.finder.refusals(requirement.name)[:5]]
     return NoVersionFound(str(requirement), target.name, provider.chain(requirement), tried)
 
 
