@@ -31,7 +31,9 @@ from wheelhouse.index.client import IndexClient
 from wheelhouse.index.http import index_url_from
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.limits import Limits
 from wheelhouse.model.manifest import BuildRequest, request_from_manifest
+from wheelhouse.model.pages import FIRST_INDEX
 from wheelhouse.model.urls import unique_urls
 
 __all__ = ["build_command", "refresh_command"]
@@ -87,10 +89,12 @@ def build_command(
         platforms=platforms,
         index_url=index.index_url or "",
         extra_index_urls=index.extra_index_urls,
+        index_strategy=index.index_strategy or FIRST_INDEX,
         exclude_newer=index.exclude_newer,
         jobs=index.jobs,
         allow_sdist=bool(allow_sdist),
         keep_sdist=bool(index.keep_sdist),
+        limits=Limits.from_environ(os.environ),
     )
     _build(wheelhouse_dir, request, index)
 
@@ -166,6 +170,8 @@ def _online(
             index_urls=[request.index_url, *request.extra_index_urls],
             jobs=request.jobs,
             cache=Cache(index.cache_dir or default_cache_dir()),
+            limits=request.limits,
+            strategy=request.index_strategy,
         ) as client:
             return step(client, reporter)
     finally:
@@ -262,6 +268,8 @@ def _refresh_request(wheelhouse: Wheelhouse, index: IndexOptions) -> BuildReques
     return request_from_manifest(
         wheelhouse.read_manifest(),
         extra_index_urls=index.extra_index_urls or None,
+        index_strategy=index.index_strategy,
+        limits=Limits.from_environ(os.environ),
         exclude_newer=index.exclude_newer,
         jobs=index.jobs,
         allow_sdist=allow_sdist,
