@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import random
 import threading
 import time
 import zipfile
@@ -33,9 +34,10 @@ from fakeindex import (
 from indexserver import IndexServer
 
 from wheelhouse.index.client import IndexClient
-from wheelhouse.index.errors import DownloadError, IndexUnreachable
+from wheelhouse.index.errors import DownloadError, IndexUnreachable, LimitExceeded, Untrusted
 from wheelhouse.model.distributions import DistFile
-from wheelhouse.model.pages import ACCEPT
+from wheelhouse.model.limits import Limits
+from wheelhouse.model.pages import ACCEPT, UNSAFE_BEST_MATCH
 
 # Project pages
 
@@ -135,18 +137,54 @@ def test_one_request_per_project_even_with_eight_threads(
     assert len(fake.log) == 1
 
 
-def test_extra_indexes_are_merged_main_first(fake: FakeIndex) -> None:
+def test_unsafe_best_match_merges_extra_indexes_main_first(fake: FakeIndex) -> None:
     fake.routes[f"{INDEX}/demo/"] = html_answer(f"{FILES}/main/demo-1.0.zip")
     fake.routes[f"{EXTRA}/demo/"] = html_answer(
         f"{FILES}/extra/demo-1.0.zip", f"{FILES}/extra/demo-2.0.zip"
     )
     transport = httpx.MockTransport(fake)
-    with IndexClient([INDEX, EXTRA + "/"], transport=transport, backoff=0) as client:
+    indexes = [INDEX, EXTRA + "/"]
+    with IndexClient(indexes, transport=transport, strategy=UNSAFE_BEST_MATCH) as client:
         page = client.project_files("demo")
     assert [file.url for file in page.files] == [
         f"{FILES}/main/demo-1.0.zip",
         f"{FILES}/extra/demo-2.0.zip",
     ]
+
+
+def test_first_index_takes_the_first_index_that_knows_the_project(fake: FakeIndex) -> None:
+    fake.routes[f"{INDEX}/private/"] = html_answer(f"{FILES}/main/private-1.0.zip")
+    fake.routes[f"{EXTRA}/private/"] = html_answer(f"{FILES}/extra/private-99.0.zip")
+    fake.routes[f"{EXTRA}/public/"] = html_answer(f"{FILES}/extra/public-1.0.zip")
+    with IndexClient([INDEX, EXTRA], transport=httpx.MockTransport(fake)) as client:
+        client.prefetch(["private"])
+        private, public = client.project_files("private"), client.project_files("public")
+        digests = client.page_digests(["private"])
+    assert [file.url for file in private.files] == [f"{FILES}/main/private-1.0.zip"]
+    assert [file.url for file in public.files] == [f"{FILES}/extra/public-1.0.zip"]
+    asked = [str(request.url) for request in fake.log]
+    assert f"{EXTRA}/private/" not in asked, "a later index heard a name an earlier one has"
+    with IndexClient([INDEX], transport=httpx.MockTransport(fake)) as alone:
+        assert digests == alone.page_digests(["private"])
+
+
+def test_a_redirect_from_https_to_http_is_refused(fake: FakeIndex, client: IndexClient) -> None:
+    """Anyone on the way could rewrite a page served over plain http, digests included."""
+    plain = "http://mirror.example.invalid/pages/demo/"
+    fake.routes[f"{INDEX}/demo/"] = lambda request: httpx.Response(301, headers={"Location": plain})
+    fake.routes[plain] = html_answer("demo-1.0.tar.gz")
+    with pytest.raises(Untrusted, match="redirected from https to http"):
+        client.project_files("demo")
+    assert [str(request.url) for request in fake.log] == [f"{INDEX}/demo/"]
+
+
+def test_a_page_larger_than_its_limit_is_refused(fake: FakeIndex) -> None:
+    fake.routes[f"{INDEX}/demo/"] = html_answer(*[f"demo-{n}.0.tar.gz" for n in range(100)])
+    client = IndexClient(
+        [INDEX], transport=httpx.MockTransport(fake), limits=Limits(page_size=1024)
+    )
+    with client, pytest.raises(LimitExceeded, match=r"than 1 KiB \(WHEELHOUSE_MAX_PAGE_SIZE"):
+        client.project_files("demo")
 
 
 def test_prefetch_fetches_in_the_background_once(fake: FakeIndex, client: IndexClient) -> None:
@@ -239,7 +277,29 @@ def test_metadata_is_fetched_once_across_threads(fake: FakeIndex, client: IndexC
 def test_metadata_of_a_broken_wheel_names_it(fake: FakeIndex, client: IndexClient) -> None:
     file = wheel_file()
     fake.routes[file.url] = serve_ranges(b"not a zip at all")
-    with pytest.raises(DownloadError, match=f"{file.url}.*metadata"):
+    with pytest.raises(Untrusted, match=f"{file.url}: not a wheel"):
+        client.metadata(file)
+
+
+def test_metadata_by_ranges_fetches_no_more_than_the_budget(fake: FakeIndex) -> None:
+    """What a zip declares is the index's word: the bytes fetched are bounded all the same."""
+    noise = random.Random(0).randbytes(300_000)  # incompressible: a long member to fetch
+    file = wheel_file()
+    fake.routes[file.url] = serve_ranges(_zip({"demo-1.0.dist-info/METADATA": METADATA + noise}))
+    small = Limits(page_size=100_000)
+    client = IndexClient([INDEX], transport=httpx.MockTransport(fake), limits=small)
+    with client, pytest.raises(LimitExceeded, match="by ranges would fetch more than 100000 bytes"):
+        client.metadata(file)
+    assert len(fake.log) == 1  # the tail alone: the member was never asked for
+
+
+def test_metadata_that_names_another_project_is_refused(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    lie = METADATA.replace(b"Name: demo", b"Name: evil")
+    file = wheel_file(metadata_sha256=hashlib.sha256(lie).hexdigest())
+    fake.routes[file.url + ".metadata"] = lambda request: httpx.Response(200, content=lie)
+    with pytest.raises(Untrusted, match=r"names evil 1\.0, not demo 1\.0"):
         client.metadata(file)
 
 
@@ -414,3 +474,11 @@ def test_prefetch_after_close_is_refused(client: IndexClient) -> None:
     client.close()
     with pytest.raises(RuntimeError, match="closed"):
         client.prefetch(["demo"])
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -40,7 +40,13 @@ from wheelhouse.house.errors import (
     UnreadableFile,
     WheelhouseBusy,
 )
-from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.index.errors import (
+    DownloadError,
+    HashMismatch,
+    IndexUnreachable,
+    LimitExceeded,
+    Untrusted,
+)
 from wheelhouse.install.errors import (
     BackendUnavailable,
     CannotUninstall,
@@ -57,6 +63,7 @@ from wheelhouse.model.errors import (
     DynamicMetadata,
     InputFileError,
     InvalidFilename,
+    InvalidLimit,
     NoMatchingTarget,
     RequirementFileError,
 )
@@ -67,6 +74,7 @@ from wheelhouse.resolve.errors import (
     NoVersionFound,
     ResolutionConflict,
     ResolutionTooComplex,
+    TooManyProjects,
 )
 from wheelhouse.s3 import errors as s3_errors
 from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
@@ -108,6 +116,10 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     IndexUnreachable: lambda: IndexUnreachable(URL, "503 Service Unavailable"),
     DownloadError: lambda: DownloadError(f"{URL}alpha-1.0.tar.gz", "connection reset"),
     HashMismatch: lambda: HashMismatch(f"{URL}alpha-1.0.tar.gz", "aa" * 32, "bb" * 32),
+    LimitExceeded: lambda: LimitExceeded(URL, "the answer is larger than 64 MiB (VARIABLE)"),
+    Untrusted: lambda: Untrusted(f"{URL}alpha-1.0.tar.gz", "not a wheel: not a zip file"),
+    InvalidLimit: lambda: InvalidLimit("WHEELHOUSE_MAX_PROJECTS", "many", "a whole number"),
+    TooManyProjects: lambda: TooManyProjects(10_000, "WHEELHOUSE_MAX_PROJECTS", "alpha"),
     NotInLock: lambda: NotInLock(("beta",), LOCK),
     InterpreterNotFound: lambda: InterpreterNotFound("/usr/bin/python9", "no such file"),
     PinMismatch: lambda: PinMismatch([("alpha>=2", "alpha==1.0")], LOCK),

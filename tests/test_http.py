@@ -17,6 +17,7 @@ from fakeindex import (
     FakeIndex,
     content,
     html_answer,
+    make_wheel,
     sequence,
     served_wheel,
     status,
@@ -27,7 +28,7 @@ from indexserver import IndexServer
 from pip._internal.models.index import PyPI
 
 from wheelhouse.index.client import IndexClient
-from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable
+from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable, Untrusted
 from wheelhouse.index.http import CERT_VARIABLES, default_index_url, index_url_from, ssl_context
 
 # Retries
@@ -79,7 +80,7 @@ def test_backoff_grows_exponentially(fake: FakeIndex, monkeypatch: pytest.Monkey
 def test_download_verifies_and_moves_into_place(
     fake: FakeIndex, client: IndexClient, tmp_path: Path
 ) -> None:
-    body = b"wheel bytes" * 1000
+    body = make_wheel()
     digest = hashlib.sha256(body).hexdigest()
     file = wheel_file(sha256=digest)
     fake.routes[file.url] = content(body)
@@ -105,7 +106,7 @@ def test_download_with_a_wrong_hash_leaves_no_file(
 def test_truncated_download_is_retried(
     fake: FakeIndex, client: IndexClient, tmp_path: Path
 ) -> None:
-    body = b"complete"
+    body = make_wheel()
     file = wheel_file(sha256=hashlib.sha256(body).hexdigest())
     fake.routes[file.url] = sequence(truncated(body[:3]), content(body))
     seen: list[int] = []
@@ -153,9 +154,19 @@ def test_download_replaces_an_existing_file(
     file = wheel_file()
     dest = tmp_path / file.filename
     dest.write_bytes(b"old")
-    fake.routes[file.url] = content(b"new")
+    fake.routes[file.url] = content(make_wheel())
     client.download(file, dest)
-    assert dest.read_bytes() == b"new"
+    assert dest.read_bytes() == make_wheel()
+
+
+def test_a_wheel_that_is_no_zip_is_refused_and_leaves_no_file(
+    fake: FakeIndex, client: IndexClient, tmp_path: Path
+) -> None:
+    file = wheel_file()
+    fake.routes[file.url] = content(b"not a zip")
+    with pytest.raises(Untrusted, match=f"{re.escape(file.url)}: not a wheel"):
+        client.download(file, tmp_path / file.filename)
+    assert list(tmp_path.iterdir()) == []
 
 
 # Index URL and TLS settings

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
+from wheelhouse.house.errors import MetadataTooLarge
 from wheelhouse.house.metadata import (
     MetadataError,
+    check_identity,
     core_metadata,
     sdist_members,
     sdist_metadata,
     wheel_metadata,
 )
+from wheelhouse.model.limits import Limits
 
 METADATA = b"Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.0\n\n"
 PROJECT = canonicalize_name("demo-pkg")
@@ -143,3 +147,36 @@ def test_a_truncated_sdist(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(MetadataError, match="unreadable archive"):
         sdist_metadata(path)
+
+
+SMALL = Limits(metadata_size=1024)
+
+
+def test_a_member_is_read_no_further_than_the_limit_whatever_it_declares(
+    tmp_path: Path,
+) -> None:
+    """A compressed bomb stops at the limit: one byte past it is all that is inflated."""
+    bomb = {"demo_pkg-1.0.dist-info/METADATA": METADATA + b" " * 50_000}
+    with pytest.raises(MetadataTooLarge, match="METADATA is larger than 1 KiB"):
+        wheel_metadata(wheel(tmp_path, bomb), PROJECT, limits=SMALL)
+    sdist = tar_sdist(tmp_path, {"demo_pkg-1.0/PKG-INFO": METADATA + b" " * 50_000})
+    with pytest.raises(MetadataTooLarge, match="PKG-INFO is larger than 1 KiB"):
+        sdist_metadata(sdist, limits=SMALL)
+    assert wheel_metadata(wheel(tmp_path, GOOD_WHEEL), PROJECT, limits=SMALL) == METADATA
+
+
+def test_the_limit_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WHEELHOUSE_MAX_METADATA_SIZE", "1K")
+    bomb = {"demo_pkg-1.0.dist-info/METADATA": METADATA + b" " * 2048}
+    with pytest.raises(MetadataTooLarge, match=r"\(WHEELHOUSE_MAX_METADATA_SIZE\)"):
+        wheel_metadata(wheel(tmp_path, bomb), PROJECT)
+
+
+def test_metadata_must_name_the_project_and_version_of_its_file() -> None:
+    assert check_identity(METADATA, PROJECT, Version("1.0"))["version"] == "1.0"
+    with pytest.raises(MetadataError, match=r"names Demo\.Pkg 1\.0, not demo-pkg 2\.0"):
+        check_identity(METADATA, PROJECT, Version("2.0"))
+    with pytest.raises(MetadataError, match=r"names evil 1\.0"):
+        check_identity(METADATA.replace(b"Demo.Pkg", b"evil"), PROJECT, Version("1.0"))

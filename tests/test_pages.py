@@ -85,6 +85,18 @@ def test_malformed_json_raises(content: bytes) -> None:
         parse_page(content, JSON, PAGE, "demo")
 
 
+def test_json_nested_too_deep_is_refused_before_parsing() -> None:
+    deep = b'{"files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(ValueError, match="nested more than 64 deep"):
+        parse_page(deep, JSON, PAGE, "demo")
+
+
+def test_brackets_and_escapes_in_strings_are_no_nesting() -> None:
+    tricky = {"filename": "demo-1.0.tar.gz", "url": "x", "yanked": '[[[{{{\\"' * 100}
+    page = parse_page(json_page(tricky), JSON, PAGE, "demo")
+    assert [file.filename for file in page.files] == ["demo-1.0.tar.gz"]
+
+
 def test_html_page_fields() -> None:
     content = html_page(
         f'<a href="../../files/demo-1.0-py3-none-any.whl#sha256={DIGEST}"'

@@ -190,9 +190,30 @@ def test_refresh_reads_the_indexes_named_in_requirement_files(
     assert "evolving==1.0" in lock_text(wh)
     old = "" if edit == "-i" else f"-i {mutable_index_server.url}\n"
     requirements.write_text(f"{old}{edit} {index_server.url}\nevolving\n")
-    result = ok(invoke("refresh", "-q", "-w", str(wh)))
+    # An extra index only adds versions of a project the first one has when merged.
+    merge = () if edit == "-i" else ("--index-strategy", "unsafe-best-match")
+    result = ok(invoke("refresh", "-q", "-w", str(wh), *merge))
     assert f"{TARGET}: evolving 1.0 -> 1.1 (upgraded)" in result.output
     assert index_server.count("/simple/evolving/", method="GET") == 1
+
+
+def test_refresh_keeps_the_recorded_index_strategy(
+    tmp_path: Path, mutable_index_server: IndexServer, index_server: IndexServer
+) -> None:
+    """first-index keeps a project's versions to the first index that has it, refresh too."""
+    mutable_index_server.hide_after = BEFORE_2025
+    wh, target = tmp_path / "wh", ("--python", "3.12", "--platform", LINUX)
+    indexes = ("-i", mutable_index_server.url, "--extra-index-url", index_server.url)
+    ok(invoke("build", "-q", "-w", str(wh), "evolving", *indexes, *target))
+    assert "evolving==1.0" in lock_text(wh)
+    assert 'strategy = "first-index"' in (wh / "wheelhouse.toml").read_text()
+    assert "no pin changes" in ok(invoke("refresh", "-q", "-w", str(wh))).output
+    assert index_server.count("/simple/evolving/") == 0, "the extra index heard the name"
+    merged = ("--index-strategy", "unsafe-best-match")
+    ok(invoke("build", "-q", "-w", str(wh), "evolving", *indexes, *target, *merged))
+    assert "evolving==1.1" in lock_text(wh)
+    assert 'strategy = "unsafe-best-match"' in (wh / "wheelhouse.toml").read_text()
+    ok(invoke("refresh", "-q", "-w", str(wh), "--check"))  # still merged: 1.1 stays
 
 
 def test_refresh_takes_credentials_again_from_the_environment(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -20,7 +22,8 @@ from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Candidate, Req, Resolution
+from wheelhouse.resolve import provider
+from wheelhouse.resolve.candidates import Candidate, Req, Resolution, matching_versions
 from wheelhouse.resolve.errors import (
     NoFileForTarget,
     NoVersionFound,
@@ -254,6 +257,27 @@ def test_a_root_requirement_names_the_input_it_came_from() -> None:
     with pytest.raises(NoVersionFound) as info:
         _resolve("nosuchthing")
     assert info.value.chain == ["the command line"]
+
+
+def test_one_line_repeated_in_many_files_costs_no_more_than_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matching looks at each distinct requirement, not at every line that repeats it."""
+    files = []
+    for number in range(2000):
+        files.append(tmp_path / f"r{number}.txt")
+        files[-1].write_text("alpha\n")
+    looked_at: list[int] = []
+
+    def counting(selection: Any, specifiers: list[SpecifierSet], **flags: bool) -> Any:
+        looked_at.append(len(specifiers))
+        return matching_versions(selection, specifiers, **flags)
+
+    monkeypatch.setattr(provider, "matching_versions", counting)
+    resolution = resolve(Finder(FakeIndex(INDEX), Policy()), LINUX, parse_inputs([], files, []))
+    assert _pins(resolution)["alpha"] == "1.1"
+    assert len(resolution.pins[canonicalize_name("alpha")].via) == 2000
+    assert sum(looked_at) < 100, "each of 2000 asks would look at every line so far"
 
 
 def test_too_many_rounds_is_its_own_error() -> None:

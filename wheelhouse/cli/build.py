@@ -33,7 +33,9 @@ from wheelhouse.index.client import IndexClient
 from wheelhouse.index.http import index_url_from
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.limits import Limits
 from wheelhouse.model.manifest import BuildRequest, request_from_manifest
+from wheelhouse.model.pages import FIRST_INDEX
 from wheelhouse.model.pyproject import Choice, is_pyproject
 from wheelhouse.model.urls import unique_urls
 
@@ -101,12 +103,14 @@ def build_command(
         platforms=platforms,
         index_url=index.index_url or "",
         extra_index_urls=index.extra_index_urls,
+        index_strategy=index.index_strategy or FIRST_INDEX,
         exclude_newer=index.exclude_newer,
         jobs=index.jobs,
         allow_sdist=bool(allow_sdist),
         keep_sdist=bool(index.keep_sdist),
         from_lock=from_lock,
         choice=choice,
+        limits=Limits.from_environ(os.environ),
     )
     _build(wheelhouse_dir, request, index)
 
@@ -204,6 +208,8 @@ def _online(
             index_urls=[request.index_url, *request.extra_index_urls],
             jobs=request.jobs,
             cache=Cache(index.cache_dir or default_cache_dir()),
+            limits=request.limits,
+            strategy=request.index_strategy,
         ) as client:
             return step(client, reporter)
     finally:
@@ -318,6 +324,8 @@ def _refresh_request(wheelhouse: Wheelhouse, index: IndexOptions) -> BuildReques
     return request_from_manifest(
         wheelhouse.read_manifest(),
         extra_index_urls=index.extra_index_urls or None,
+        index_strategy=index.index_strategy,
+        limits=Limits.from_environ(os.environ),
         exclude_newer=index.exclude_newer,
         jobs=index.jobs,
         allow_sdist=allow_sdist,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from wheelhouse.model.pages import STRATEGIES
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.targets import canonical_platform, parse_platform
 
@@ -186,6 +187,7 @@ class IndexOptions:
 
     index_url: str | None
     extra_index_urls: tuple[str, ...]
+    index_strategy: str | None
     exclude_newer: datetime | None
     jobs: int
     cache_dir: Path | None
@@ -232,7 +234,15 @@ _INDEX_OPTIONS = [
         "extra_index_urls",
         multiple=True,
         metavar="URL",
-        help="More indexes whose files are merged in. Repeatable.",
+        help="More indexes, asked in order after --index-url (see --index-strategy). Repeatable.",
+    ),
+    click.option(
+        "--index-strategy",
+        type=click.Choice(STRATEGIES),
+        default=None,
+        help="With several indexes: take a project's versions from the first index that "
+        "has it (first-index, the default, so that a public project cannot shadow a private "
+        "name), or merge every index's files as pip does (unsafe-best-match).",
     ),
     click.option(
         "--exclude-newer",

@@ -31,6 +31,7 @@ from wheelhouse.inputs.files import parse_inputs, read_lock_file
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.model.errors import InvalidFilename, RequirementFileError
 from wheelhouse.model.formats import Formats
+from wheelhouse.model.limits import VARIABLES
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
@@ -184,7 +185,14 @@ def open_run(
             if request.allow_sdist
             else None
         )
-        finder = Finder(staging, policy, maker.metadata if maker else None, jobs=request.jobs)
+        finder = Finder(
+            staging,
+            policy,
+            maker.metadata if maker else None,
+            jobs=request.jobs,
+            max_projects=request.limits.projects,
+            limit_name=VARIABLES["projects"],
+        )
         try:
             yield finder, staging, maker
         except BaseException:
@@ -342,6 +350,12 @@ def download_all(
     with workers(jobs, stop) as pool:
         futures = {file.filename: pool.submit(one, file) for file in files}
         finish(futures.values())
+    if any(future.exception() is not None for future in futures.values()):
+        # A failed build leaves the wheelhouse as it found it: the files that did
+        # arrive are in the cache for the next run, and no lock names them.
+        for name, future in futures.items():
+            if future.exception() is None:
+                wheelhouse.path(name).unlink(missing_ok=True)
     return {name: future.result() for name, future in futures.items()}
 
 

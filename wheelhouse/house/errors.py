@@ -10,6 +10,7 @@ __all__ = [
     "BadDirectory",
     "CannotServe",
     "MetadataError",
+    "MetadataTooLarge",
     "NotALockSource",
     "NotAWheelhouse",
     "UnreadableFile",
@@ -120,3 +121,7 @@ class MetadataError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.file}: {self.reason}" if self.file else self.reason
+
+
+class MetadataTooLarge(MetadataError):
+    """An archive member larger than the limit once decompressed: a compressed bomb."""

@@ -15,14 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import BadDirectory, MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.layout import PAGE_NAMES, SIMPLE, metadata_name, metadata_owner, page_name
-from wheelhouse.house.metadata import core_metadata, wheel_metadata
+from wheelhouse.house.metadata import check_identity, core_metadata, wheel_metadata
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_filename
 
@@ -176,31 +176,7 @@ def _metadata_path(path: Path) -> Path:
 
 def _check_metadata(metadata: bytes, project: NormalizedName, version: Version) -> str | None:
     """Requires-Python, after checking that name and version agree with the file name."""
-    fields = _header_fields(metadata)
-    name, text = fields.get("name", ""), fields.get("version", "")
-    try:
-        same_version = Version(text) == version
-    except InvalidVersion:
-        same_version = False
-    if canonicalize_name(name) != project or not same_version:
-        raise _Invalid(f"its metadata names {name or '?'} {text or '?'}, not {project} {version}")
-    return fields.get("requires-python") or None
-
-
-def _header_fields(metadata: bytes) -> dict[str, str]:
-    """The first value of each header field, lower-cased names, up to the body.
-
-    Only three single-line fields are needed; the email parser behind
-    ``packaging.metadata`` costs more than the rest of indexing a small wheel.
-    """
-    fields: dict[str, str] = {}
-    for line in metadata.decode("utf-8", "replace").splitlines():
-        if not line.strip():
-            break
-        name, colon, value = line.partition(":")
-        if colon and not line[0].isspace():
-            fields.setdefault(name.strip().lower(), value.strip())
-    return fields
+    return check_identity(metadata, project, version).get("requires-python") or None
 
 
 def _write_metadata(house: Wheelhouse, inspected: Iterable[_Inspected]) -> list[str]:

@@ -12,11 +12,17 @@ A wheel comes as a path or as a seekable file object. One that can
 member's bytes in one go once the central directory named them, so reading
 costs that directory and that one member. Whatever goes wrong, from a missing
 member to a corrupt archive, raises :class:`MetadataError`.
+
+Archives come from indexes and are not trusted: a member is read with a cap
+(:attr:`~wheelhouse.model.limits.Limits.metadata_size`, from the environment
+unless given), whatever size the archive declares, so a compressed bomb stops
+there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import tarfile
 import zipfile
 import zlib
@@ -25,15 +31,19 @@ from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from wheelhouse.house.errors import MetadataError
+from wheelhouse.house.errors import MetadataError, MetadataTooLarge
+from wheelhouse.model.limits import Limits
 
 __all__ = [
     "PKG_INFO",
     "MetadataError",
     "Prefetching",
     "Seekable",
+    "check_identity",
     "core_metadata",
+    "header_fields",
     "sdist_members",
     "sdist_metadata",
     "wheel_metadata",
@@ -67,52 +77,58 @@ class Prefetching(Protocol):
     def prefetch(self, start: int, end: int) -> None: ...
 
 
-def core_metadata(path: Path, project: NormalizedName) -> bytes:
+def core_metadata(path: Path, project: NormalizedName, *, limits: Limits | None = None) -> bytes:
     """A wheel's ``METADATA`` or an sdist's ``PKG-INFO``, by the file's name."""
     if path.name.endswith(".whl"):
-        return wheel_metadata(path, project)
-    return sdist_metadata(path)
+        return wheel_metadata(path, project, limits=limits)
+    return sdist_metadata(path, limits=limits)
 
 
-def wheel_metadata(source: Path | Seekable, project: NormalizedName) -> bytes:
+def wheel_metadata(
+    source: Path | Seekable, project: NormalizedName, *, limits: Limits | None = None
+) -> bytes:
     """The exact bytes of the wheel's ``<name>-<version>.dist-info/METADATA``."""
     label = str(source) if isinstance(source, Path) else ""
+    limits = limits or _limits()
     with _unreadable(label), zipfile.ZipFile(source) as archive:
         info = archive.getinfo(_metadata_member(label, archive.namelist(), project))
         if isinstance(source, Prefetching):
             source.prefetch(*_member_span(archive, info))
         with archive.open(info) as stream:
-            return _read(stream)
+            return _read(stream, label, info.filename, limits)
 
 
-def sdist_metadata(path: Path) -> bytes:
+def sdist_metadata(path: Path, *, limits: Limits | None = None) -> bytes:
     """The ``PKG-INFO`` at the top of an sdist, read without unpacking it."""
-    found = sdist_members(path, {PKG_INFO})
+    found = sdist_members(path, {PKG_INFO}, limits=limits)
     if PKG_INFO not in found:
         raise MetadataError(str(path), "no PKG-INFO at the top of the sdist")
     return found[PKG_INFO]
 
 
-def sdist_members(path: Path, names: Collection[str]) -> dict[str, bytes]:
+def sdist_members(
+    path: Path, names: Collection[str], *, limits: Limits | None = None
+) -> dict[str, bytes]:
     """Those of ``names`` the sdist (``.zip`` or tar) has right inside its top directory."""
+    limits = limits or _limits()
     with _unreadable(str(path)):
         if path.name.endswith(".zip"):
-            return _zip_members(path, names)
-        return _tar_members(path, names)
+            return _zip_members(path, names, limits)
+        return _tar_members(path, names, limits)
 
 
-def _zip_members(path: Path, names: Collection[str]) -> dict[str, bytes]:
+def _zip_members(path: Path, names: Collection[str], limits: Limits) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             name = _top_member(info.filename)
             if name is not None and name in names and name not in found and not info.is_dir():
                 with archive.open(info) as stream:
-                    found[name] = _read(stream)
+                    found[name] = _read(stream, str(path), info.filename, limits)
     return found
 
 
-def _tar_members(path: Path, names: Collection[str]) -> dict[str, bytes]:
+def _tar_members(path: Path, names: Collection[str], limits: Limits) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     # A stream: members are read in order, and reading stops once all were found.
     with tarfile.open(path, "r|*") as archive:
@@ -122,10 +138,45 @@ def _tar_members(path: Path, names: Collection[str]) -> dict[str, bytes]:
                 continue
             stream = archive.extractfile(member)
             if stream is not None:
-                found[name] = _read(stream)
+                found[name] = _read(stream, str(path), member.name, limits)
             if len(found) == len(names):
                 break
     return found
+
+
+def check_identity(metadata: bytes, project: NormalizedName, version: Version) -> dict[str, str]:
+    """The header fields, once they name the project and version of the file's name.
+
+    Raises :class:`MetadataError` (with no file: the caller names it) when they
+    name anything else, as a wheel offered under another project's name does.
+    """
+    fields = header_fields(metadata)
+    name, text = fields.get("name", ""), fields.get("version", "")
+    try:
+        same_version = Version(text) == version
+    except InvalidVersion:
+        same_version = False
+    if canonicalize_name(name) != project or not same_version:
+        raise MetadataError(
+            "", f"its metadata names {name or '?'} {text or '?'}, not {project} {version}"
+        )
+    return fields
+
+
+def header_fields(metadata: bytes) -> dict[str, str]:
+    """The first value of each header field, lower-cased names, up to the body.
+
+    Only a few single-line fields are needed; the email parser behind
+    ``packaging.metadata`` costs more than the rest of indexing a small wheel.
+    """
+    fields: dict[str, str] = {}
+    for line in metadata.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        name, colon, value = line.partition(":")
+        if colon and not line[0].isspace():
+            fields.setdefault(name.strip().lower(), value.strip())
+    return fields
 
 
 def _top_member(name: str) -> str | None:
@@ -156,9 +207,22 @@ def _member_span(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, 
     return start, min([*later, start + info.compress_size + _LOCAL_HEADER_ROOM])
 
 
-def _read(stream: IO[bytes]) -> bytes:
-    """The one read of a member's bytes, so a bound on them has one place to go."""
-    return stream.read()
+def _read(stream: IO[bytes], label: str, member: str, limits: Limits) -> bytes:
+    """The one read of a member's bytes, bounded whatever size the archive declares.
+
+    One byte more than the limit is asked for: getting it means the member is
+    too large, and nothing more is decompressed.
+    """
+    data = stream.read(limits.metadata_size + 1)
+    if len(data) > limits.metadata_size:
+        limit = limits.describe("metadata_size")
+        raise MetadataTooLarge(label, f"{member} is larger than {limit} once decompressed")
+    return data
+
+
+def _limits() -> Limits:
+    """The limits the environment sets, for callers that pass none."""
+    return Limits.from_environ(os.environ)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,15 @@
 """The persistent cache shared by every run: metadata and files by digest, pages by URL.
 
-Metadata and files are immutable once their sha256 is known, so they are kept
-under that digest and never revalidated. A project page is kept only with the
-validators (ETag, Last-Modified) the index sent, so that the next run can ask
-"has it changed?" instead of fetching it again.
+Only what was verified enters it, keyed by what verified it. A file, by its
+sha256, once its bytes matched it. A wheel's metadata, by the sha256 of the
+wheel it was read from once that wheel was downloaded and checked; or, for a
+PEP 658 metadata file, by the wheel's sha256 *and* the metadata file's own,
+which its bytes matched: an index that lies about a wheel's metadata lies under
+a key no honest page names, so it can never answer for another index. Metadata
+read by range requests cannot be verified before the wheel is downloaded and is
+never kept. These are immutable, so they are never revalidated. A project page
+is kept only with the validators (ETag, Last-Modified) the index sent, so that
+the next run can ask "has it changed?" instead of fetching it again.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from typing import Any
 from wheelhouse.house.files import atomic_copy, atomic_write
 
 __all__ = ["Cache", "CachedPage", "default_cache_dir"]
+
+#: Where verified metadata lives. Versions that kept metadata under the digest an
+#: index claimed used ``metadata/``, which is never read.
+_METADATA = "core-metadata"
 
 
 def default_cache_dir() -> Path:
@@ -64,17 +74,28 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _digest_path(self, kind: str, sha256: str) -> Path:
-        return self.root / kind / sha256[:2] / sha256
+    def _digest_path(self, kind: str, sha256: str, name: str = "") -> Path:
+        return self.root / kind / sha256[:2] / (name or sha256)
 
-    def metadata(self, sha256: str) -> bytes | None:
+    def metadata(self, file_sha256: str, metadata_sha256: str | None) -> bytes | None:
+        """The metadata of the wheel with this digest: read from the wheel itself, else
+        from a PEP 658 file whose digest is ``metadata_sha256`` (checked again)."""
         with contextlib.suppress(OSError):
-            return self._digest_path("metadata", sha256).read_bytes()
+            return self._digest_path(_METADATA, file_sha256).read_bytes()
+        if metadata_sha256:
+            path = self._digest_path(_METADATA, file_sha256, f"{file_sha256}.{metadata_sha256}")
+            with contextlib.suppress(OSError):
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest() == metadata_sha256:
+                    return data
         return None
 
-    def store_metadata(self, sha256: str, data: bytes) -> None:
+    def store_metadata(self, file_sha256: str, data: bytes, metadata_sha256: str = "") -> None:
+        """Keep verified metadata: read from the wheel whose bytes matched ``file_sha256``,
+        or a PEP 658 file whose bytes matched ``metadata_sha256``."""
+        name = f"{file_sha256}.{metadata_sha256}" if metadata_sha256 else ""
         with contextlib.suppress(OSError):
-            atomic_write(self._digest_path("metadata", sha256), data)
+            atomic_write(self._digest_path(_METADATA, file_sha256, name), data)
 
     def page(self, url: str) -> CachedPage | None:
         base = self._digest_path("pages", _key(url))

@@ -3,32 +3,54 @@
 One :class:`IndexClient` serves every target and thread of a run: pages and
 metadata are fetched at most once (a failure is not kept: the next caller tries
 again). Every request goes through :class:`~wheelhouse.index.http.Http`, which
-retries what is worth another try before an error names the URL.
+retries what is worth another try before an error names the URL, and bounds
+what an index may send.
+
+With several indexes, a project's files come from the first index that lists
+it (``first-index``, as uv does): a public project cannot shadow a private name,
+and later indexes never hear of a name an earlier one has. ``unsafe-best-match``
+merges every index's files, as pip does.
+
+Nothing read is trusted before it is checked: metadata must name the project
+and version of its file, a downloaded wheel must be a zip whose METADATA names
+it too and says what the resolution read, and only what was verified is cached
+(:mod:`~wheelhouse.index.cache` says under which keys).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 from typing import TypeVar
 
 import httpx
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.house.errors import MetadataError
-from wheelhouse.house.layout import metadata_name
-from wheelhouse.house.metadata import wheel_metadata
+from wheelhouse.house.errors import MetadataError, MetadataTooLarge
+from wheelhouse.house.layout import metadata_name, part_name
+from wheelhouse.house.metadata import Seekable, check_identity, wheel_metadata
 from wheelhouse.index.cache import Cache, CachedPage
-from wheelhouse.index.errors import DownloadError, IndexUnreachable
-from wheelhouse.index.http import IDENTITY, Http, partial_body, spool
-from wheelhouse.index.rangezip import RangeFile
+from wheelhouse.index.errors import IndexUnreachable, LimitExceeded, Untrusted
+from wheelhouse.index.http import Fetched, Http
+from wheelhouse.index.rangezip import OverBudget, RangeFile
 from wheelhouse.model.distributions import DistFile
-from wheelhouse.model.pages import ACCEPT, ProjectPage, merge_pages, parse_page
+from wheelhouse.model.limits import Limits
+from wheelhouse.model.pages import (
+    ACCEPT,
+    FIRST_INDEX,
+    STRATEGIES,
+    UNSAFE_BEST_MATCH,
+    ProjectPage,
+    merge_pages,
+    parse_page,
+)
 
 __all__ = ["IndexClient", "ProjectPage"]
 
@@ -60,10 +82,16 @@ class IndexClient:
         jobs: int = 8,
         http2: bool | None = None,
         cache: Cache | None = None,
+        limits: Limits | None = None,
+        strategy: str = FIRST_INDEX,
     ) -> None:
         if not index_urls:
             raise ValueError("at least one index URL is needed")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown index strategy {strategy!r}")
         self.index_urls = tuple(url.rstrip("/") for url in index_urls)
+        self.strategy = strategy
+        self.limits = limits or Limits.from_environ(os.environ)
         self._jobs, self._cache = jobs, cache
         self._http = Http(
             self.index_urls[0],
@@ -73,6 +101,7 @@ class IndexClient:
             retries=retries,
             backoff=backoff,
             http2=http2,
+            limits=self.limits,
         )
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage]] = {}
@@ -99,25 +128,37 @@ class IndexClient:
     # Project pages
 
     def project_files(self, name: str) -> ProjectPage:
-        """The files every index lists for ``name`` (main index first); empty when unknown.
+        """The files the indexes list for ``name``, as the strategy gathers them.
 
-        Raises :class:`IndexUnreachable` when an index fails after the retries.
+        Empty when no index knows the project. Raises :class:`IndexUnreachable`
+        when an index fails after the retries.
         """
         project = canonicalize_name(name)
-        return merge_pages(self._page(index, project) for index in self.index_urls)
+        return merge_pages(self._page(index, project) for index in self._sources(project))
+
+    def _sources(self, project: NormalizedName) -> Sequence[str]:
+        """The indexes whose pages make the project's: with ``first-index``, the indexes
+        up to the first that knows it, asked in order (later ones never hear the name)."""
+        if self.strategy == UNSAFE_BEST_MATCH:
+            return self.index_urls
+        for place, index in enumerate(self.index_urls):
+            if self._page(index, project).found:
+                return self.index_urls[: place + 1]
+        return self.index_urls
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Start fetching the pages of ``names`` in the background; errors surface later."""
         for name in names:
             project = canonicalize_name(name)
-            for index in self.index_urls:
-                if not self._known(index, project):
-                    self._executor().submit(self._page, index, project)
+            if not self.has_page(project):
+                self._executor().submit(self._sources, project)
 
     def has_page(self, name: str) -> bool:
-        """Whether every index's page of ``name`` is kept or on its way; a failed one is not."""
+        """Whether the first index's page of ``name`` is kept or on its way (with
+        ``unsafe-best-match``, every index's); a failed one is not."""
         project = canonicalize_name(name)
-        return all(self._known(index, project) for index in self.index_urls)
+        asked = self.index_urls if self.strategy == UNSAFE_BEST_MATCH else self.index_urls[:1]
+        return all(self._known(index, project) for index in asked)
 
     def _known(self, index: str, project: NormalizedName) -> bool:
         with self._lock:
@@ -132,25 +173,25 @@ class IndexClient:
             return self._pool
 
     def page_digests(self, names: Iterable[str]) -> dict[str, str]:
-        """The sha256 of every index's page of each project, fetched concurrently, not parsed.
+        """The sha256 of the pages that make each project's (see :meth:`project_files`),
+        fetched concurrently.
 
         Equal digests mean equal pages: what a resolution read has not changed.
         """
         projects = sorted({canonicalize_name(name) for name in names})
         pool = self._executor()
-        futures = {
-            project: [pool.submit(self._raw_page, index, project) for index in self.index_urls]
-            for project in projects
-        }
+        futures = {project: pool.submit(self._pages_digest, project) for project in projects}
         try:
-            return {
-                project: _digest(future.result() for future in pending)
-                for project, pending in futures.items()
-            }
+            return {project: future.result() for project, future in futures.items()}
         except BaseException:
-            for future in (future for pending in futures.values() for future in pending):
+            for future in futures.values():
                 future.cancel()  # the first failure decides: the rest would be waited for
             raise
+
+    def _pages_digest(self, project: NormalizedName) -> str:
+        if self.strategy == UNSAFE_BEST_MATCH:  # every page counts: no need to parse them
+            return _digest(self._raw_page(index, project) for index in self.index_urls)
+        return _digest(self._raw_page(index, project) for index in self._sources(project))
 
     def _page(self, index: str, project: NormalizedName) -> ProjectPage:
         return self._once(self._pages, (index, project), partial(self._parse_page, index, project))
@@ -158,7 +199,7 @@ class IndexClient:
     def _parse_page(self, index: str, project: NormalizedName) -> ProjectPage:
         page = self._raw_page(index, project)
         if page is None:
-            return ProjectPage()
+            return ProjectPage(found=False)
         try:
             return parse_page(page.content, page.content_type, page.url, project)
         except ValueError as exc:
@@ -173,13 +214,13 @@ class IndexClient:
         url = f"{index}/{project}/"
         cached = self._cache.page(url) if self._cache else None
         headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
-        response = self._http.get(url, headers)
-        if response.status_code == 304 and cached is not None:
+        response = self._http.fetch(url, headers, limit="page_size")
+        if response.status == 304 and cached is not None:
             return cached
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code >= 400:
-            raise IndexUnreachable(url, f"HTTP {response.status_code}")
+        if response.status >= 400:
+            raise IndexUnreachable(url, f"HTTP {response.status}")
         page = _cacheable(response)
         if self._cache is not None:
             self._cache.store_page(url, page)
@@ -192,53 +233,70 @@ class IndexClient:
 
         Reads the PEP 658 file when the index offers one and it matches its
         digest, else the wheel's zip by range requests, else the whole wheel
-        when the server ignores ranges. Raises ``ValueError`` for an sdist,
-        whose metadata may be dynamic: only a build can tell it.
+        when the server ignores ranges; what it reads must name the file's
+        project and version. Raises ``ValueError`` for an sdist, whose metadata
+        may be dynamic: only a build can tell it.
         """
         if not file.is_wheel:
             raise ValueError(f"{file.filename} is not a wheel; its metadata needs a build")
         return self._once(self._metadata, file.url, partial(self._fetch_metadata, file))
 
     def _fetch_metadata(self, file: DistFile) -> bytes:
-        cached = self._cache.metadata(file.sha256) if self._cache and file.sha256 else None
-        if cached is not None:
-            return cached
-        data = self._metadata_file(file) if file.has_metadata_file else None
-        if data is None:
-            data = self._metadata_from_wheel(file)
         if self._cache is not None and file.sha256:
-            self._cache.store_metadata(file.sha256, data)
+            cached = self._cache.metadata(file.sha256, file.metadata_sha256)
+            if cached is not None:
+                return self._checked(file, cached)
+        data = self._metadata_file(file) if file.has_metadata_file else None
+        if data is None:  # read by ranges: unverifiable until the wheel is here, never kept
+            return self._checked(file, self._metadata_from_wheel(file))
+        self._checked(file, data)
+        if self._cache is not None and file.sha256 and file.metadata_sha256:
+            self._cache.store_metadata(file.sha256, data, file.metadata_sha256)
+        return data
+
+    def _checked(self, file: DistFile, data: bytes) -> bytes:
+        """``data``, once it names the file's project and version."""
+        try:
+            check_identity(data, file.project, file.version)
+        except MetadataError as exc:
+            raise Untrusted(file.url, exc.reason) from None
         return data
 
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
         url = metadata_name(file.url)  # PEP 658 names it as the wheelhouse does
-        response = self._http.get(url, {})
-        if response.status_code >= 400:
+        response = self._http.fetch(url, {}, limit="metadata_size")
+        if response.status >= 400:
             return None
         if file.metadata_sha256 and _sha256(response.content) != file.metadata_sha256:
             return None
         return response.content
 
     def _metadata_from_wheel(self, file: DistFile) -> bytes:
-        source = self._http.attempts(file.url, partial(self._open_wheel, file.url), DownloadError)
+        tail = self._http.tail(file.url, TAIL_SIZE)
+        source = self._remote(file.url, *tail) if isinstance(tail, tuple) else tail
         try:
-            return wheel_metadata(source, file.project)
-        except MetadataError as exc:
-            raise DownloadError(file.url, f"cannot read the wheel's metadata: {exc}") from None
+            return self._read_wheel(file, source)
+        except OverBudget:
+            budget = self.limits.describe("page_size")
+            reason = f"reading its metadata by ranges would fetch more than {budget}"
+            raise LimitExceeded(file.url, reason) from None
         finally:
             source.close()
 
-    def _open_wheel(self, url: str) -> RangeFile | SpooledTemporaryFile[bytes]:
-        """Fetch a wheel's tail; a server that ignores ranges sends, and we keep, it all."""
-        headers = {**IDENTITY, "Range": f"bytes=-{TAIL_SIZE}"}
-        with self._http.stream(url, headers) as response:
-            if response.status_code == 200:
-                return spool(response)
-            start, total, data = partial_body(response, url)
-        remote = RangeFile(total, partial(self._http.range, url))
+    def _remote(self, url: str, start: int, total: int, data: bytes) -> RangeFile:
+        remote = RangeFile(total, partial(self._http.range, url), self.limits.page_size)
         remote.add(start, data)
         return remote
+
+    def _read_wheel(self, file: DistFile, source: Path | Seekable) -> bytes:
+        """The wheel's METADATA; a bomb or an archive that is no wheel is refused."""
+        try:
+            return wheel_metadata(source, file.project, limits=self.limits)
+        except MetadataTooLarge as exc:
+            raise LimitExceeded(file.url, exc.reason) from None
+        except MetadataError as exc:
+            raise Untrusted(file.url, f"not a wheel: {exc.reason}") from None
 
     # Downloads
 
@@ -248,20 +306,65 @@ class IndexClient:
         """Download ``file`` to ``dest`` atomically, or take it from the cache; its sha256 (hex).
 
         :meth:`Http.download` checks the body against ``file.sha256`` (when
-        known) before it takes ``dest``'s place. ``progress`` receives each
-        chunk's size (a cached file's whole size at once) and the negative total
-        of an attempt that is retried. Raises :class:`HashMismatch` or
-        :class:`DownloadError`.
+        known) and a wheel against what the index said of it (:meth:`_verify`)
+        before it takes ``dest``'s place. ``progress`` receives each chunk's size
+        (a cached file's whole size at once) and the negative total of an attempt
+        that is retried. Raises :class:`HashMismatch`, :class:`DownloadError`,
+        :class:`LimitExceeded` or :class:`Untrusted`.
         """
-        cache, digest = self._cache, file.sha256
-        if cache is not None and digest and cache.fetch_file(digest, dest):
+        check = partial(self._verify, file)
+        if self._from_cache(file, dest, check):
             if progress is not None:
                 progress(dest.stat().st_size)
-            return digest
-        digest = self._http.download(file.url, dest, sha256=file.sha256, progress=progress)
+            return str(file.sha256)
+        digest = self._http.download(
+            file.url, dest, sha256=file.sha256, size=file.size, progress=progress, check=check
+        )
         if self._cache is not None:
             self._cache.store_file(digest, dest)
         return digest
+
+    def _from_cache(self, file: DistFile, dest: Path, check: Callable[[Path, str], None]) -> bool:
+        """Put the cached copy in place, checked as a download is; False when none."""
+        if self._cache is None or not file.sha256:
+            return False
+        temp = dest.with_name(part_name(dest.name))
+        if not self._cache.fetch_file(file.sha256, temp):
+            return False
+        try:
+            check(temp, file.sha256)
+            os.replace(temp, dest)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return True
+
+    def _verify(self, file: DistFile, path: Path, digest: str) -> None:
+        """A wheel is a zip whose METADATA names it and says what the resolution read.
+
+        Its METADATA, read from bytes that matched the page's digest, is then
+        true of every wheel with that digest, and is kept for later runs.
+        """
+        if not file.is_wheel:
+            return
+        data = self._checked(file, self._read_wheel(file, path))
+        used = self._used_metadata(file)
+        if used is not None and _dependencies(used) != _dependencies(data):
+            reason = (
+                "its METADATA declares other dependencies than the metadata the index "
+                "served for it, which the resolution used"
+            )
+            raise Untrusted(file.url, reason)
+        if self._cache is not None:
+            self._cache.store_metadata(digest, data)
+
+    def _used_metadata(self, file: DistFile) -> bytes | None:
+        """The metadata this run read for ``file``, if it read any."""
+        with self._lock:
+            future = self._metadata.get(file.url)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
 
     # Plumbing
 
@@ -295,14 +398,27 @@ def _digest(pages: Iterable[CachedPage | None]) -> str:
     return digest.hexdigest()
 
 
-def _cacheable(response: httpx.Response) -> CachedPage:
+def _cacheable(response: Fetched) -> CachedPage:
     return CachedPage(
         content=response.content,
         content_type=response.headers.get("content-type", ""),
-        url=str(response.url),
+        url=response.url,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
     )
+
+
+def _dependencies(metadata: bytes) -> tuple[list[str], str | None]:
+    """What a resolution reads of metadata: Requires-Dist (normalised) and Requires-Python."""
+    raw, _ = parse_email(metadata)
+    return sorted(map(_normal, raw.get("requires_dist", []))), raw.get("requires_python")
+
+
+def _normal(requirement: str) -> str:
+    try:
+        return str(Requirement(requirement))
+    except InvalidRequirement:
+        return requirement
 
 
 def _sha256(data: bytes) -> str:

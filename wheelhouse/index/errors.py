@@ -1,4 +1,4 @@
-"""Errors of talking to an index: unreachable, a failed download, a hash mismatch."""
+"""Errors of talking to an index: unreachable, a failed download, a hash mismatch, a refusal."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ __all__ = [
     "DownloadError",
     "HashMismatch",
     "IndexUnreachable",
+    "LimitExceeded",
+    "Untrusted",
 ]
+
+#: Where the user reads what is checked, and how to change a limit.
+_README = 'the README\'s "Trust model and limits"'
 
 
 @dataclass(eq=False)
@@ -57,3 +62,50 @@ class HashMismatch(WheelhouseError):
     @property
     def hint(self) -> str:
         return "the file was discarded; the index or a proxy serves corrupted data"
+
+
+@dataclass(eq=False)
+class LimitExceeded(WheelhouseError):
+    """An answer that breaks a limit: too large, too slow, too deep; nothing of it is kept.
+
+    ``breach`` says which limit, with its value and the variable that sets it.
+    """
+
+    url: str
+    breach: str
+
+    def __post_init__(self) -> None:
+        self.url = redact(self.url)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        return f"refused {self.url}: {self.breach}"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "no real index sends this, so nothing of it was kept; if yours does, raise "
+            f"the limit (see {_README})"
+        )
+
+
+@dataclass(eq=False)
+class Untrusted(WheelhouseError):
+    """A file or its metadata that is not what the index says it is; nothing of it is kept."""
+
+    url: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        self.url, self.reason = redact(self.url), redact(self.reason)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        return f"refused {self.url}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "the index (or a proxy) serves a file that is not what its page says; nothing of "
+            f"it was kept (see {_README})"
+        )

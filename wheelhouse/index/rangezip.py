@@ -4,6 +4,10 @@ A :class:`RangeFile` is a seekable view of a remote file that fetches only the
 byte ranges read from it: given to :func:`wheelhouse.house.metadata.wheel_metadata`,
 the central directory at the end, then the one member wanted. No HTTP here:
 the caller supplies the function that fetches.
+
+The sizes a zip declares (of its central directory, of a member) come from
+whoever made it: a :class:`RangeFile` fetches no more than its ``budget`` in all,
+and raises :class:`OverBudget` rather than ask for more.
 """
 
 from __future__ import annotations
@@ -11,26 +15,33 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-__all__ = ["RangeFile"]
+__all__ = ["OverBudget", "RangeFile"]
+
+
+class OverBudget(Exception):
+    """Reading on would fetch more than the file's budget allows."""
 
 
 class RangeFile:
     """A read-only, seekable view of a remote file that fetches only the bytes read.
 
     ``fetch(start, end)`` returns bytes ``[start, end)``; what it returned is
-    kept, so ``zipfile`` re-reading the central directory costs nothing.
+    kept, so ``zipfile`` re-reading the central directory costs nothing. The
+    bytes fetched, :meth:`add` included, never exceed ``budget``.
     """
 
-    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
-        self.size = size
+    def __init__(self, size: int, fetch: Callable[[int, int], bytes], budget: int) -> None:
+        self.size, self.budget = size, budget
         self._fetch = fetch
         self._chunks: dict[int, bytes] = {}
         self._position = 0
+        self._fetched = 0
 
     def add(self, start: int, data: bytes) -> None:
         """Keep bytes already fetched, starting at ``start``."""
         if data:
             self._chunks[start] = data
+            self._fetched += len(data)
 
     def prefetch(self, start: int, end: int) -> None:
         """Fetch ``[start, end)`` now, in as few requests as the cache allows."""
@@ -64,6 +75,8 @@ class RangeFile:
             part = self._cached(start, end)
             if part is None:
                 stop = min([offset for offset in self._chunks if offset > start] + [end])
+                if self._fetched + stop - start > self.budget:
+                    raise OverBudget(f"reading bytes {start}-{stop - 1} would pass {self.budget}")
                 part = self._fetch(start, stop)
                 self.add(start, part)
             if not part:

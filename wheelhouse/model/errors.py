@@ -11,6 +11,7 @@ __all__ = [
     "DynamicMetadata",
     "InputFileError",
     "InvalidFilename",
+    "InvalidLimit",
     "NoMatchingTarget",
     "RequirementFileError",
 ]
@@ -108,3 +109,19 @@ class DynamicMetadata(InputFileError):
             "list them in [project] of the file, or export a lock of the project "
             "(uv export, pip-compile) and build --from-lock"
         )
+
+
+@dataclass(eq=False)
+class InvalidLimit(WheelhouseError):
+    """An environment variable that sets a limit to something that is not one."""
+
+    variable: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}={self.value!r}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return f"set {self.variable} to a positive number, or unset it for the default"

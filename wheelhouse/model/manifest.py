@@ -17,6 +17,8 @@ from typing import Any
 
 from wheelhouse import __version__
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_upload_time
+from wheelhouse.model.limits import Limits
+from wheelhouse.model.pages import FIRST_INDEX
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
@@ -43,12 +45,16 @@ class BuildRequest:
     platforms: tuple[str, ...] = ()
     index_url: str = ""
     extra_index_urls: tuple[str, ...] = ()
+    index_strategy: str = FIRST_INDEX
     exclude_newer: datetime | None = None
     jobs: int = 8
     allow_sdist: bool = False
     keep_sdist: bool = False  # lock an sdist that no interpreter here can build
     from_lock: Path | None = None  # take a lock's pins instead of resolving
     choice: Choice = dataclasses.field(default_factory=Choice)  # of a pyproject.toml or a lock
+    limits: Limits = dataclasses.field(
+        default_factory=Limits
+    )  # set by the environment, not recorded
 
 
 def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
@@ -76,6 +82,7 @@ def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> Buil
         constraint_files=tuple(Path(path) for path in inputs.get("constraint-files", ())),
         index_url=index.get("url", ""),
         extra_index_urls=tuple(index.get("extra-urls", ())),
+        index_strategy=str(index.get("strategy", FIRST_INDEX)),
         exclude_newer=parse_upload_time(exclude_newer) if exclude_newer else None,
         allow_sdist=not options.get("only-binary", True),
         keep_sdist=bool(options.get("keep-sdist", False)),
@@ -128,6 +135,7 @@ def manifest_dict(
         "index": {
             "url": redact(request.index_url),
             "extra-urls": [redact(url) for url in request.extra_index_urls],
+            "strategy": request.index_strategy,
         },
         "options": _options(request),
         "targets": [_target_entry(target) for target in targets],
@@ -182,6 +190,7 @@ def resolution_key(request: BuildRequest, inputs: Inputs, targets: Sequence[Targ
         "targets": [[target.name, target.python_full_version] for target in targets],
         # Without credentials: a new token changes no outcome, and the key is written.
         "indexes": [redact(url) for url in (request.index_url, *request.extra_index_urls)],
+        "index-strategy": request.index_strategy,
         "options": _options(request),
     }
     if formats := inputs.formats.key():  # only when set, so older keys still stand

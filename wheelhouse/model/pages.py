@@ -17,11 +17,15 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_upload_time
 from wheelhouse.model.errors import InvalidFilename
+from wheelhouse.model.limits import MAX_JSON_DEPTH
 
 __all__ = [
     "ACCEPT",
+    "FIRST_INDEX",
     "HTML_TYPES",
     "JSON_TYPES",
+    "STRATEGIES",
+    "UNSAFE_BEST_MATCH",
     "ProjectPage",
     "merge_pages",
     "parse_page",
@@ -34,6 +38,15 @@ HTML_TYPES = (
     "application/vnd.pypi.simple.latest+html",
 )
 
+#: Every byte but brackets and quotes: what a depth check leaves out.
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+
+#: How a project's files are gathered from several indexes: from the first index
+#: that knows the project (the default, as uv does), or from all of them, merged
+#: (as pip does, which lets a public project shadow a private name).
+FIRST_INDEX, UNSAFE_BEST_MATCH = "first-index", "unsafe-best-match"
+STRATEGIES = (FIRST_INDEX, UNSAFE_BEST_MATCH)
+
 #: What a client asks for: JSON first, HTML as the fallback every index serves.
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -44,10 +57,14 @@ ACCEPT = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ProjectPage:
-    """The files an index lists for one project, and the entries it refused."""
+    """The files an index lists for one project, and the entries it refused.
+
+    ``found`` is False when the index does not know the project at all.
+    """
 
     files: tuple[DistFile, ...] = ()
     refused: tuple[InvalidFilename, ...] = ()
+    found: bool = True
 
 
 def parse_page(content: bytes, content_type: str, url: str, project: str) -> ProjectPage:
@@ -74,11 +91,13 @@ def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
     """
     files: dict[str, DistFile] = {}
     refused: list[InvalidFilename] = []
+    found = False
     for page in pages:
         for file in page.files:
             files.setdefault(file.filename, file)
         refused.extend(page.refused)
-    return ProjectPage(files=tuple(files.values()), refused=tuple(refused))
+        found = found or page.found
+    return ProjectPage(files=tuple(files.values()), refused=tuple(refused), found=found)
 
 
 def _split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
@@ -121,6 +140,7 @@ def _escapes(filename: str) -> bool:
 
 
 def _json_entries(content: bytes, url: str) -> list[tuple[str, str, dict[str, object]]]:
+    _check_depth(content)
     try:
         document = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -130,6 +150,26 @@ def _json_entries(content: bytes, url: str) -> list[tuple[str, str, dict[str, ob
     meta = document.get("meta")
     _check_api_version(str(meta.get("api-version", "1.0")) if isinstance(meta, dict) else "1.0")
     return [_json_entry(entry, url) for entry in document["files"] if isinstance(entry, dict)]
+
+
+def _check_depth(content: bytes) -> None:
+    """Refuse a document nested deeper than :data:`MAX_JSON_DEPTH` before parsing it.
+
+    ``json`` parses by recursion, so a page of a million ``[`` would exhaust the
+    stack. Escaped backslashes and quotes go first, then every byte but brackets
+    and quotes, then what lies between quotes (strings may hold brackets; an
+    empty ``""`` is dropped at once, which keeps the pairing). Each pass then
+    removes the innermost pairs, so a real page (4 deep) takes a few passes and a
+    hostile one at most the limit; every step runs at C speed.
+    """
+    marks = content.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_MARKS)
+    brackets = b"".join(marks.replace(b'""', b"").split(b'"')[::2])
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    if brackets:
+        raise ValueError(f"malformed JSON index page: nested more than {MAX_JSON_DEPTH} deep")
 
 
 def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, dict[str, object]]:

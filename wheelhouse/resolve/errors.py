@@ -14,6 +14,7 @@ __all__ = [
     "NoVersionFound",
     "ResolutionConflict",
     "ResolutionTooComplex",
+    "TooManyProjects",
     "format_chain",
 ]
 
@@ -163,3 +164,28 @@ class ResolutionTooComplex(WheelhouseError):
             f"add constraints (-c) that pin or bound {names}, "
             "or narrow the requirements' version ranges"
         )
+
+
+@dataclass(eq=False)
+class TooManyProjects(WheelhouseError):
+    """The dependency graph reached more projects than a run may consult.
+
+    An index decides what each release depends on; one that makes every release
+    need a new project would keep a resolution going for ever.
+    """
+
+    limit: int
+    variable: str
+    project: str
+
+    def __str__(self) -> str:
+        setting = f" ({self.variable})" if self.variable else ""
+        return (
+            f"the dependency graph reaches more than {self.limit} projects{setting}; "
+            f"stopped before reading {self.project}"
+        )
+
+    @property
+    def hint(self) -> str:
+        raise_it = f"raise {self.variable}" if self.variable else "raise the limit"
+        return f"an index that makes a graph this large is suspect; if it is genuine, {raise_it}"

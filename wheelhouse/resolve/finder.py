@@ -4,6 +4,10 @@ Each page and metadata file is fetched once per run. While the resolver works,
 the pages and metadata it is likely to ask for next are fetched in the
 background; what only that guessing read never counts as consulted, so a
 resolution's record does not depend on thread timing.
+
+An index decides the dependency graph, so it could make it endless (``a-1``
+needs ``a-2``, which needs ``a-3``...): a run consults at most ``max_projects``
+projects, and guessing stops there too.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from wheelhouse.model.distributions import DistFile, Policy, Selection, select_f
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target, Truth
-from wheelhouse.resolve.errors import NoUploadTimes
+from wheelhouse.resolve.errors import NoUploadTimes, TooManyProjects
 
 __all__ = ["Finder", "Index", "SdistMetadata", "Wanted"]
 
@@ -70,7 +74,8 @@ class Finder:
     """Candidates and dependencies, cached for every target of one run.
 
     ``sdist_metadata`` reads an sdist's metadata when the policy lets sdists in;
-    without it, the index is asked as for a wheel.
+    without it, the index is asked as for a wheel. ``max_projects`` bounds the
+    projects whose pages the run reads; ``limit_name`` is how errors name it.
     """
 
     def __init__(
@@ -80,8 +85,11 @@ class Finder:
         sdist_metadata: SdistMetadata | None = None,
         *,
         jobs: int = 8,
+        max_projects: int = 10_000,
+        limit_name: str = "",
     ) -> None:
         self.index, self.policy, self.sdist_metadata = index, policy, sdist_metadata
+        self.max_projects, self.limit_name = max_projects, limit_name
         self._selections: dict[tuple[str, str], Selection] = {}
         self._refusals: dict[str, tuple[InvalidFilename, ...]] = {}
         self._consulted: set[str] = set()
@@ -90,6 +98,7 @@ class Finder:
         self._jobs, self._closed = jobs, False
         self._pool: ThreadPoolExecutor | None = None
         self._speculated: set[tuple[str, str]] = set()
+        self._guessed: set[str] = set()
 
     def consulted(self) -> set[str]:
         """Every project whose page a resolution asked for (speculation aside)."""
@@ -103,8 +112,19 @@ class Finder:
             names = sorted(self._consulted)
             return {e.filename: e for name in names for e in self._refusals.get(name, ())}
 
+    def refusals(self, name: NormalizedName) -> tuple[InvalidFilename, ...]:
+        """The entries of the project's page that were refused, and why."""
+        with self._lock:
+            return self._refusals.get(name, ())
+
     def selection(self, name: NormalizedName, target: Target) -> Selection:
-        """The project's files sorted for ``target``; the resolver's look-ups come here."""
+        """The project's files sorted for ``target``; the resolver's look-ups come here.
+
+        Raises :class:`TooManyProjects` for a project beyond ``max_projects``.
+        """
+        with self._lock:
+            if name not in self._consulted and len(self._consulted) >= self.max_projects:
+                raise TooManyProjects(self.max_projects, self.limit_name, name)
         selection = self._select(name, target)
         with self._lock:
             self._consulted.add(name)
@@ -138,7 +158,10 @@ class Finder:
                 key = (req.name, target.name)
                 if key in self._speculated or self._closed:
                     continue
+                if req.name not in self._guessed and len(self._guessed) >= self.max_projects:
+                    return  # a graph this large ends in an error; guessing on costs requests
                 self._speculated.add(key)
+                self._guessed.add(req.name)
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self._jobs, "wheelhouse-speculate")
                 pool = self._pool

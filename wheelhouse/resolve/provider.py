@@ -175,10 +175,11 @@ class Provider(AbstractProvider[Req, Candidate, str]):
             reqs += list(requirements.get(name, iter(())))
         bad = {candidate.version for candidate in incompatibilities[identifier]}
         # PEP 592, as pip and uv read it: an exact pin, by a requirement or a constraint.
-        allow_yanked = any(req.allows_yanked() for req in reqs) or self._pinned(name)
+        distinct = _distinct_specifiers(reqs)
+        allow_yanked = any(req.allows_yanked() for req in distinct) or self._pinned(name)
         candidates = [
             Candidate(name=name, version=version, extras=extras, files=tuple(files))
-            for version, files in self._fitting(name, reqs, pre=self.pre, yanked=allow_yanked)
+            for version, files in self._fitting(name, distinct, pre=self.pre, yanked=allow_yanked)
             if version not in bad
         ]
         if not candidates:
@@ -267,3 +268,13 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         if requirement.parent is None:
             chain.append(requirement.origin)
         return chain[::-1]
+
+
+def _distinct_specifiers(reqs: Iterable[Req]) -> list[Req]:
+    """One requirement per distinct specifier (all that matching looks at).
+
+    resolvelib asks for matches once per requirement added, with every one added
+    so far: the same line in many files would make each ask cost as many
+    version checks as lines, and the whole resolution their square.
+    """
+    return list({req.specifier: req for req in reqs}.values())

@@ -64,7 +64,7 @@ def resolve(
     tally = Tally(reporter)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, tally)
     try:
-        result = resolver.resolve(roots, max_rounds=max_rounds)
+        result = resolver.resolve(_distinct(roots), max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         raise _explain(exc, provider, target) from None
     except DeadEnd as exc:
@@ -81,9 +81,20 @@ def _root_requirements(target: Target, inputs: Inputs) -> list[Req]:
         if truth is not Truth.NEVER:
             marker = item.requirement.marker if truth is Truth.SOMETIMES else None
             roots.append(Req.from_requirement(item.requirement, None, item.origin, marker))
-    # A line repeated in the inputs is one requirement: resolvelib's cost grows
-    # with the square of the requirements on one project.
     return list(dict.fromkeys(roots))
+
+
+def _distinct(roots: Sequence[Req]) -> list[Req]:
+    """The roots the resolver needs: one per requirement, whichever inputs repeat it.
+
+    resolvelib's cost grows with the square of the requirements on one project,
+    so the same line in a thousand files is given once; every origin still
+    shows in the locks' ``# via``.
+    """
+    kept: dict[tuple[str, str, str], Req] = {}
+    for root in roots:
+        kept.setdefault((root.identifier, str(root.specifier), str(root.marker)), root)
+    return list(kept.values())
 
 
 def _priorities(roots: Sequence[Req], target: Target, inputs: Inputs) -> Priorities:
@@ -140,6 +151,8 @@ def _missing(requirement: Req, provider: Provider, target: Target) -> Wheelhouse
         return NoFileForTarget(requirement.name, str(version), target.name, reasons)
     tried = [f"{version}" for version in selection.versions()]
     tried += sorted({str(skip) for skip in selection.skips})[:10]
+    if not tried:  # every entry of the page refused: say why, not that nothing is there
+        tried = [str(refusal) for refusal in provider.finder.refusals(requirement.name)[:5]]
     return NoVersionFound(str(requirement), target.name, provider.chain(requirement), tried)
 
 
