@@ -47,19 +47,27 @@ def metadata(name: str, version: str, *requires: str, pad: int = 0) -> bytes:
 
 
 def wheel(name: str, version: str, core: bytes, *, bomb: int = 0) -> bytes:
-    """A ``py3-none-any`` wheel whose METADATA is ``core``, then ``bomb`` spaces, deflated."""
+    """A ``py3-none-any`` wheel whose METADATA is ``core``, then ``bomb`` spaces, deflated.
+
+    The same arguments make the same bytes (a page's digest must hold when the
+    file is made again for its download).
+    """
     buffer = io.BytesIO()
     info = f"{name.replace('-', '_')}-{version}.dist-info"
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        member = zipfile.ZipInfo(f"{info}/METADATA")
-        member.compress_type = zipfile.ZIP_DEFLATED
-        with archive.open(member, "w", force_zip64=bomb > 0) as out:
+        with archive.open(_member(f"{info}/METADATA"), "w", force_zip64=bomb > 0) as out:
             out.write(core)
             for _ in range(bomb // MiB):
                 out.write(b" " * MiB)
-        archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
-        archive.writestr(f"{info}/RECORD", "")
+        archive.writestr(_member(f"{info}/WHEEL"), "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+        archive.writestr(_member(f"{info}/RECORD"), "")
     return buffer.getvalue()
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    member = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    member.compress_type = zipfile.ZIP_DEFLATED
+    return member
 
 
 def wheel_name(name: str, version: str) -> str:

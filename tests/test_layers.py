@@ -53,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
 #: Outside modules that only these parts of the package may import.
 OWNERS: dict[str, set[str]] = {
     "httpx": {"index"},
+    "httpcore": {"index"},
     "h2": {"index"},
     "resolvelib": {"resolve"},
     "click": {"cli"},

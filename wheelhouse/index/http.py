@@ -143,8 +143,13 @@ class Http:
         self._retries, self._backoff = retries, backoff
         self.limits = limits or Limits()
         http2 = _h2_available() if http2 is None else http2
+        verify: ssl.SSLContext | bool = True
+        if transport is None:
+            verify = context = _verify(index_url)
+            transport = DeadlineTransport(context, http2=http2)
         self._client = httpx.Client(
-            transport=transport or DeadlineTransport(_verify(index_url), http2=http2),
+            transport=transport,
+            verify=verify,  # for the transports httpx makes itself, through a proxy
             http2=http2,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=True,

@@ -54,8 +54,8 @@ class Limits:
     downloaded file (a file is also refused when larger than its page says).
     ``deadline``: seconds for a whole answer to a page, metadata or range request;
     a download gets that long before ``min_rate`` (bytes a second, on average
-    since it started) applies. ``projects``: distinct projects one resolution may
-    reach, which ends a dependency chain that never ends.
+    since it started) applies. ``projects``: distinct projects the resolutions of
+    one run may consult, which ends a dependency chain that never ends.
     """
 
     page_size: int = 64 * MiB
