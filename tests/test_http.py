@@ -29,7 +29,7 @@ from pip._internal.models.index import PyPI
 
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.errors import DownloadError, HashMismatch, IndexUnreachable, Untrusted
-from wheelhouse.index.http import CERT_VARIABLES, default_index_url, index_url_from, ssl_context
+from wheelhouse.index.tls import CERT_VARIABLES, default_index_url, index_url_from, ssl_context
 
 # Retries
 

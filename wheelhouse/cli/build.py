@@ -30,7 +30,7 @@ from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
-from wheelhouse.index.http import index_url_from
+from wheelhouse.index.tls import index_url_from
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import Limits

@@ -20,7 +20,7 @@ from wheelhouse.commands.fetch import FetchResult, fetch
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
-from wheelhouse.index.http import index_url_from
+from wheelhouse.index.tls import index_url_from
 
 __all__ = ["fetch_command"]
 

@@ -13,7 +13,8 @@ merges every index's files, as pip does.
 
 Nothing read is trusted before it is checked: metadata must name the project
 and version of its file, a downloaded wheel must be a zip whose METADATA names
-it too and says what the resolution read, and only what was verified is cached
+it too and says what the resolution read (:mod:`~wheelhouse.index.wheelmeta`
+checks both), and only what was verified is cached
 (:mod:`~wheelhouse.index.cache` says under which keys).
 """
 
@@ -29,17 +30,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-from packaging.metadata import parse_email
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.house.errors import MetadataError, MetadataTooLarge
-from wheelhouse.house.layout import metadata_name, part_name
-from wheelhouse.house.metadata import Seekable, check_identity, wheel_metadata
+from wheelhouse.house.layout import part_name
 from wheelhouse.index.cache import Cache, CachedPage
-from wheelhouse.index.errors import IndexUnreachable, LimitExceeded, Untrusted
+from wheelhouse.index.errors import IndexUnreachable
 from wheelhouse.index.http import Fetched, Http
-from wheelhouse.index.rangezip import OverBudget, RangeFile
+from wheelhouse.index.wheelmeta import WheelMetadata
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.limits import Limits
 from wheelhouse.model.pages import (
@@ -56,10 +53,6 @@ __all__ = ["IndexClient", "ProjectPage"]
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
-
-#: The first read of a remote wheel: its end holds the zip's central directory,
-#: and usually the ``.dist-info`` files, which wheel builders write last.
-TAIL_SIZE = 64 * 1024
 
 
 class IndexClient:
@@ -103,6 +96,7 @@ class IndexClient:
             http2=http2,
             limits=self.limits,
         )
+        self._wheels = WheelMetadata(self._http, cache, self.limits)
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage]] = {}
         self._raw_pages: dict[tuple[str, NormalizedName], Future[CachedPage | None]] = {}
@@ -239,64 +233,7 @@ class IndexClient:
         """
         if not file.is_wheel:
             raise ValueError(f"{file.filename} is not a wheel; its metadata needs a build")
-        return self._once(self._metadata, file.url, partial(self._fetch_metadata, file))
-
-    def _fetch_metadata(self, file: DistFile) -> bytes:
-        if self._cache is not None and file.sha256:
-            cached = self._cache.metadata(file.sha256, file.metadata_sha256)
-            if cached is not None:
-                return self._checked(file, cached)
-        data = self._metadata_file(file) if file.has_metadata_file else None
-        if data is None:  # read by ranges: unverifiable until the wheel is here, never kept
-            return self._checked(file, self._metadata_from_wheel(file))
-        self._checked(file, data)
-        if self._cache is not None and file.sha256 and file.metadata_sha256:
-            self._cache.store_metadata(file.sha256, data, file.metadata_sha256)
-        return data
-
-    def _checked(self, file: DistFile, data: bytes) -> bytes:
-        """``data``, once it names the file's project and version."""
-        try:
-            check_identity(data, file.project, file.version)
-        except MetadataError as exc:
-            raise Untrusted(file.url, exc.reason) from None
-        return data
-
-    def _metadata_file(self, file: DistFile) -> bytes | None:
-        """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
-        url = metadata_name(file.url)  # PEP 658 names it as the wheelhouse does
-        response = self._http.fetch(url, {}, limit="metadata_size")
-        if response.status >= 400:
-            return None
-        if file.metadata_sha256 and _sha256(response.content) != file.metadata_sha256:
-            return None
-        return response.content
-
-    def _metadata_from_wheel(self, file: DistFile) -> bytes:
-        tail = self._http.tail(file.url, TAIL_SIZE)
-        source = self._remote(file.url, *tail) if isinstance(tail, tuple) else tail
-        try:
-            return self._read_wheel(file, source)
-        except OverBudget:
-            budget = self.limits.describe("page_size")
-            reason = f"reading its metadata by ranges would fetch more than {budget}"
-            raise LimitExceeded(file.url, reason) from None
-        finally:
-            source.close()
-
-    def _remote(self, url: str, start: int, total: int, data: bytes) -> RangeFile:
-        remote = RangeFile(total, partial(self._http.range, url), self.limits.page_size)
-        remote.add(start, data)
-        return remote
-
-    def _read_wheel(self, file: DistFile, source: Path | Seekable) -> bytes:
-        """The wheel's METADATA; a bomb or an archive that is no wheel is refused."""
-        try:
-            return wheel_metadata(source, file.project, limits=self.limits)
-        except MetadataTooLarge as exc:
-            raise LimitExceeded(file.url, exc.reason) from None
-        except MetadataError as exc:
-            raise Untrusted(file.url, f"not a wheel: {exc.reason}") from None
+        return self._once(self._metadata, file.url, partial(self._wheels.fetch, file))
 
     # Downloads
 
@@ -340,23 +277,8 @@ class IndexClient:
         return True
 
     def _verify(self, file: DistFile, path: Path, digest: str) -> None:
-        """A wheel is a zip whose METADATA names it and says what the resolution read.
-
-        Its METADATA, read from bytes that matched the page's digest, is then
-        true of every wheel with that digest, and is kept for later runs.
-        """
-        if not file.is_wheel:
-            return
-        data = self._checked(file, self._read_wheel(file, path))
-        used = self._used_metadata(file)
-        if used is not None and _dependencies(used) != _dependencies(data):
-            reason = (
-                "its METADATA declares other dependencies than the metadata the index "
-                "served for it, which the resolution used"
-            )
-            raise Untrusted(file.url, reason)
-        if self._cache is not None:
-            self._cache.store_metadata(digest, data)
+        """A wheel must say what the resolution read of it (:meth:`WheelMetadata.verify`)."""
+        self._wheels.verify(file, path, digest, partial(self._used_metadata, file))
 
     def _used_metadata(self, file: DistFile) -> bytes | None:
         """The metadata this run read for ``file``, if it read any."""
@@ -406,20 +328,3 @@ def _cacheable(response: Fetched) -> CachedPage:
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
     )
-
-
-def _dependencies(metadata: bytes) -> tuple[list[str], str | None]:
-    """What a resolution reads of metadata: Requires-Dist (normalised) and Requires-Python."""
-    raw, _ = parse_email(metadata)
-    return sorted(map(_normal, raw.get("requires_dist", []))), raw.get("requires_python")
-
-
-def _normal(requirement: str) -> str:
-    try:
-        return str(Requirement(requirement))
-    except InvalidRequirement:
-        return requirement
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -5,7 +5,7 @@ byte a second, even of its headers, never trips them. :func:`deadline` sets,
 for the calling thread, the moment by which its current answer must be done;
 every read, write and connection of a :class:`DeadlineTransport` is given no
 longer than what is left, and fails with a timeout once nothing is. The body
-loops in :mod:`wheelhouse.index.http` check the same moment between reads, so a
+loops in :mod:`wheelhouse.index.bodies` check the same moment between reads, so a
 transport without this (a test's, a proxy's) still ends a slow body.
 
 The transport is httpx's own pipeline (an ``httpcore`` connection pool) with a
