@@ -17,12 +17,8 @@ from packaging.tags import sys_tags
 from wheelhouses import make_wheelhouse, target_for
 
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.probe import (
-    _PROBE,
-    controlled_environment,
-    pip_command,
-    probe,
-)
+from wheelhouse.install.probe import _PROBE, probe
+from wheelhouse.install.process import controlled_environment, pip_command
 
 HERE = Path(sys.executable)
 

@@ -20,41 +20,36 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 import socketserver
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urlsplit
-
-from packaging.utils import canonicalize_name
 
 from wheelhouse import __version__
 from wheelhouse.errors import printable
 from wheelhouse.house.connections import Parking, RequestReader, close
 from wheelhouse.house.errors import BadDirectory, CannotServe
-from wheelhouse.house.layout import METADATA_SUFFIX, SIMPLE
+from wheelhouse.house.layout import SIMPLE
+from wheelhouse.house.routes import (
+    FileAnswer,
+    Redirect,
+    Refusal,
+    Unsatisfiable,
+    byte_range,
+    copy_span,
+    open_inside,
+    route,
+)
 from wheelhouse.model import simple
 
 __all__ = ["WheelhouseServer", "make_server"]
 
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".json": "application/json",
-    METADATA_SUFFIX: "text/plain; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".toml": "application/toml",
-}
-_PAGE_FILES = {simple.JSON_TYPE: simple.JSON_PAGE}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_CHUNK = 1 << 16
 #: Requests answered at once; more wait for a worker, their connections open.
 MAX_WORKERS = 32
 #: Open connections waiting for a request; beyond, the one idle longest is closed.
@@ -179,106 +174,6 @@ class WheelhouseServer(HTTPServer):
         return f"http://{host}:{self.server_port}/{SIMPLE}/"
 
 
-@dataclass(frozen=True, slots=True)
-class _Redirect:
-    location: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Refusal:
-    status: HTTPStatus
-
-
-@dataclass(frozen=True, slots=True)
-class _File:
-    path: Path
-    content_type: str
-    negotiated: bool = False
-
-
-def _route(root: Path, raw_path: str, accept: str | None) -> _Redirect | _Refusal | _File:
-    """What to answer for a request path, before touching any file."""
-    segments = _segments(raw_path)
-    if segments is None:
-        return _Refusal(HTTPStatus.FORBIDDEN)
-    if segments in ([""], [SIMPLE]):
-        return _Redirect(f"/{SIMPLE}/")
-    if segments == [SIMPLE, ""]:
-        return _page(root / SIMPLE, accept)
-    if segments[0] == SIMPLE and _is_project(root, segments[1:]):
-        name = canonicalize_name(segments[1])
-        if segments[1:] == [name, ""]:
-            return _page(root / SIMPLE / name, accept)
-        return _Redirect(f"/{SIMPLE}/{name}/")
-    return _static(root, segments)
-
-
-def _segments(raw_path: str) -> list[str] | None:
-    """The decoded path segments, or None for a path that tries to leave the root."""
-    path = urlsplit(raw_path).path
-    segments = unquote(path).split("/")
-    # Decoded before checking, so %2e%2e%2f is caught like ../ is.
-    if not path.startswith("/") or any(
-        part in (".", "..") or "\\" in part or "\0" in part for part in segments
-    ):
-        return None
-    return segments[1:]
-
-
-def _is_project(root: Path, rest: list[str]) -> bool:
-    """``<name>/``, or ``<name>`` when that is not a file of ``simple/`` itself."""
-    return rest[1:] == [""] or (len(rest) == 1 and not (root / SIMPLE / rest[0]).is_file())
-
-
-def _page(directory: Path, accept: str | None) -> _Refusal | _File:
-    content_type = simple.negotiate(accept)
-    if content_type is None:
-        return _Refusal(HTTPStatus.NOT_ACCEPTABLE)
-    filename = _PAGE_FILES.get(content_type, simple.HTML_PAGE)
-    if content_type == simple.TEXT_HTML_TYPE:
-        content_type += "; charset=utf-8"
-    return _File(directory / filename, content_type, negotiated=True)
-
-
-def _open(root: Path, path: Path) -> BinaryIO | HTTPStatus:
-    """The file at ``path`` open for reading, or why not: it leads outside, or is not there."""
-    try:
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root):
-            return HTTPStatus.FORBIDDEN
-        return resolved.open("rb") if resolved.is_file() else HTTPStatus.NOT_FOUND
-    except (OSError, RuntimeError):  # a symlink loop, a name too long, no permission
-        return HTTPStatus.NOT_FOUND
-
-
-def _static(root: Path, segments: list[str]) -> _File:
-    suffix = Path(segments[-1]).suffix
-    content_type = _CONTENT_TYPES.get(suffix, "application/octet-stream")
-    return _File(root.joinpath(*segments), content_type)
-
-
-class _Unsatisfiable(Exception):
-    """A byte range that starts past the end of the file."""
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The first and last byte asked for, or None to send the whole file."""
-    match = _RANGE.match(header.strip()) if header else None
-    if match is None or match.groups() == ("", ""):
-        return None  # absent, multiple ranges or malformed: RFC 9110 lets us ignore it
-    first, last = match.groups()
-    if not first:
-        start = max(size - int(last), 0)
-        if int(last) == 0 or size == 0:
-            raise _Unsatisfiable
-        return start, size - 1
-    if last and int(last) < int(first):
-        return None
-    if int(first) >= size:
-        raise _Unsatisfiable
-    return int(first), min(int(last), size - 1) if last else size - 1
-
-
 class _Handler(BaseHTTPRequestHandler):
     """One request on a connection; the server parks the connection again afterwards."""
 
@@ -350,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, send_body: bool) -> None:
         try:
-            answer = _route(self.server.root, self.path, self.headers.get("Accept"))
+            answer = route(self.server.root, self.path, self.headers.get("Accept"))
         except ValueError:  # a request target that does not parse as a URL
             self.send_error(HTTPStatus.BAD_REQUEST)
             return
@@ -358,9 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         try:
-            if isinstance(answer, _Redirect):
+            if isinstance(answer, Redirect):
                 self._redirect(answer.location)
-            elif isinstance(answer, _Refusal):
+            elif isinstance(answer, Refusal):
                 self.send_error(answer.status)
             else:
                 self._send_file(answer, send_body=send_body)
@@ -373,19 +268,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _send_file(self, answer: _File, *, send_body: bool) -> None:
-        stream = _open(self.server.root, answer.path)
+    def _send_file(self, answer: FileAnswer, *, send_body: bool) -> None:
+        stream = open_inside(self.server.root, answer.path)
         if isinstance(stream, HTTPStatus):
             self.send_error(stream)
             return
         with stream:
             self._send_stream(stream, answer, send_body=send_body)
 
-    def _send_stream(self, stream: BinaryIO, answer: _File, *, send_body: bool) -> None:
+    def _send_stream(self, stream: BinaryIO, answer: FileAnswer, *, send_body: bool) -> None:
         size = os.fstat(stream.fileno()).st_size
         try:
-            span = _byte_range(self.headers.get("Range"), size)
-        except _Unsatisfiable:
+            span = byte_range(self.headers.get("Range"), size)
+        except Unsatisfiable:
             self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
             self.send_header("Content-Range", f"bytes */{size}")
             self.send_header("Content-Length", "0")
@@ -398,18 +293,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_common_headers(answer, length=end - start + 1)
         if send_body:
             stream.seek(start)
-            _copy(stream, self.wfile.write, end - start + 1)
+            copy_span(stream, self.wfile.write, end - start + 1)
 
-    def _send_common_headers(self, answer: _File, *, length: int) -> None:
+    def _send_common_headers(self, answer: FileAnswer, *, length: int) -> None:
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         if answer.negotiated:
             self.send_header("Vary", "Accept")
         self.end_headers()
-
-
-def _copy(source: BinaryIO, write: Callable[[bytes], object], length: int) -> None:
-    while length > 0 and (chunk := source.read(min(_CHUNK, length))):
-        write(chunk)
-        length -= len(chunk)

@@ -32,7 +32,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from wheelhouse.install.choice import Choice
 from wheelhouse.install.errors import EngineFailed, FilesDiffer
 from wheelhouse.install.plan import Change, LockedFile, balanced, usable_cores
-from wheelhouse.install.probe import InterpreterInfo, spawn
+from wheelhouse.install.probe import InterpreterInfo
+from wheelhouse.install.process import spawn
 from wheelhouse.install.removal import Removal, plan_removal, remove
 
 __all__ = ["install_wheels", "unsupported"]

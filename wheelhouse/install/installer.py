@@ -36,7 +36,8 @@ from wheelhouse.install.errors import (
     PinMismatch,
 )
 from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_cores
-from wheelhouse.install.probe import InterpreterInfo, pip_command, run
+from wheelhouse.install.probe import InterpreterInfo
+from wheelhouse.install.process import pip_command, run
 from wheelhouse.model.locks import LockedRequirement
 from wheelhouse.model.reqfile import Inputs
 

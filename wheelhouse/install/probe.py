@@ -1,9 +1,7 @@
-"""Interpreters: run them (and pip and uv) in a controlled way, and ask them what they are.
+"""Interpreters: ask them what they are.
 
-Every subprocess of the package goes through :func:`run` (or :func:`spawn`, for the
-install engine's workers, which talk back): an explicit program, no ``PIP_*``/``UV_*``
-settings and no pip configuration file. An interpreter is never trusted by its
-name: :func:`probe` asks it, with a standard-library script, once per run.
+An interpreter is never trusted by its name: :func:`probe` asks it, with a
+standard-library script run through :func:`~wheelhouse.install.process.run`, once per run.
 """
 
 from __future__ import annotations
@@ -12,28 +10,20 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.errors import printable
 from wheelhouse.install.errors import InterpreterNotFound
+from wheelhouse.install.process import run
 from wheelhouse.model.targets import Target, parse_platform, portable_platform
 
-__all__ = [
-    "InstalledDistribution",
-    "InterpreterInfo",
-    "controlled_environment",
-    "pip_command",
-    "probe",
-    "run",
-    "spawn",
-]
+__all__ = ["InstalledDistribution", "InterpreterInfo", "probe"]
 
 _TIMEOUT = 120
 #: What the probe's answer holds, and the type of each value (None: optional).
@@ -188,67 +178,6 @@ class InterpreterInfo:
             platform=self.platform,
             python_full_version=self.full_version,
         )
-
-
-def controlled_environment(
-    *, tmp_dir: Path | None = None, base: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """``base`` (default: this process's) without ``PIP_*``/``UV_*``; pip reads no config file."""
-    source = os.environ if base is None else base
-    env = {key: value for key, value in source.items() if not key.startswith(("PIP_", "UV_"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    if tmp_dir is not None:
-        env.update(TMPDIR=str(tmp_dir), TEMP=str(tmp_dir), TMP=str(tmp_dir))
-    return env
-
-
-def run(
-    command: Sequence[str | os.PathLike[str]],
-    *,
-    tmp_dir: Path | None = None,
-    capture: bool = False,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run an interpreter, pip or uv in :func:`controlled_environment`; no prompt can block.
-
-    Raises ``OSError`` when the program cannot start; the exit status is the caller's.
-    """
-    return subprocess.run(
-        [os.fspath(part) for part in command],
-        env=controlled_environment(tmp_dir=tmp_dir),
-        stdin=subprocess.DEVNULL,
-        capture_output=capture,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def spawn(
-    command: Sequence[str | os.PathLike[str]], *, tmp_dir: Path | None, stderr: IO[str]
-) -> subprocess.Popen[str]:
-    """Start a program that talks in lines on its stdin and stdout, in the same environment.
-
-    Raises ``OSError`` when it cannot start; the caller waits for it.
-    """
-    return subprocess.Popen(
-        [os.fspath(part) for part in command],
-        env=controlled_environment(tmp_dir=tmp_dir),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        encoding="utf-8",
-    )
-
-
-def pip_command(info: InterpreterInfo) -> list[str]:
-    """How to run pip for ``info``: its own pip, else this process's pip with ``--python``."""
-    if info.pip_version:
-        prefix = [str(info.path), "-I", "-m", "pip"]
-    else:  # a venv made --without-pip: pip runs itself inside it (pip >= 22.3)
-        prefix = [sys.executable, "-I", "-m", "pip", "--python", str(info.path)]
-    return [*prefix, "--no-input", "--disable-pip-version-check"]
 
 
 def _run_script(python: Path, script: str, *args: str) -> Any:

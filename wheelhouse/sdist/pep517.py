@@ -27,7 +27,8 @@ from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.metadata import PKG_INFO, sdist_members
 from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.probe import InterpreterInfo, pip_command, probe, run
+from wheelhouse.install.probe import InterpreterInfo, probe
+from wheelhouse.install.process import pip_command, run
 from wheelhouse.model.targets import Target, parse_platform
 from wheelhouse.sdist.errors import BadSdist, SdistBuildFailed
 

@@ -1,0 +1,82 @@
+"""Subprocesses: every program the package runs goes through here.
+
+:func:`run` (or :func:`spawn`, for the install engine's workers, which talk back)
+starts an explicit program with no ``PIP_*``/``UV_*`` settings and no pip
+configuration file (:func:`controlled_environment`); :func:`pip_command` says how
+to run pip for an interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wheelhouse.install.probe import InterpreterInfo
+
+__all__ = ["controlled_environment", "pip_command", "run", "spawn"]
+
+
+def controlled_environment(
+    *, tmp_dir: Path | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``base`` (default: this process's) without ``PIP_*``/``UV_*``; pip reads no config file."""
+    source = os.environ if base is None else base
+    env = {key: value for key, value in source.items() if not key.startswith(("PIP_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    if tmp_dir is not None:
+        env.update(TMPDIR=str(tmp_dir), TEMP=str(tmp_dir), TMP=str(tmp_dir))
+    return env
+
+
+def run(
+    command: Sequence[str | os.PathLike[str]],
+    *,
+    tmp_dir: Path | None = None,
+    capture: bool = False,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run an interpreter, pip or uv in :func:`controlled_environment`; no prompt can block.
+
+    Raises ``OSError`` when the program cannot start; the exit status is the caller's.
+    """
+    return subprocess.run(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(tmp_dir=tmp_dir),
+        stdin=subprocess.DEVNULL,
+        capture_output=capture,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def spawn(
+    command: Sequence[str | os.PathLike[str]], *, tmp_dir: Path | None, stderr: IO[str]
+) -> subprocess.Popen[str]:
+    """Start a program that talks in lines on its stdin and stdout, in the same environment.
+
+    Raises ``OSError`` when it cannot start; the caller waits for it.
+    """
+    return subprocess.Popen(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(tmp_dir=tmp_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        encoding="utf-8",
+    )
+
+
+def pip_command(info: InterpreterInfo) -> list[str]:
+    """How to run pip for ``info``: its own pip, else this process's pip with ``--python``."""
+    if info.pip_version:
+        prefix = [str(info.path), "-I", "-m", "pip"]
+    else:  # a venv made --without-pip: pip runs itself inside it (pip >= 22.3)
+        prefix = [sys.executable, "-I", "-m", "pip", "--python", str(info.path)]
+    return [*prefix, "--no-input", "--disable-pip-version-check"]
