@@ -8,24 +8,22 @@ locks, index and manifest as they were.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from packaging.version import Version
 
 from wheelhouse import __version__
+from wheelhouse.commands.downloads import fetch_missing, unique_files
 from wheelhouse.commands.fromlock import Pages, locked_resolution
 from wheelhouse.commands.hashes import allowed_files, require_pins
 from wheelhouse.commands.targets import make_targets
 from wheelhouse.commands.workers import Stop, finish, workers
 from wheelhouse.house.directory import FORMAT, Wheelhouse
-from wheelhouse.house.files import sha256_of
 from wheelhouse.house.indexer import index_directory
 from wheelhouse.inputs.files import parse_inputs, read_lock_file
 from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
@@ -41,7 +39,7 @@ from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.reporter import Round, Watch
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.pep517 import BuildInterpreters
-from wheelhouse.sdist.staging import Downloader, Staging, StagingIndex
+from wheelhouse.sdist.staging import Staging, StagingIndex
 from wheelhouse.sdist.wheels import WheelMaker, gather
 
 __all__ = [
@@ -50,7 +48,6 @@ __all__ = [
     "BuildResult",
     "Preferences",
     "build",
-    "download_all",
     "open_run",
     "plan_all",
     "read_inputs",
@@ -127,8 +124,8 @@ def build(
         if maker is not None:
             resolutions = maker.realize(resolutions)
             extra = maker.resolve_build_requirements(finder, resolutions)
-        hashed, fetched = _fetch(
-            wheelhouse, staging, _unique_files([*resolutions, *extra], maker), request, reporter
+        hashed, fetched = fetch_missing(
+            wheelhouse, staging, unique_files([*resolutions, *extra], maker), request, reporter
         )
         # Files the index gave no digest for are judged now, before any lock is written.
         allowed_files(
@@ -272,91 +269,6 @@ def resolve_all(
         futures = [pool.submit(one, target) for target in targets]
         finish(futures)
     return gather(futures)
-
-
-def _unique_files(resolutions: Iterable[Resolution], maker: WheelMaker | None) -> list[DistFile]:
-    """Every file the wheelhouse keeps: the locks', and the sdists of built wheels."""
-    files: dict[str, DistFile] = dict(maker.sources) if maker else {}
-    for resolution in resolutions:
-        for pin in resolution.pins.values():
-            for file in pin.files:
-                files.setdefault(file.filename, file)
-    return [files[name] for name in sorted(files)]
-
-
-def _fetch(
-    wheelhouse: Wheelhouse,
-    index: Downloader,
-    files: Sequence[DistFile],
-    request: BuildRequest,
-    reporter: BuildReporter,
-) -> tuple[dict[str, DistFile], list[str]]:
-    """Download what the wheelhouse lacks; return every file by name, and the names fetched.
-
-    Every file comes back with its sha256 and size, which a lock needs and an index
-    may not give: the download's digest, else the manifest's, else the file's own.
-    """
-    recorded = wheelhouse.read_manifest().get("files", {})
-    known = [_known_digest(wheelhouse, file, recorded) for file in files]
-    missing = [file for file in known if not wheelhouse.has_file(file, recorded)]
-    digests = download_all(wheelhouse, index, missing, request.jobs, reporter)
-    hashed = {file.filename: _completed(wheelhouse, file, digests) for file in known}
-    return hashed, [file.filename for file in missing]
-
-
-def _known_digest(wheelhouse: Wheelhouse, file: DistFile, recorded: Mapping[str, Any]) -> DistFile:
-    """A file listed without a digest that the wheelhouse holds: the digest of that copy."""
-    path = wheelhouse.path(file.filename)
-    if file.sha256 or not path.is_file():
-        return file
-    entry = recorded.get(file.filename, {})
-    # The manifest's record stands while the size agrees, as for files with digests.
-    trusted = entry.get("sha256") if entry.get("size") == path.stat().st_size else None
-    return dataclasses.replace(file, sha256=trusted or sha256_of(path))
-
-
-def _completed(wheelhouse: Wheelhouse, file: DistFile, digests: Mapping[str, str]) -> DistFile:
-    """``file`` with the sha256 and size of its copy in the wheelhouse where the index gave none."""
-    if file.sha256 and file.size is not None:
-        return file
-    path = wheelhouse.path(file.filename)
-    return dataclasses.replace(
-        file,
-        sha256=file.sha256 or digests.get(file.filename) or sha256_of(path),
-        size=path.stat().st_size if file.size is None else file.size,
-    )
-
-
-def download_all(
-    wheelhouse: Wheelhouse,
-    index: Downloader,
-    files: Sequence[DistFile],
-    jobs: int,
-    reporter: BuildReporter,
-) -> dict[str, str]:
-    """Download ``files`` in parallel; their sha256 digests by file name."""
-    if not files:
-        return {}
-    reporter.downloading(files)
-    stop = Stop()
-
-    def one(file: DistFile) -> str:
-        def progress(nbytes: int) -> None:
-            stop.check()  # a download given up removes its partial file
-            reporter.progress(file, nbytes)
-
-        return index.download(file, wheelhouse.path(file.filename), progress)
-
-    with workers(jobs, stop) as pool:
-        futures = {file.filename: pool.submit(one, file) for file in files}
-        finish(futures.values())
-    if any(future.exception() is not None for future in futures.values()):
-        # A failed build leaves the wheelhouse as it found it: the files that did
-        # arrive are in the cache for the next run, and no lock names them.
-        for name, future in futures.items():
-            if future.exception() is None:
-                wheelhouse.path(name).unlink(missing_ok=True)
-    return {name: future.result() for name, future in futures.items()}
 
 
 def _manifest(

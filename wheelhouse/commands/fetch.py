@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wheelhouse.commands.build import BuildReporter, download_all
+from wheelhouse.commands.build import BuildReporter
+from wheelhouse.commands.downloads import download_all
 from wheelhouse.commands.errors import CannotFetch
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.indexer import IndexResult, index_directory
