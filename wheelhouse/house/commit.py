@@ -125,8 +125,12 @@ class Commit:
 
     def staged(self) -> dict[str, Path]:
         """The pieces staged so far."""
-        new = self.base / "new"
-        return {piece: new / piece for piece in PIECES if os.path.lexists(new / piece)}
+        return {piece: path for piece in PIECES if (path := self.staged_path(piece)) is not None}
+
+    def staged_path(self, piece: str) -> Path | None:
+        """Where ``piece`` is staged; None while it is not."""
+        path = self.base / "new" / piece
+        return path if os.path.lexists(path) else None
 
     def apply(self) -> None:
         """Decide the commit (write its record), then carry it out."""

@@ -181,9 +181,8 @@ class Wheelhouse:
 
     def piece(self, name: str) -> Path:
         """Where a piece (manifest, ``locks/``, ...) is now: staged in a commit, else committed."""
-        if self._commit is not None and name in self._commit.staged():
-            return self._commit.staged()[name]
-        return commits.committed_path(self.root, name)
+        staged = self._commit.staged_path(name) if self._commit is not None else None
+        return staged or commits.committed_path(self.root, name)
 
     @property
     def manifest_path(self) -> Path:
