@@ -103,7 +103,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     s3_errors.StoreUnreachable: lambda: s3_errors.StoreUnreachable("http://h/", "refused"),
     s3_errors.StoreFailed: lambda: s3_errors.StoreFailed("s3://b/k", "PUT", "500"),
     FileSystemError: lambda: FileSystemError("wh/x.whl", "No space left", errno.ENOSPC),
-    ConflictingInputs: lambda: ConflictingInputs("inputs", "requirements", "a/", "b/"),
+    ConflictingInputs: lambda: ConflictingInputs(
+        "inputs", "a/", "b/", {"requirements": (["alpha>=1"], ["alpha>=2"]), "pre": (False, True)}
+    ),
     ConflictingPins: lambda: ConflictingPins(TARGET, "a/", "b/", ("alpha",)),
     ConflictingFiles: lambda: ConflictingFiles("alpha-1.0-py3-none-any.whl", "a/", "b/"),
     VerifyFailed: lambda: VerifyFailed("wh", ["stray file", "hash mismatch"]),
