@@ -73,6 +73,7 @@ from wheelhouse.resolve.errors import (
     NoUploadTimes,
     NoVersionFound,
     ResolutionConflict,
+    ResolutionFailures,
     ResolutionTooComplex,
     TooManyProjects,
 )
@@ -137,7 +138,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),
     InvalidFilename: lambda: InvalidFilename("../x.whl", "alpha", "a path", suspicious=False),
     NoMatchingTarget: lambda: NoMatchingTarget("/usr/bin/python3", "cp313-linux", [TARGET]),
-    NoVersionFound: lambda: NoVersionFound("alpha>=3", TARGET, ["the command line"], ["2.0"]),
+    NoVersionFound: lambda: NoVersionFound("alpha>=3", TARGET, ["the command line"], 2, "2.0"),
     ResolutionConflict: lambda: ResolutionConflict(
         TARGET,
         [
@@ -146,6 +147,12 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
         ],
     ),
     NoFileForTarget: lambda: NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"]),
+    ResolutionFailures: lambda: ResolutionFailures(
+        [
+            NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"], also=["cp313-win"]),
+            NoVersionFound("alpha>=3", TARGET, ["the command line"], 2, "2.0"),
+        ]
+    ),
     NoUploadTimes: lambda: NoUploadTimes("alpha"),
     ResolutionTooComplex: lambda: ResolutionTooComplex(TARGET, 2000, {"alpha": 12, "beta": 1}),
     BuildFailed: lambda: BuildFailed(
@@ -161,7 +168,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
 
 #: Errors whose message lists its causes, one line each after the first, as
 #: pip explains a conflict; every other message is one line.
-LISTS_CAUSES = {ResolutionConflict, BuildFailed}
+LISTS_CAUSES = {ResolutionConflict, BuildFailed, ResolutionFailures}
 
 
 def _errors_modules() -> list[ModuleType]:

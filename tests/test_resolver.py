@@ -220,7 +220,10 @@ def test_unknown_project_and_unsatisfiable_version() -> None:
         _resolve("nosuchthing")
     with pytest.raises(NoVersionFound) as info:
         _resolve("delta>=3")
-    assert "Tried: 2.0" in str(info.value)
+    assert str(info.value).endswith(
+        ": none of the index's 3 versions of delta is in that range (the newest is 2.0)"
+    )
+    assert "check the name" not in info.value.hint
 
 
 def test_sdist_only_names_project_version_target_and_option() -> None:
@@ -384,7 +387,7 @@ def test_a_dependency_that_is_only_an_sdist_fails_fast_and_is_named(
     with pytest.raises(NoFileForTarget) as info:
         _resolve_served(served, requirements, constraints, rounds=rounds, max_rounds=1000)
     assert (info.value.project, info.value.version) == ("lb-sourceonly", "1.0")
-    assert "sdist only" in str(info.value)
+    assert "only an sdist" in str(info.value)
     assert "--build" in info.value.hint
     assert rounds.count <= most_rounds
 
