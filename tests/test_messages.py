@@ -64,7 +64,8 @@ def test_a_constraint_pin_without_a_wheel_for_the_target_says_so_and_when_build_
     """native 1.0 has a wheel for the target, but the constraint takes 2.0, which has none.
 
     --build helps where this machine builds for the target (a glibc x86_64 Linux
-    with Python 3.11); never for a musllinux or macOS target.
+    with Python 3.11); never for a musllinux or macOS target; with a word of
+    caution for a Python this machine lacks.
     """
     find_python("3.11")  # the interpreter --build would use for the target
     constraints = tmp_path / "c.txt"
@@ -81,6 +82,12 @@ def test_a_constraint_pin_without_a_wheel_for_the_target_says_so_and_when_build_
     lines = build(tmp_path, index_server, "native", "-c", str(constraints), *musl)
     assert "pass --build" not in lines[-1]
     assert "cannot build native for this target" in lines[-1]
+    unknown = ("--python", "3.99", "--platform", LINUX)  # this platform; no such Python here
+    lines = build(tmp_path, index_server, "native", "-c", str(constraints), *unknown)
+    assert lines[-1] == (
+        "hint: pass --build to build native 2.0 from its sdist, on a machine of the target's "
+        "platform with the target's Python"
+    )
 
 
 def test_no_version_in_range_says_what_the_index_has_not_to_check_the_name(
@@ -140,3 +147,21 @@ def test_a_projects_own_legacy_file_names_are_passed_over_without_a_warning(
     assert result.stderr == (
         "note: skipped 2 index entries whose names do not parse (--verbose lists them)\n"
     )
+
+
+def test_refresh_check_exits_3_when_the_resolution_fails_and_says_why(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """1 would mean "pins would change": a failure under --check is 3, and nothing is written."""
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("alpha>=1.0\n")
+    wh = tmp_path / "wh"
+    args = ["build", "-q", "-w", str(wh), "--index-url", index_server.url, "alpha"]
+    built = CliRunner().invoke(cli, [*args, "-c", str(constraints), *TARGET])
+    assert built.exit_code == 0, built.output
+    before = {path: path.read_bytes() for path in wh.rglob("*") if path.is_file()}
+    constraints.write_text("alpha==9\n")  # refresh reads the files again
+    result = CliRunner().invoke(cli, ["refresh", "--check", "-w", str(wh)])
+    assert result.exit_code == 3, result.output
+    assert f"    constraint {constraints}:1 requires alpha==9" in result.stderr.splitlines()
+    assert {path: path.read_bytes() for path in wh.rglob("*") if path.is_file()} == before

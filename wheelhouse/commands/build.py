@@ -42,7 +42,7 @@ from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.reporter import Round, Watch
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import BuildFailed
-from wheelhouse.sdist.pep517 import BuildInterpreters
+from wheelhouse.sdist.pep517 import BuildInterpreters, builds_here
 from wheelhouse.sdist.staging import Staging, StagingIndex
 from wheelhouse.sdist.wheels import WheelMaker, gather
 
@@ -288,10 +288,17 @@ def resolve_all(
 
 
 def _advised(error: NoFileForTarget, target: Target, builders: BuildInterpreters) -> Exception:
-    """The error, saying whether this machine can build the sdist that --build would take."""
+    """The error, saying whether this machine can build the sdist that --build would take.
+
+    Yes with an interpreter that builds for the target; no on another platform
+    (a musllinux, macOS or Windows target on a glibc Linux); unsaid when only
+    the target's Python is missing here.
+    """
     if not error.sdist:
         return error
-    return dataclasses.replace(error, buildable=builders.for_target(target) is not None)
+    if builders.for_target(target) is not None:
+        return dataclasses.replace(error, buildable=True)
+    return dataclasses.replace(error, buildable=None if builds_here(target) else False)
 
 
 def _manifest(
