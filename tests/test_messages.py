@@ -74,14 +74,14 @@ def test_a_constraint_pin_without_a_wheel_for_the_target_says_so_and_when_build_
     assert lines == [
         f"error: no file of native 2.0 for target cp311-{LINUX} (required by the command line), "
         f"the newest version that constraint {constraints}:1 (native==2.0) allows: no wheel for "
-        "this target (its wheels: cp313-manylinux_2_17_x86_64); its sdist is built only with "
+        "the target (its wheels: cp313-manylinux_2_17_x86_64); its sdist is built only with "
         "--build",
         "hint: pass --build to build native 2.0 from its sdist",
     ]
     musl = ("--python", "3.11", "--platform", "musllinux_1_1_x86_64")
     lines = build(tmp_path, index_server, "native", "-c", str(constraints), *musl)
     assert "pass --build" not in lines[-1]
-    assert "cannot build native for this target" in lines[-1]
+    assert "cannot build native for the target" in lines[-1]
     unknown = ("--python", "3.99", "--platform", LINUX)  # this platform; no such Python here
     lines = build(tmp_path, index_server, "native", "-c", str(constraints), *unknown)
     assert lines[-1] == (
@@ -126,7 +126,7 @@ def test_a_matrix_failing_alike_gets_one_message_and_no_build_advice_for_foreign
     assert error.startswith(
         "error: no file of native 2.0 for 6 targets (cp311-musllinux_1_1_x86_64, "
         "cp311-macosx_11_0_arm64, cp312-musllinux_1_1_x86_64 and 3 more) (required by the "
-        "command line): no wheel for this target"
+        "command line): no wheel for the target"
     ), error
     assert "pass --build" not in hint and "machine of the target's platform" in hint
 

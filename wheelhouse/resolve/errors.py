@@ -171,7 +171,7 @@ SDIST, PLATFORM, PYTHON, OTHER = "sdist", "platform", "python", "other"
 NEWER, FORMAT, YANKED, PRERELEASE = "newer", "format", "yanked", "prerelease"
 #: The advice for each kind that needs no more than the project's name.
 _ADVICE = {
-    PYTHON: "pin a version of {} that supports the target's Python, or drop this target (--python)",
+    PYTHON: "pin a version of {} that supports the target's Python, or drop the target (--python)",
     NEWER: "pin a version of {} uploaded before --exclude-newer, or move that date later",
     FORMAT: "change the --no-binary/--only-binary line that names {} in the requirements file",
     YANKED: "pin the yanked version exactly (==) to take it anyway, or ask for another of {}",
@@ -237,13 +237,13 @@ class NoFileForTarget(WheelhouseError):
             )
         if self.sdist:
             return (
-                f"this machine cannot build {self.project} for this target: build it with "
+                f"this machine cannot build {self.project} for the target: build it with "
                 "--build on a machine of the target's platform and `wheelhouse merge` the "
                 "wheelhouses, or pin a version that has wheels for it"
             )
         return (
-            f"pin a version of {self.project} that has a wheel for this target, "
-            "or drop this target (--python/--platform)"
+            f"pin a version of {self.project} that has a wheel for the target, "
+            "or drop the target (--python/--platform)"
         )
 
 

@@ -201,10 +201,10 @@ def _why(
     if not wheels:
         only = "only an sdist, and sdists are built only with --build"
         return _Why(kind=SDIST, reasons=[only], sdist=sdist, brief="sdist only")
-    reasons = [f"no wheel for this target (its wheels: {shortened(_wheel_tags(wheels))})"]
+    reasons = [f"no wheel for the target (its wheels: {shortened(_wheel_tags(wheels))})"]
     if sdist:
         reasons.append("its sdist is built only with --build")
-    return _Why(kind=PLATFORM, reasons=reasons, sdist=sdist, brief="no wheel for this target")
+    return _Why(kind=PLATFORM, reasons=reasons, sdist=sdist, brief="no wheel for the target")
 
 
 def _why_usable(
