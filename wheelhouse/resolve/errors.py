@@ -105,7 +105,7 @@ class NoVersionFound(WheelhouseError):
     @property
     def hint(self) -> str:
         if self.refused:
-            return "the index serves files it should not; ask its keepers, or use another index"
+            return "use an index whose files are named as the project's distributions"
         if not self.offered:
             return (
                 "check the name; was the index reachable and is it the right one "

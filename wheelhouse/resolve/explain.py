@@ -103,7 +103,24 @@ def explain(requirement: Req, provider: Provider, inputs: Inputs) -> WheelhouseE
     narrowing = [ask for ask in asks if any(not ask.specifier.contains(v, True) for v in own)]
     if not allowed:
         return _conflict(requirement, narrowing, own, inputs, target.name)
-    whys = [_why(version, selection, skips, requirement, provider.pre) for version in allowed]
+    return _no_file(requirement, provider, allowed, narrowing, chain)
+
+
+def _no_file(
+    requirement: Req,
+    provider: Provider,
+    allowed: Sequence[Version],
+    narrowing: Sequence[_Ask],
+    chain: Sequence[str],
+) -> NoFileForTarget | None:
+    """Why the versions in range offer the target no file, newest first; None when one does."""
+    selection = provider.finder.selection(requirement.name, provider.target)
+    passed: dict[Version, list[Skip]] = {}
+    for skip in provider.finder.skipped(requirement.name, provider.target):
+        passed.setdefault(skip.file.version, []).append(skip)
+    # As matching does (and pip): with no final release to take, prereleases are taken.
+    pre = provider.pre or all(version.is_prerelease for version in selection.versions())
+    whys = [_why(v, selection, passed.get(v, []), requirement, pre) for v in allowed]
     if any(why is None for why in whys):
         return None  # a version has a usable file: something other than files is at fault
     first, *rest = [why for why in whys if why is not None]
@@ -112,9 +129,9 @@ def explain(requirement: Req, provider: Provider, inputs: Inputs) -> WheelhouseE
         for version, why in zip(allowed[1 : 1 + MAX_SHOWN], rest, strict=False)
     ]
     return NoFileForTarget(
-        name,
+        requirement.name,
         str(allowed[0]),
-        target.name,
+        provider.target.name,
         first.reasons,
         kind=first.kind,
         chain=chain,
@@ -181,10 +198,11 @@ def _conflict(
 
 
 def _why(
-    version: Version, selection: Selection, skips: Iterable[Skip], requirement: Req, pre: bool
+    version: Version, selection: Selection, passed: Sequence[Skip], requirement: Req, pre: bool
 ) -> _Why | None:
-    """Why ``version`` offers the target no file; None when it does offer one."""
-    passed = [skip for skip in skips if skip.file.version == version]
+    """Why ``version`` offers the target no file (``passed``: its files passed over); None
+    when it does offer one.
+    """
     usable = selection.by_version.get(version, [])
     if usable:
         return _why_usable(version, usable, requirement, pre)
@@ -239,10 +257,11 @@ def combine(errors: Sequence[WheelhouseError]) -> WheelhouseError:
 
 
 def _sameness(error: WheelhouseError) -> tuple[type[WheelhouseError], str]:
-    """What the same failure on two targets shares: its words, but the target."""
+    """What the same failure on two targets shares: its words and advice, but the target."""
     if isinstance(error, _PER_TARGET):
-        return type(error), str(dataclasses.replace(error, target="", also=[]))
-    return type(error), str(error)
+        alike = dataclasses.replace(error, target="", also=[])
+        return type(error), f"{alike}\n{error.hint}"
+    return type(error), f"{error}\n{error.hint}"
 
 
 def _merged(group: Sequence[WheelhouseError]) -> WheelhouseError:
