@@ -44,6 +44,22 @@ def test_two_requirements_that_exclude_each_other_name_both_and_where(
     ]
 
 
+def test_a_side_without_files_for_the_target_is_still_told_as_the_conflict(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """native 2.0 has no wheel for cp312, so >=2 fitted nothing: "no version of native>=2"
+    then listed every other version as tried, and never named <2.
+    """
+    lines = build(
+        tmp_path, index_server, "native<2", "native>=2", "--python", "3.12", "--platform", LINUX
+    )
+    assert lines[1:3] == [
+        "    the command line (argument 2) requires native>=2",
+        "    the command line (argument 1) requires native<2",
+    ]
+    assert not any("no version of" in line for line in lines)
+
+
 def test_a_constraint_that_excludes_the_requirement_is_a_conflict(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
