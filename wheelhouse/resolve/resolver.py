@@ -3,8 +3,9 @@
 :func:`resolve` runs resolvelib over the :class:`~wheelhouse.resolve.provider.Provider`,
 turns its result into a :class:`~wheelhouse.resolve.candidates.Resolution` (each
 pin with the edges that brought it in and the marker that says when it is
-needed) and explains a failure; when it gives up after too many rounds, the
-error names the projects it kept going back on. Metadata is read lazily, only
+needed) and explains a failure (:mod:`~wheelhouse.resolve.explain` finds the
+reason); when it gives up after too many rounds, the error names the projects
+it kept going back on. Metadata is read lazily, only
 for candidates the resolver visits, through a
 :class:`~wheelhouse.resolve.finder.Finder` shared by every target so each page
 and metadata file is fetched once per run.
