@@ -95,7 +95,11 @@ def test_no_wheel_for_the_platform(tmp_path: Path, index_server: IndexServer) ->
 
 def test_requires_python_excludes_every_version(tmp_path: Path, index_server: IndexServer) -> None:
     code, _, err = wheelhouse(tmp_path / "wh", index_server.url, "futureonly", *TARGET)
-    assert "Requires-Python" in failed(code, err)
+    assert (
+        f"error: no file of futureonly 1.0 for target cp311-{LINUX} (required by the command "
+        "line): its Requires-Python >=3.99 excludes the target's Python\n"
+    ) in failed(code, err)
+    assert "--build" not in err and "supports the target's Python" in err
 
 
 def test_malformed_line_names_file_and_line(tmp_path: Path, index_server: IndexServer) -> None:

@@ -43,6 +43,8 @@ def test_legacy_sdist_names_split_where_the_project_name_ends() -> None:
         ("other-1.0-py3-none-any.whl", True),
         ("demo-0.18-py36+-none-any.whl", False),
         ("demo-0.1.0-rc1-x.tar.gz", False),
+        ("demo-2013-11-29.tar.gz", False),  # demo's own, a date for a version
+        ("demo-extra-1.0.tar.gz", True),  # another project's name begins with demo's
     ],
 )
 def test_refusals_say_whether_they_are_suspicious(filename: str, suspicious: bool) -> None:

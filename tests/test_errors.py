@@ -73,6 +73,7 @@ from wheelhouse.resolve.errors import (
     NoUploadTimes,
     NoVersionFound,
     ResolutionConflict,
+    ResolutionFailures,
     ResolutionTooComplex,
     TooManyProjects,
 )
@@ -103,7 +104,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     s3_errors.StoreUnreachable: lambda: s3_errors.StoreUnreachable("http://h/", "refused"),
     s3_errors.StoreFailed: lambda: s3_errors.StoreFailed("s3://b/k", "PUT", "500"),
     FileSystemError: lambda: FileSystemError("wh/x.whl", "No space left", errno.ENOSPC),
-    ConflictingInputs: lambda: ConflictingInputs("inputs", "requirements", "a/", "b/"),
+    ConflictingInputs: lambda: ConflictingInputs(
+        "inputs", "a/", "b/", {"requirements": (["alpha>=1"], ["alpha>=2"]), "pre": (False, True)}
+    ),
     ConflictingPins: lambda: ConflictingPins(TARGET, "a/", "b/", ("alpha",)),
     ConflictingFiles: lambda: ConflictingFiles("alpha-1.0-py3-none-any.whl", "a/", "b/"),
     VerifyFailed: lambda: VerifyFailed("wh", ["stray file", "hash mismatch"]),
@@ -135,7 +138,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     RequirementFileError: lambda: RequirementFileError("r.txt", 3, "alpha ==", "no version"),
     InvalidFilename: lambda: InvalidFilename("../x.whl", "alpha", "a path", suspicious=False),
     NoMatchingTarget: lambda: NoMatchingTarget("/usr/bin/python3", "cp313-linux", [TARGET]),
-    NoVersionFound: lambda: NoVersionFound("alpha>=3", TARGET, ["the command line"], ["2.0"]),
+    NoVersionFound: lambda: NoVersionFound("alpha>=3", TARGET, ["the command line"], 2, "2.0"),
     ResolutionConflict: lambda: ResolutionConflict(
         TARGET,
         [
@@ -144,6 +147,12 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
         ],
     ),
     NoFileForTarget: lambda: NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"]),
+    ResolutionFailures: lambda: ResolutionFailures(
+        [
+            NoFileForTarget("sdistonly", "1.0", TARGET, ["only an sdist"], also=["cp313-win"]),
+            NoVersionFound("alpha>=3", TARGET, ["the command line"], 2, "2.0"),
+        ]
+    ),
     NoUploadTimes: lambda: NoUploadTimes("alpha"),
     ResolutionTooComplex: lambda: ResolutionTooComplex(TARGET, 2000, {"alpha": 12, "beta": 1}),
     BuildFailed: lambda: BuildFailed(
@@ -159,7 +168,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
 
 #: Errors whose message lists its causes, one line each after the first, as
 #: pip explains a conflict; every other message is one line.
-LISTS_CAUSES = {ResolutionConflict, BuildFailed}
+LISTS_CAUSES = {ResolutionConflict, BuildFailed, ResolutionFailures}
 
 
 def _errors_modules() -> list[ModuleType]:

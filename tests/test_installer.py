@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,9 +120,14 @@ def test_whole_lock_offline_into_fresh_venvs(
     unchanged: Path, tmp_path: Path, version: str, with_pip: bool, backend: str
 ) -> None:
     venv = make_venv(tmp_path, python(version), with_pip=with_pip)
-    cli("install", "-w", str(unchanged), "--python", str(venv), "--backend", backend)
+    out = cli("install", "-w", str(unchanged), "--python", str(venv), "--backend", backend).stdout
     got = {name: v for name, v in installed(venv).items() if name not in ("pip", "setuptools")}
     assert got == expected(version, full_version(venv))
+    # One summary line, whichever backend installs.
+    summary = (
+        rf"installed {len(got)}, upgraded 0, downgraded 0, kept 0 in \d+\.\d\d s \({backend}\)\n"
+    )
+    assert re.fullmatch(summary, out), out
     tag = f"cp{version.replace('.', '')}"
     assert native_wheel(venv) == f"native-1.0-{tag}-{tag}-{PLATFORM}.manylinux2014_x86_64.whl"
     # Byte-compiled like pip does, by the interpreter itself (its own magic number).

@@ -141,10 +141,12 @@ def test_different_inputs_are_refused(
     ok(invoke("build", "-q", "-w", str(other), "--index-url", index_server.url, "evolving",
               "--python", "3.13", "--platform", LINUX))  # fmt: skip
     line = failed(merge(tmp_path / "out", builds["py311"], other))
-    assert line == (
-        f"error: cannot merge {other} with {builds['py311']}: "
-        "their manifests differ in [inputs] requirements"
-    )
+    assert line.startswith(
+        f"error: cannot merge {other} (B) with {builds['py311']} (A): "
+        "their manifests differ in [inputs]: "
+        "requirements: only in A ['alpha[fast]', 'native', 'stable']; "
+    ), line
+    assert "differ in [inputs] requirements" not in line
     assert not (tmp_path / "out").exists()
 
 
@@ -295,10 +297,11 @@ def test_a_built_wheel_from_another_sdist_is_refused(
     changed["built"][UNIVERSAL]["sdist-sha256"] = "0" * 64
     rewrite(odd, changed)
     line = failed(merge(tmp_path / "out", sdist_builds["built311"], odd))
-    assert line == (
-        f"error: cannot merge {odd} with {sdist_builds['built311']}: their manifests differ "
-        f'in [built."{UNIVERSAL}"] sdist-sha256'
-    )
+    assert line.startswith(
+        f"error: cannot merge {odd} (B) with {sdist_builds['built311']} (A): their manifests "
+        f'differ in [built."{UNIVERSAL}"]: sdist-sha256: A has \''
+    ), line
+    assert line.endswith(", B has '" + "0" * 56 + "...")  # each value cut at 60 characters
     assert not (tmp_path / "out").exists()
 
 
@@ -310,5 +313,8 @@ def test_different_build_requirements_of_one_target_are_refused(
     changed["build-requirements"][f"cp312-{LINUX}"]["files"].append("gamma-1.0-py3-none-any.whl")
     rewrite(odd, changed)
     line = failed(merge(tmp_path / "out", sdist_builds["keptboth"], odd))
-    assert line.endswith(f'their manifests differ in [build-requirements."cp312-{LINUX}"] files')
+    assert line.endswith(
+        f'their manifests differ in [build-requirements."cp312-{LINUX}"]: '
+        "files: only in B ['gamma-1.0-py3-none-any.whl']"
+    ), line
     assert not (tmp_path / "out").exists()

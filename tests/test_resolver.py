@@ -28,8 +28,10 @@ from wheelhouse.resolve.errors import (
     NoFileForTarget,
     NoVersionFound,
     ResolutionConflict,
+    ResolutionFailures,
     ResolutionTooComplex,
 )
+from wheelhouse.resolve.explain import combine
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
 
@@ -220,7 +222,10 @@ def test_unknown_project_and_unsatisfiable_version() -> None:
         _resolve("nosuchthing")
     with pytest.raises(NoVersionFound) as info:
         _resolve("delta>=3")
-    assert "Tried: 2.0" in str(info.value)
+    assert str(info.value).endswith(
+        ": none of the index's 3 versions of delta is in that range (the newest is 2.0)"
+    )
+    assert "check the name" not in info.value.hint
 
 
 def test_sdist_only_names_project_version_target_and_option() -> None:
@@ -384,7 +389,7 @@ def test_a_dependency_that_is_only_an_sdist_fails_fast_and_is_named(
     with pytest.raises(NoFileForTarget) as info:
         _resolve_served(served, requirements, constraints, rounds=rounds, max_rounds=1000)
     assert (info.value.project, info.value.version) == ("lb-sourceonly", "1.0")
-    assert "sdist only" in str(info.value)
+    assert "only an sdist" in str(info.value)
     assert "--build" in info.value.hint
     assert rounds.count <= most_rounds
 
@@ -421,3 +426,38 @@ def test_giving_up_names_the_projects_it_kept_going_back_on(served: IndexClient)
     assert "40 rounds" in str(info.value)
     assert "it kept going back on lb-plugin (3 versions tried), lb-framework" in str(info.value)
     assert "pin or bound lb-plugin, lb-framework" in info.value.hint
+
+
+def test_a_range_of_yanked_versions_says_yanked_and_how_to_take_one() -> None:
+    with pytest.raises(NoFileForTarget) as info:
+        _resolve("delta>1.0,<2")
+    assert str(info.value).endswith(": yanked (bad)")
+    assert "exactly (==)" in info.value.hint
+
+
+def _sdist_only(target: str, *, buildable: bool) -> NoFileForTarget:
+    reasons = ["only an sdist"]
+    return NoFileForTarget("tool", "1.0", target, reasons, sdist=True, buildable=buildable)
+
+
+def test_failures_alike_on_several_targets_are_said_once_and_different_advice_apart() -> None:
+    errors = [
+        _sdist_only("cp311-manylinux_2_28_x86_64", buildable=True),
+        _sdist_only("cp312-manylinux_2_28_x86_64", buildable=True),
+        _sdist_only("cp312-musllinux_1_2_x86_64", buildable=False),
+        *(
+            NoVersionFound(f"p{n}>=9", "cp312-win_amd64", ["the command line"], 1, "1.0")
+            for n in range(6)
+        ),
+    ]
+    combined = combine(errors)
+    assert isinstance(combined, ResolutionFailures)
+    lines = str(combined).splitlines()
+    assert lines[0] == (
+        "no file of tool 1.0 for 2 targets (cp311-manylinux_2_28_x86_64, "
+        "cp312-manylinux_2_28_x86_64): only an sdist"
+    )
+    assert lines[1] == "no file of tool 1.0 for target cp312-musllinux_1_2_x86_64: only an sdist"
+    assert len(lines) == 6 and lines[-1] == "and 3 more failures (--verbose)"
+    assert combined.hint.startswith("pass --build to build tool 1.0 from its sdist; ")
+    assert combine(errors[:2]).also == ["cp312-manylinux_2_28_x86_64"]  # type: ignore[attr-defined]

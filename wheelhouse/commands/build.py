@@ -8,6 +8,7 @@ locks, index and manifest as they were.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,10 +36,13 @@ from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.errors import NoFileForTarget
+from wheelhouse.resolve.explain import combine
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.reporter import Round, Watch
 from wheelhouse.resolve.resolver import resolve
-from wheelhouse.sdist.pep517 import BuildInterpreters
+from wheelhouse.sdist.errors import BuildFailed
+from wheelhouse.sdist.pep517 import BuildInterpreters, builds_here
 from wheelhouse.sdist.staging import Staging, StagingIndex
 from wheelhouse.sdist.wheels import WheelMaker, gather
 
@@ -232,7 +236,8 @@ def plan_all(
 ) -> list[Resolution]:
     """Each target's pins: a lock's when the inputs hold one (nothing resolved), else resolved."""
     if inputs.locked is None:
-        return resolve_all(finder, targets, inputs, request.jobs, reporter, preferred)
+        builders = BuildInterpreters(request.pythons)
+        return resolve_all(finder, targets, inputs, request.jobs, reporter, preferred, builders)
     policy = Policy(allow_sdist=request.allow_sdist)
     resolutions = []
     for target in targets:
@@ -250,8 +255,13 @@ def resolve_all(
     jobs: int,
     reporter: BuildReporter,
     preferred: Preferences | None = None,
+    builders: BuildInterpreters | None = None,
 ) -> list[Resolution]:
-    """Resolve every target, concurrently; a failure or Ctrl-C stops the others' rounds."""
+    """Resolve every target, concurrently; a failure or Ctrl-C stops the others' rounds.
+
+    Failures are said once each, with every target they hold for; ``builders``
+    tell whether ``--build`` is advice this machine can follow for a target.
+    """
     stop = Stop()
 
     def one(target: Target) -> Resolution:
@@ -261,14 +271,34 @@ def resolve_all(
 
         reporter.resolving(target)
         prefer = (preferred or {}).get(target.name, {})
-        resolution = resolve(finder, target, inputs, Watch(seen), preferred=prefer)
+        try:
+            resolution = resolve(finder, target, inputs, Watch(seen), preferred=prefer)
+        except NoFileForTarget as error:
+            raise _advised(error, target, builders or BuildInterpreters()) from None
         reporter.resolved(resolution)
         return resolution
 
     with workers(min(jobs, len(targets)), stop) as pool:
         futures = [pool.submit(one, target) for target in targets]
         finish(futures)
-    return gather(futures)
+    try:
+        return gather(futures)
+    except BuildFailed as failed:
+        raise combine(failed.errors) from None
+
+
+def _advised(error: NoFileForTarget, target: Target, builders: BuildInterpreters) -> Exception:
+    """The error, saying whether this machine can build the sdist that --build would take.
+
+    Yes with an interpreter that builds for the target; no on another platform
+    (a musllinux, macOS or Windows target on a glibc Linux); unsaid when only
+    the target's Python is missing here.
+    """
+    if not error.sdist:
+        return error
+    if builders.for_target(target) is not None:
+        return dataclasses.replace(error, buildable=True)
+    return dataclasses.replace(error, buildable=None if builds_here(target) else False)
 
 
 def _manifest(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.resolve.errors import NoFileForTarget
@@ -27,22 +28,69 @@ _MERGE_HINT = "merge only wheelhouses built from the same inputs, index and opti
 
 @dataclass(eq=False)
 class ConflictingInputs(WheelhouseError):
-    """Two wheelhouses to merge that were built from different inputs or options."""
+    """Two wheelhouses to merge that were built from different inputs or options.
+
+    ``differences`` maps each key of the table that differs to its value in the
+    first wheelhouse (A) and in the second (B), None where one lacks it; the
+    message says how the first few differ, each within a few items.
+    """
 
     section: str
-    key: str
     first: str
     second: str
+    differences: Mapping[str, tuple[Any, Any]]
+
+    def __post_init__(self) -> None:
+        self.differences = dict(self.differences)
+        super().__post_init__()
 
     def __str__(self) -> str:
+        keys = list(self.differences)
+        told = [_difference(key, *self.differences[key]) for key in keys[:_SHOWN]]
+        if len(keys) > _SHOWN:
+            more = len(keys) - _SHOWN
+            told.append(f"and {more} more {'key' if more == 1 else 'keys'}")
         return (
-            f"cannot merge {self.second} with {self.first}: their manifests differ in "
-            f"[{self.section}] {self.key}"
+            f"cannot merge {self.second} (B) with {self.first} (A): their manifests differ in "
+            f"[{self.section}]: {'; '.join(told)}"
         )
 
     @property
     def hint(self) -> str:
         return f"{_MERGE_HINT}; nothing was written"
+
+
+#: How many differing keys, and how many items of a list, a merge refusal shows.
+_SHOWN = 3
+#: How an item of these input lists is written on a command line.
+_AS_OPTION = {"requirement-files": "-r {}", "constraint-files": "-c {}"}
+
+
+def _difference(key: str, first: Any, second: Any) -> str:
+    """``key: only in A [x], only in B [y]``, or ``key: A has x, B has y``."""
+    if isinstance(first, list) and isinstance(second, list):
+        only_a = [_brief(item, key) for item in first if item not in second]
+        only_b = [_brief(item, key) for item in second if item not in first]
+        told = [
+            f"only in {side} [{_few(items)}]"
+            for side, items in (("A", only_a), ("B", only_b))
+            if items
+        ]
+        return f"{key}: {', '.join(told) if told else 'the same entries in another order'}"
+    return f"{key}: A has {_brief(first, key)}, B has {_brief(second, key)}"
+
+
+def _few(items: Sequence[str]) -> str:
+    more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return ", ".join(items[:_SHOWN]) + more
+
+
+def _brief(value: Any, key: str = "") -> str:
+    """A value as the manifest holds it, in at most 60 characters."""
+    if value is None:
+        return "none"
+    text = _AS_OPTION[key].format(value) if key in _AS_OPTION else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(eq=False)

@@ -180,11 +180,15 @@ def _agree(
     second: tuple[_Source, Mapping[str, Any]],
     ignore: Collection[str] = (),
 ) -> None:
-    """ConflictingInputs naming the first key on which two tables differ."""
+    """ConflictingInputs naming each key on which two tables differ, with both values."""
     (one, agreed), (other, table) = first, second
-    for key in sorted({*agreed, *table} - set(ignore)):
-        if agreed.get(key) != table.get(key):
-            raise ConflictingInputs(section, key, one.label, other.label)
+    differences = {
+        key: (agreed.get(key), table.get(key))
+        for key in sorted({*agreed, *table} - set(ignore))
+        if agreed.get(key) != table.get(key)
+    }
+    if differences:
+        raise ConflictingInputs(section, one.label, other.label, differences)
 
 
 def _build_tables(sources: Sequence[_Source]) -> dict[str, Any]:

@@ -97,6 +97,21 @@ def project_name_and_version(
     raise ValueError(reason or f"{filename!r} is not an sdist of {project}")
 
 
+def _own_legacy_name(filename: str, project: str) -> bool:
+    """Whether an sdist's name is the project's own name, a dash and a digit.
+
+    ``regex-2013-11-29.tar.gz`` on regex's page is regex's, with a version from
+    before the rules: passed over quietly, not reported as another project's file.
+    """
+    if not filename.endswith(SDIST_SUFFIXES):
+        return False
+    own = canonicalize_name(project)
+    for index, char in enumerate(filename):
+        if char == "-" and canonicalize_name(filename[:index]) == own:
+            return filename[index + 1 : index + 2].isdigit()
+    return False
+
+
 # Python 3.10's fromisoformat reads only what isoformat writes: no "Z", a fraction
 # of exactly 3 or 6 digits, and an offset with a colon.
 _FRACTION = re.compile(r"\.(\d+)")
@@ -150,6 +165,9 @@ class DistFile:
         except ValueError as exc:
             raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
         if name != canonicalize_name(project):
+            if _own_legacy_name(filename, project):
+                reason = f"its name is not {project}-<version> (a name from before the rules)"
+                raise InvalidFilename(filename, project, reason, suspicious=False)
             raise InvalidFilename(filename, project, f"it is a file of {name}")
         return cls(filename=filename, url=url, project=name, version=version, tags=tags, **details)  # type: ignore[arg-type]
 

@@ -23,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.model.distributions import DistFile, Policy, Selection, select_files
+from wheelhouse.model.distributions import DistFile, Policy, Selection, Skip, select_files
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target, Truth
@@ -116,6 +116,13 @@ class Finder:
         """The entries of the project's page that were refused, and why."""
         with self._lock:
             return self._refusals.get(name, ())
+
+    def skipped(self, name: NormalizedName, target: Target) -> list[Skip]:
+        """Why each file of the project was passed over for ``target``.
+
+        Only an error's explanation asks, after :meth:`selection` was asked.
+        """
+        return self._select(name, target).skips
 
     def selection(self, name: NormalizedName, target: Target) -> Selection:
         """The project's files sorted for ``target``; the resolver's look-ups come here.

@@ -3,8 +3,9 @@
 :func:`resolve` runs resolvelib over the :class:`~wheelhouse.resolve.provider.Provider`,
 turns its result into a :class:`~wheelhouse.resolve.candidates.Resolution` (each
 pin with the edges that brought it in and the marker that says when it is
-needed) and explains a failure; when it gives up after too many rounds, the
-error names the projects it kept going back on. Metadata is read lazily, only
+needed) and explains a failure (:mod:`~wheelhouse.resolve.explain` finds the
+reason); when it gives up after too many rounds, the error names the projects
+it kept going back on. Metadata is read lazily, only
 for candidates the resolver visits, through a
 :class:`~wheelhouse.resolve.finder.Finder` shared by every target so each page
 and metadata file is fetched once per run.
@@ -25,13 +26,8 @@ from wheelhouse.errors import WheelhouseError
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, ResolvedPin
-from wheelhouse.resolve.errors import (
-    ConflictCause,
-    NoFileForTarget,
-    NoVersionFound,
-    ResolutionConflict,
-    ResolutionTooComplex,
-)
+from wheelhouse.resolve.errors import ConflictCause, ResolutionConflict, ResolutionTooComplex
+from wheelhouse.resolve.explain import explain, where_written
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.provider import DeadEnd, Priorities, Provider
 from wheelhouse.resolve.reporter import Tally
@@ -66,9 +62,9 @@ def resolve(
     try:
         result = resolver.resolve(_distinct(roots), max_rounds=max_rounds)
     except ResolutionImpossible as exc:
-        raise _explain(exc, provider, target) from None
+        raise _explain(exc, provider, inputs) from None
     except DeadEnd as exc:
-        raise _missing(exc.requirement, provider, target) from None
+        raise _missing(exc.requirement, provider, inputs) from None
     except ResolutionTooDeep as exc:
         raise ResolutionTooComplex(target.name, exc.round_count, tally.backtracked()) from None
     return _resolution(target, result.mapping, provider, roots, inputs)
@@ -113,20 +109,23 @@ def _priorities(roots: Sequence[Req], target: Target, inputs: Inputs) -> Priorit
 
 
 def _explain(
-    exc: ResolutionImpossible[Req, Candidate], provider: Provider, target: Target
+    exc: ResolutionImpossible[Req, Candidate], provider: Provider, inputs: Inputs
 ) -> WheelhouseError:
     causes = [info for info in exc.causes if info.requirement is not None]
     names = {info.requirement.name for info in causes}
     if len(names) == 1 and not _conflicting_parents(causes):
-        return _missing(causes[0].requirement, provider, target)
+        return _missing(causes[0].requirement, provider, inputs)
     return ResolutionConflict(
-        target.name,
+        provider.target.name,
         [
             ConflictCause(
-                requirement=str(info.requirement), parent=info.parent.pin if info.parent else None
+                requirement=str(info.requirement),
+                parent=info.parent.pin if info.parent else None,
+                where="" if info.parent else where_written(info.requirement, inputs),
             )
             for info in causes
         ],
+        project=next(iter(names)) if len(names) == 1 else "",
     )
 
 
@@ -134,26 +133,15 @@ def _conflicting_parents(causes: Sequence[Any]) -> bool:
     return len({str(info.requirement.specifier) for info in causes}) > 1
 
 
-def _missing(requirement: Req, provider: Provider, target: Target) -> WheelhouseError:
+def _missing(requirement: Req, provider: Provider, inputs: Inputs) -> WheelhouseError:
     """No version meets ``requirement``: say why, from what the index offers the target."""
-    selection = provider.finder.selection(requirement.name, target)
-    fitting = sorted(
-        {
-            skip.file.version
-            for skip in selection.skips
-            if requirement.specifier.contains(skip.file.version, prereleases=True)
-        },
-        reverse=True,
-    )
-    if fitting and not selection.by_version:
-        version = fitting[0]
-        reasons = sorted({str(skip) for skip in selection.skips if skip.file.version == version})
-        return NoFileForTarget(requirement.name, str(version), target.name, reasons)
-    tried = [f"{version}" for version in selection.versions()]
-    tried += sorted({str(skip) for skip in selection.skips})[:10]
-    if not tried:  # every entry of the page refused: say why, not that nothing is there
-        tried = [str(refusal) for refusal in provider.finder.refusals(requirement.name)[:5]]
-    return NoVersionFound(str(requirement), target.name, provider.chain(requirement), tried)
+    explained = explain(requirement, provider, inputs)
+    if explained is not None:
+        return explained
+    parent = requirement.parent.pin if requirement.parent else None
+    where = "" if parent else where_written(requirement, inputs)
+    cause = ConflictCause(requirement=str(requirement), parent=parent, where=where)
+    return ResolutionConflict(provider.target.name, [cause], project=requirement.name)
 
 
 def _resolution(
