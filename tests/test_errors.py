@@ -41,6 +41,7 @@ from wheelhouse.house.errors import (
     WheelhouseBusy,
 )
 from wheelhouse.index.errors import (
+    AccessDenied,
     DownloadError,
     HashMismatch,
     IndexUnreachable,
@@ -115,6 +116,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     UnreadableFile: lambda: UnreadableFile("wh/wheelhouse.toml", "invalid TOML"),
     IndexUnreachable: lambda: IndexUnreachable(URL, "503 Service Unavailable"),
     DownloadError: lambda: DownloadError(f"{URL}alpha-1.0.tar.gz", "connection reset"),
+    AccessDenied: lambda: AccessDenied(f"{URL}alpha/", "HTTP 401; no credentials were found"),
     HashMismatch: lambda: HashMismatch(f"{URL}alpha-1.0.tar.gz", "aa" * 32, "bb" * 32),
     LimitExceeded: lambda: LimitExceeded(URL, "the answer is larger than 64 MiB (VARIABLE)"),
     Untrusted: lambda: Untrusted(f"{URL}alpha-1.0.tar.gz", "not a wheel: not a zip file"),
@@ -250,6 +252,7 @@ SECRET_URL = "https://user:s3cr3t@index.example/simple/alpha/"
     [
         IndexUnreachable(SECRET_URL, f"401 at {SECRET_URL}"),
         DownloadError(SECRET_URL, f"401 at {SECRET_URL}"),
+        AccessDenied(SECRET_URL, f"401 at {SECRET_URL}"),
         HashMismatch(SECRET_URL, "aa" * 32, "bb" * 32),
     ],
     ids=type,

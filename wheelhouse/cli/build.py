@@ -31,6 +31,7 @@ from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.tls import index_url_from
+from wheelhouse.install.process import output
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import Limits
@@ -210,6 +211,7 @@ def _online(
             cache=Cache(index.cache_dir or default_cache_dir()),
             limits=request.limits,
             strategy=request.index_strategy,
+            keyring=output,
         ) as client:
             return step(client, reporter)
     finally:
