@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -183,5 +184,7 @@ def test_a_hanging_keyring_is_cut_off(tmp_path: Path) -> None:
     script = tmp_path / "keyring"
     script.write_text("#!/bin/sh\nsleep 30\n")
     script.chmod(0o755)
+    started = time.monotonic()
     assert output([str(script), "get", "x", "y"], 0.3) is None
+    assert time.monotonic() - started < 10  # its child sleep too is gone
     assert output([str(tmp_path / "missing")], 1.0) is None
