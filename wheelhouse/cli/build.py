@@ -325,6 +325,8 @@ def _refresh_request(wheelhouse: Wheelhouse, index: IndexOptions) -> BuildReques
     allow_sdist, keep_sdist = index.sdist_policy()
     return request_from_manifest(
         wheelhouse.read_manifest(),
+        house=Path(os.path.abspath(wheelhouse.root)),
+        cwd=Path.cwd(),
         extra_index_urls=index.extra_index_urls or None,
         index_strategy=index.index_strategy,
         limits=Limits.from_environ(os.environ),
