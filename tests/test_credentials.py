@@ -65,6 +65,24 @@ def test_netrc_authenticates_pages_metadata_ranges_and_files(
     assert SECRET not in out
 
 
+def test_refresh_and_fetch_read_netrc_too(tmp_path: Path, index_server: IndexServer) -> None:
+    index_server.configure(basic_auth=AUTH)
+    wh, env = tmp_path / "wh", netrc(tmp_path, "127.0.0.1")
+    assert build(wh, index_server.url, env, "alpha")[0] == 0
+    wheel = next(wh.glob("alpha-*.whl"))
+    wheel.unlink()
+    fetch = [sys.executable, "-m", "wheelhouse", "fetch", "-w", str(wh), "--cache-dir"]
+    denied = run([*fetch, str(tmp_path / "c1")], check=False)
+    assert denied.returncode == 1 and denied.stderr.startswith("error: access denied to")
+    index_server.reset_log()
+    for command in (["refresh", "--check", "-w", str(wh)], [*fetch[3:], str(tmp_path / "c2")]):
+        done = run([sys.executable, "-m", "wheelhouse", *command], env=env)
+        assert SECRET not in done.stdout + done.stderr
+    assert index_server.count("/simple/") and index_server.count("/files/", status=200)
+    assert {r.authorization for r in index_server.log} == {SENT}
+    assert wheel.is_file() and leaks(wh) == []
+
+
 def test_files_on_another_host_get_no_credentials(
     tmp_path: Path, index_server: IndexServer, files_host: IndexServer
 ) -> None:

@@ -121,6 +121,8 @@ class Credentials(httpx.Auth):
         parsed = httpx.URL(url)
         with self._lock:
             login = self._found.get(_origin(parsed))
+        if parsed.username or parsed.password:
+            login = Login(parsed.username, parsed.password, "the URL")
         if login is None:
             return f"no credentials were found for {parsed.host}"
         return f"the credentials for {parsed.host} from {login.source} were refused"
