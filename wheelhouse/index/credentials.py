@@ -23,6 +23,7 @@ a host's came from, never what they are.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import netrc
 import os
 import threading
@@ -50,8 +51,8 @@ class Login:
     """A user name and password, and where they were found (never shown with them)."""
 
     username: str
-    password: str
-    source: str
+    password: str = dataclasses.field(repr=False)  # a traceback's repr must not show it
+    source: str = ""
 
     def header(self) -> str:
         pair = f"{self.username}:{self.password}".encode()
@@ -62,7 +63,7 @@ class Login:
 class _Index:
     url: str  # without credentials
     username: str | None
-    password: str | None
+    password: str | None = dataclasses.field(repr=False)
 
 
 def netrc_path(environ: Mapping[str, str]) -> Path:
