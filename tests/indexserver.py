@@ -10,6 +10,7 @@ hide files while it runs.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import html
@@ -124,6 +125,11 @@ class Switches:
     under a Content-Length for all of it, then closes the connection.
     ``no_hashes`` lists files with no digest (an empty ``hashes``, a link
     without ``#sha256=``), as some private indexes do.
+
+    A private index: ``basic_auth`` (user, password) answers 401 to every request
+    without that HTTP Basic ``Authorization``. ``files_base`` (``http://host:port``)
+    lists files at absolute URLs there, as indexes that keep files on another host
+    do; ``redirect_files`` answers every file request with a redirect there.
     """
 
     fail_5xx: int = 0
@@ -138,6 +144,9 @@ class Switches:
     no_upload_time: bool = False
     no_range: bool = False
     no_hashes: bool = False
+    basic_auth: tuple[str, str] | None = None
+    files_base: str | None = None
+    redirect_files: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +159,7 @@ class Request:
     accept: str | None
     status: int
     sent: int  # the answer's body (half when truncating); 0 when the client hung up first
+    authorization: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -371,6 +381,12 @@ class IndexServer:
         failure = self._failure(parts.path)
         if failure is not None:
             return failure
+        if not self._authorized(headers.get("Authorization")):
+            answer = _text(401, "credentials needed")
+            answer.headers["WWW-Authenticate"] = 'Basic realm="fixture"'
+            return answer
+        if parts.path.startswith("/files/") and self.switches.redirect_files:
+            return _redirect(f"{self.switches.redirect_files}{parts.path}", parts.query)
         if parts.path == "/simple":
             return _redirect("/simple/", parts.query)
         if parts.path == "/simple/":
@@ -380,6 +396,17 @@ class IndexServer:
         if parts.path.startswith("/files/"):
             return self._file(unquote(parts.path.removeprefix("/files/")), headers)
         return _not_found("no such page")
+
+    def _authorized(self, header: str | None) -> bool:
+        expected = self.switches.basic_auth
+        if expected is None:
+            return True
+        token = base64.b64encode(":".join(expected).encode()).decode()
+        return header == f"Basic {token}"
+
+    def _file_href(self, entry: Entry) -> str:
+        base = f"{self.switches.files_base}/files/" if self.switches.files_base else "../../files/"
+        return f"{base}{quote(entry.filename, safe='')}"
 
     def _failure(self, path: str) -> _Response | None:
         with self._lock:
@@ -452,7 +479,7 @@ class IndexServer:
             offered = {"sha256": str(entry.metadata_sha256)}
         data: dict[str, Any] = {
             "filename": entry.filename,
-            "url": f"../../files/{quote(entry.filename, safe='')}",
+            "url": self._file_href(entry),
             "hashes": {} if self.switches.no_hashes else {"sha256": self._announced_sha256(entry)},
             "size": entry.size,
             "yanked": entry.yanked if entry.yanked != "" else True,
@@ -466,7 +493,7 @@ class IndexServer:
         return data
 
     def _html_link(self, entry: Entry) -> str:
-        href = f"../../files/{quote(entry.filename, safe='')}"
+        href = self._file_href(entry)
         if not self.switches.no_hashes:
             href += f"#sha256={self._announced_sha256(entry)}"
         attributes = [f'href="{html.escape(href)}"']
@@ -714,6 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
             accept=self.headers.get("Accept"),
             status=status,
             sent=sent,
+            authorization=self.headers.get("Authorization"),
         )
 
     def _send(self, response: _Response, body: bytes, *, head: bool) -> None:

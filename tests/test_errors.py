@@ -41,6 +41,7 @@ from wheelhouse.house.errors import (
     WheelhouseBusy,
 )
 from wheelhouse.index.errors import (
+    AccessDenied,
     DownloadError,
     HashMismatch,
     IndexUnreachable,
@@ -51,6 +52,7 @@ from wheelhouse.install.errors import (
     BackendUnavailable,
     CannotUninstall,
     EngineFailed,
+    ExtraNotInLock,
     FilesDiffer,
     HashNotListed,
     InstallFailed,
@@ -118,12 +120,14 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     UnreadableFile: lambda: UnreadableFile("wh/wheelhouse.toml", "invalid TOML"),
     IndexUnreachable: lambda: IndexUnreachable(URL, "503 Service Unavailable"),
     DownloadError: lambda: DownloadError(f"{URL}alpha-1.0.tar.gz", "connection reset"),
+    AccessDenied: lambda: AccessDenied(f"{URL}alpha/", "HTTP 401; no credentials were found"),
     HashMismatch: lambda: HashMismatch(f"{URL}alpha-1.0.tar.gz", "aa" * 32, "bb" * 32),
     LimitExceeded: lambda: LimitExceeded(URL, "the answer is larger than 64 MiB (VARIABLE)"),
     Untrusted: lambda: Untrusted(f"{URL}alpha-1.0.tar.gz", "not a wheel: not a zip file"),
     InvalidLimit: lambda: InvalidLimit("WHEELHOUSE_MAX_PROJECTS", "many", "a whole number"),
     TooManyProjects: lambda: TooManyProjects(10_000, "WHEELHOUSE_MAX_PROJECTS", "alpha"),
     NotInLock: lambda: NotInLock(("beta",), LOCK),
+    ExtraNotInLock: lambda: ExtraNotInLock("alpha", "fast", TARGET, ["speedy"]),
     InterpreterNotFound: lambda: InterpreterNotFound("/usr/bin/python9", "no such file"),
     PinMismatch: lambda: PinMismatch([("alpha>=2", "alpha==1.0")], LOCK),
     LockUnusable: lambda: LockUnusable(LOCK, "no such file"),
@@ -259,6 +263,7 @@ SECRET_URL = "https://user:s3cr3t@index.example/simple/alpha/"
     [
         IndexUnreachable(SECRET_URL, f"401 at {SECRET_URL}"),
         DownloadError(SECRET_URL, f"401 at {SECRET_URL}"),
+        AccessDenied(SECRET_URL, f"401 at {SECRET_URL}"),
         HashMismatch(SECRET_URL, "aa" * 32, "bb" * 32),
     ],
     ids=type,

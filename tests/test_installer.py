@@ -33,7 +33,7 @@ from wheelhouses import PLATFORM, make_wheelhouse, target_for, tree_digest
 import wheelhouse
 from wheelhouse.install import installer, plan
 from wheelhouse.install.discovery import find_python
-from wheelhouse.install.errors import NotInLock, PinMismatch
+from wheelhouse.install.errors import ExtraNotInLock, NotInLock, PinMismatch
 from wheelhouse.install.probe import InterpreterInfo
 
 REQUIREMENTS = ("alpha", "evolving==1.0", "native", "markerpkg")
@@ -533,3 +533,32 @@ def test_pip_works_in_a_directory_under_the_prefix_removed_afterwards(
     assert installer.install(request).ran
     assert seen and {path.parent for path in seen} == {Path(os.path.abspath(venv.parent.parent))}
     assert not any(path.exists() for path in seen)
+
+
+def test_an_extra_the_lock_lacks_is_an_error_before_anything_runs(
+    unchanged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: IndexServer
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(installer, "run", lambda command, **_: calls.append(command))
+    venv = make_venv(tmp_path, python("3.11"))
+    request = installer.InstallRequest(wheelhouse=unchanged, python=venv)
+    target = target_for("3.11")
+    with pytest.raises(ExtraNotInLock) as lacking:  # built from alpha, without [fast]
+        installer.install(replace(request, requirements=("alpha[fast]",)))
+    assert str(lacking.value) == f"alpha[fast] needs what the lock {target} lacks: speedy"
+    with pytest.raises(ExtraNotInLock, match=rf"^alpha has no extra 'nope' \({target}\)$"):
+        installer.install(replace(request, requirements=("alpha[nope]",)))
+    assert calls == []
+    result = cli("install", "-w", str(unchanged), "--python", str(venv), "Alpha[Fast]", check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: alpha[Fast] needs what the lock {target} lacks: speedy",
+        "hint: rebuild the wheelhouse with alpha[Fast] among its inputs (or install without "
+        "the extra)",
+    ]
+    assert installed(venv) == {}
+    with_extra = make_wheelhouse(tmp_path / "wh", ("alpha[fast]",), [target], index_server.url)
+    planned = installer.install(
+        replace(request, wheelhouse=with_extra, requirements=("alpha[fast]",), dry_run=True)
+    )
+    assert {change.file.name for change in planned.changes} >= {"alpha", "beta", "speedy"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,12 @@ from indexserver import IndexServer
 import wheelhouse.cli.build as cli_module
 from wheelhouse.cli import cli
 from wheelhouse.index.client import IndexClient
+from wheelhouse.model.manifest import record_path, request_from_manifest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = f"cp312-{LINUX}"
@@ -234,3 +241,59 @@ def test_refresh_takes_credentials_again_from_the_environment(
     monkeypatch.setattr(cli_module, "IndexClient", Recording)
     ok(invoke("refresh", "-q", "-w", str(wh)))
     assert given == [[with_token]]
+
+
+def test_recorded_input_files_are_found_from_anywhere_and_after_the_project_moves(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, outside = tmp_path / "proj", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    (project / "requirements.txt").write_text("alpha\n")
+    (outside / "constraints.txt").write_text("evolving==1.0\n")  # the index also has 1.1
+    target = ("--python", "3.12", "--platform", LINUX)
+    constraints = ("-c", str(outside / "constraints.txt"))
+    monkeypatch.chdir(project)
+    ok(
+        invoke(
+            "build",
+            "-q",
+            "-w",
+            "wheelhouse",
+            "-i",
+            index_server.url,
+            "-r",
+            "requirements.txt",
+            *constraints,
+            *target,
+        )
+    )
+    recorded = tomllib.loads((project / "wheelhouse" / "wheelhouse.toml").read_text())["inputs"]
+    assert recorded["requirement-files"] == ["../requirements.txt"]
+    assert recorded["constraint-files"] == [str(outside / "constraints.txt")]  # outside the tree
+    monkeypatch.chdir(outside)
+    (project / "requirements.txt").write_text("alpha\nevolving\n")
+    result = ok(invoke("refresh", "-q", "-w", "../proj/wheelhouse"))
+    assert f"{TARGET}: evolving 1.0 (added)" in result.output
+    project.rename(tmp_path / "proj2")
+    (tmp_path / "proj2" / "requirements.txt").write_text("alpha\nevolving\nmodern\n")
+    monkeypatch.chdir(tmp_path)
+    ok(invoke("build", "-q", "-w", "proj2/wheelhouse"))
+    lock = (tmp_path / "proj2" / "wheelhouse" / "locks" / f"{TARGET}.txt").read_text()
+    assert "modern==" in lock and "evolving==1.0" in lock
+    assert "# via -r proj2/requirements.txt" in lock
+    ok(invoke("refresh", "-q", "-w", "proj2/wheelhouse", "--check"))
+
+
+def test_input_paths_of_older_manifests_stay_where_build_ran() -> None:
+    house, here = Path("/srv/proj/wh"), Path("/srv/proj")
+    inputs = {"requirement-files": ["requirements.txt", "../../x/r.txt"], "from-lock": "/a.lock"}
+    old = request_from_manifest({"inputs": inputs}, house=house, cwd=here)
+    assert old.requirement_files == (Path("requirements.txt"), Path("../../x/r.txt"))
+    new = request_from_manifest(
+        {"inputs": {**inputs, "paths": "wheelhouse"}}, house=house, cwd=here
+    )
+    assert new.requirement_files == (Path("wh/requirements.txt"), Path("/srv/x/r.txt"))
+    assert new.from_lock == Path("/a.lock")
+    assert record_path(Path("/srv/x/r.txt"), house, [here]) == Path("/srv/x/r.txt")
+    assert record_path(Path("/srv/proj/a/r.txt"), house, [here]) == Path("../a/r.txt")

@@ -31,6 +31,7 @@ from wheelhouse.house.files import atomic_write
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.tls import index_url_from
+from wheelhouse.install.process import output
 from wheelhouse.model.diff import TargetDiff, has_changes, render_json, render_markdown, render_text
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import Limits
@@ -210,6 +211,7 @@ def _online(
             cache=Cache(index.cache_dir or default_cache_dir()),
             limits=request.limits,
             strategy=request.index_strategy,
+            keyring=output,
         ) as client:
             return step(client, reporter)
     finally:
@@ -323,6 +325,8 @@ def _refresh_request(wheelhouse: Wheelhouse, index: IndexOptions) -> BuildReques
     allow_sdist, keep_sdist = index.sdist_policy()
     return request_from_manifest(
         wheelhouse.read_manifest(),
+        house=Path(os.path.abspath(wheelhouse.root)),
+        cwd=Path.cwd(),
         extra_index_urls=index.extra_index_urls or None,
         index_strategy=index.index_strategy,
         limits=Limits.from_environ(os.environ),

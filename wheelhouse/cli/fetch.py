@@ -21,6 +21,7 @@ from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.index.cache import Cache, default_cache_dir
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.tls import index_url_from
+from wheelhouse.install.process import output
 
 __all__ = ["fetch_command"]
 
@@ -57,7 +58,8 @@ def fetch_command(
     url = given or recorded or index_url_from(None)
     reporter = ProgressReporter(quiet=quiet)
     try:
-        with IndexClient([url], jobs=jobs, cache=Cache(cache_dir or default_cache_dir())) as client:
+        cache = Cache(cache_dir or default_cache_dir())
+        with IndexClient([url], jobs=jobs, cache=cache, keyring=output) as client:
             result = fetch(wheelhouse, client, reporter, jobs=jobs, index_urls=[url])
     finally:
         reporter.close()

@@ -210,7 +210,8 @@ index_url_option = click.option(
     default=None,
     metavar="URL",
     help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
-    "$PIP_INDEX_URL, then pip's default index).",
+    "$PIP_INDEX_URL, then pip's default index). Credentials: in the URL, else "
+    "$NETRC or ~/.netrc, else `keyring get` for https://USER@host/simple.",
 )
 jobs_option = click.option(
     "--jobs",

@@ -142,7 +142,8 @@ def build(
         with wheelhouse.committing("build"):
             index_directory(wheelhouse, hashed)
             wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
-            wheelhouse.write_manifest(_manifest(request, inputs, targets, files, built, pages))
+            manifest = _manifest(wheelhouse.root, request, inputs, targets, files, built, pages)
+            wheelhouse.write_manifest(manifest)
     return BuildResult(
         targets=targets,
         locks=locks,
@@ -302,6 +303,7 @@ def _advised(error: NoFileForTarget, target: Target, builders: BuildInterpreters
 
 
 def _manifest(
+    root: Path,
     request: BuildRequest,
     inputs: Inputs,
     targets: Sequence[Target],
@@ -310,8 +312,14 @@ def _manifest(
     pages: Mapping[str, str],
 ) -> dict[str, object]:
     now = datetime.now(timezone.utc)
+    house, cwd = Path(os.path.abspath(root)), Path.cwd()
     return manifest_dict(
-        request,
+        dataclasses.replace(
+            request,
+            requirement_files=tuple(map(_absolute, request.requirement_files)),
+            constraint_files=tuple(map(_absolute, request.constraint_files)),
+            from_lock=_absolute(request.from_lock) if request.from_lock else None,
+        ),
         inputs,
         targets,
         files,
@@ -319,7 +327,18 @@ def _manifest(
         created=now,
         format_version=FORMAT,
         pages=pages,
+        house=house,
+        trees=[tree for tree in (house.parent, cwd) if _is_tree(tree, house)],
     )
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def _is_tree(tree: Path, house: Path) -> bool:
+    """Whether input files under ``tree`` move with the wheelhouse: a project, not ``/``."""
+    return house.is_relative_to(tree) and tree != Path(tree.anchor)
 
 
 def _requirements(extra: Iterable[Resolution]) -> dict[str, list[str]]:

@@ -34,6 +34,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.house.layout import part_name
 from wheelhouse.index.cache import Cache, CachedPage
+from wheelhouse.index.credentials import Credentials, Runner
 from wheelhouse.index.errors import IndexUnreachable
 from wheelhouse.index.http import Fetched, Http
 from wheelhouse.index.wheelmeta import WheelMetadata
@@ -48,6 +49,7 @@ from wheelhouse.model.pages import (
     merge_pages,
     parse_page,
 )
+from wheelhouse.model.urls import redact
 
 __all__ = ["IndexClient", "ProjectPage"]
 
@@ -60,7 +62,10 @@ class IndexClient:
 
     Every method may be called from several threads at once. ``transport``
     replaces the network, TLS included (tests pass an ``httpx.MockTransport``);
-    ``http2`` defaults to on when the ``h2`` package is importable.
+    ``http2`` defaults to on when the ``h2`` package is importable. Credentials
+    in ``index_urls`` stay with the HTTP client's :class:`Credentials`, which
+    also reads ``~/.netrc`` and runs ``keyring`` (a :data:`Runner`) when given
+    one; every URL this client keeps, caches or reports is without them.
     """
 
     def __init__(
@@ -77,12 +82,13 @@ class IndexClient:
         cache: Cache | None = None,
         limits: Limits | None = None,
         strategy: str = FIRST_INDEX,
+        keyring: Runner | None = None,
     ) -> None:
         if not index_urls:
             raise ValueError("at least one index URL is needed")
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown index strategy {strategy!r}")
-        self.index_urls = tuple(url.rstrip("/") for url in index_urls)
+        self.index_urls = tuple(redact(url).rstrip("/") for url in index_urls)
         self.strategy = strategy
         self.limits = limits or Limits.from_environ(os.environ)
         self._jobs, self._cache = jobs, cache
@@ -95,6 +101,7 @@ class IndexClient:
             backoff=backoff,
             http2=http2,
             limits=self.limits,
+            credentials=Credentials(index_urls, keyring=keyring),
         )
         self._wheels = WheelMetadata(self._http, cache, self.limits)
         self._lock = threading.Lock()

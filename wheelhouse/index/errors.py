@@ -8,6 +8,7 @@ from wheelhouse.errors import WheelhouseError
 from wheelhouse.model.urls import redact
 
 __all__ = [
+    "AccessDenied",
     "DownloadError",
     "HashMismatch",
     "IndexUnreachable",
@@ -42,6 +43,27 @@ class IndexUnreachable(WheelhouseError):
 @dataclass(eq=False)
 class DownloadError(IndexUnreachable):
     """A file could not be downloaded."""
+
+
+@dataclass(eq=False)
+class AccessDenied(DownloadError):
+    """The index answered 401 or 403: no credentials, or ones it refuses.
+
+    ``reason`` names the status and where the credentials sent came from, never
+    the credentials themselves.
+    """
+
+    def __str__(self) -> str:
+        return f"access denied to {self.url}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "credentials are read from the index URL (https://USER:TOKEN@host/simple), "
+            "then $NETRC or ~/.netrc (machine HOST), then the keyring command "
+            "(keyring get URL USER, for https://USER@host/simple); see the README's "
+            '"Private indexes and credentials"'
+        )
 
 
 @dataclass(eq=False)

@@ -15,6 +15,8 @@ Redirects are followed wherever they lead, as pip does (indexes keep files on
 storage services, and a page could link there anyway; file bytes are checked
 against the page's digest wherever they come from), except from https to plain
 http, which would let anyone on the way rewrite a page and its digests.
+Credentials (:mod:`~wheelhouse.index.credentials`) follow no redirect to another
+host: httpx drops the header there.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ from wheelhouse.index.bodies import (
     raw_body,
     spool,
 )
+from wheelhouse.index.credentials import Credentials
 from wheelhouse.index.errors import (
+    AccessDenied,
     DownloadError,
     HashMismatch,
     IndexUnreachable,
@@ -92,6 +96,8 @@ class Http:
     ``index_url`` is the URL a certificate bundle that cannot be loaded is
     reported against. ``transport`` replaces the network, TLS included;
     ``http2`` defaults to on when the ``h2`` package is importable.
+    ``credentials`` authenticate each request to its own host (without them, only
+    credentials in a request's URL are sent).
     """
 
     def __init__(
@@ -105,8 +111,10 @@ class Http:
         backoff: float = 0.5,
         http2: bool | None = None,
         limits: Limits | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self._retries, self._backoff = retries, backoff
+        self._credentials = credentials
         self.limits = limits or Limits()
         http2 = _h2_available() if http2 is None else http2
         verify: ssl.SSLContext | bool = True
@@ -119,6 +127,7 @@ class Http:
             http2=http2,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=True,
+            auth=credentials,
             headers={"User-Agent": f"wheelhouse/{__version__}"},
             event_hooks={"response": [_refuse_downgrade]},
         )
@@ -169,10 +178,22 @@ class Http:
 
     @contextmanager
     def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
-        """One streamed GET, not retried: a status worth a retry raises for :meth:`attempts`."""
+        """One streamed GET, not retried: a status worth a retry raises for :meth:`attempts`.
+
+        A 401 or 403 raises :class:`AccessDenied`, saying where the credentials sent
+        came from.
+        """
         with self._client.stream("GET", url, headers=headers) as response:
             raise_for_retry(response)
+            if response.status_code in (401, 403):
+                raise AccessDenied(url, self._refusal(response))
             yield response
+
+    def _refusal(self, response: httpx.Response) -> str:
+        status = f"HTTP {response.status_code}"
+        if self._credentials is None:
+            return status
+        return f"{status}; {self._credentials.describe(str(response.url))}"
 
     def range(self, url: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of ``url``, retried like every request."""

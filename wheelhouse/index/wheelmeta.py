@@ -22,7 +22,7 @@ from wheelhouse.house.errors import MetadataError, MetadataTooLarge
 from wheelhouse.house.layout import metadata_name
 from wheelhouse.house.metadata import Seekable, check_identity, wheel_metadata
 from wheelhouse.index.cache import Cache
-from wheelhouse.index.errors import LimitExceeded, Untrusted
+from wheelhouse.index.errors import AccessDenied, LimitExceeded, Untrusted
 from wheelhouse.index.http import Http
 from wheelhouse.index.rangezip import OverBudget, RangeFile
 from wheelhouse.model.distributions import DistFile
@@ -88,7 +88,10 @@ class WheelMetadata:
     def _metadata_file(self, file: DistFile) -> bytes | None:
         """The PEP 658 file, or None when missing or corrupt (the wheel itself still tells)."""
         url = metadata_name(file.url)  # PEP 658 names it as the wheelhouse does
-        response = self._http.fetch(url, {}, limit="metadata_size")
+        try:
+            response = self._http.fetch(url, {}, limit="metadata_size")
+        except AccessDenied:  # a storage service's 403 for a missing key: ranges still tell
+            return None
         if response.status >= 400:
             return None
         if file.metadata_sha256 and _sha256(response.content) != file.metadata_sha256:

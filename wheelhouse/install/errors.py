@@ -11,6 +11,7 @@ __all__ = [
     "BackendUnavailable",
     "CannotUninstall",
     "EngineFailed",
+    "ExtraNotInLock",
     "FilesDiffer",
     "HashNotListed",
     "InstallFailed",
@@ -38,6 +39,36 @@ class NotInLock(WheelhouseError):
     @property
     def hint(self) -> str:
         return "add them to the wheelhouse's inputs and rebuild it"
+
+
+@dataclass(eq=False)
+class ExtraNotInLock(WheelhouseError):
+    """An extra asked for that the lock cannot honour: the project lacks it, or the lock
+    pins none (or not all) of what it adds: the wheelhouse was built without it."""
+
+    project: str
+    extra: str
+    lock: str
+    missing: Sequence[str]  # what the extra adds that the lock lacks; empty: no such extra
+
+    def __post_init__(self) -> None:
+        self.missing = list(self.missing)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        if not self.missing:
+            return f"{self.project} has no extra {self.extra!r} ({self.lock})"
+        lacks = ", ".join(self.missing)
+        return f"{self.project}[{self.extra}] needs what the lock {self.lock} lacks: {lacks}"
+
+    @property
+    def hint(self) -> str:
+        if not self.missing:
+            return "check the extra's name against the project's metadata"
+        return (
+            f"rebuild the wheelhouse with {self.project}[{self.extra}] among its inputs "
+            "(or install without the extra)"
+        )
 
 
 @dataclass(eq=False)

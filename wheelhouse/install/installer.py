@@ -10,18 +10,21 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from packaging.markers import Environment
+from packaging.metadata import parse_email
 from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
-from packaging.utils import canonicalize_name
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.house.errors import UnreadableFile
+from wheelhouse.house.errors import MetadataError, UnreadableFile
+from wheelhouse.house.metadata import core_metadata
 from wheelhouse.house.reading import load_toml, read_lock
 from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.install import engine
@@ -29,6 +32,7 @@ from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
     BackendUnavailable,
+    ExtraNotInLock,
     HashNotListed,
     InstallFailed,
     LockUnusable,
@@ -126,23 +130,92 @@ def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]
     """The files to install and the projects asked for (their ``REQUESTED`` marker).
 
     The whole lock, whose roots are what its inputs asked for; or what ``inputs``
-    name and their dependencies, checked before anything runs.
+    name, with their extras, and their dependencies, checked before anything runs.
     """
     pylock, entries = _read_lock(choice)
     roots = _asked(choice, entries, inputs) if inputs.requirements else _roots(entries)
-    wanted = _closure(roots, entries) if inputs.requirements else None
     environment = cast(Environment, dict(choice.interpreter.environment))
     try:
         selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
     except PylockSelectError as exc:
         raise LockUnusable(str(choice.wheelhouse.pylock_path(choice.target)), str(exc)) from None
+    every = {canonicalize_name(package.name): (package.version, dist) for package, dist in selected}
+    wanted = None
+    if inputs.requirements:
+        extras = _extras(choice, entries, inputs, every)
+        wanted = _closure(roots | extras, entries)
     files = [
-        _locked_file(choice, package.name, package.version, dist)
-        for package, dist in selected
-        if wanted is None or package.name in wanted
+        _locked_file(choice, name, version, dist)
+        for name, (version, dist) in every.items()
+        if wanted is None or name in wanted
     ]
     _check_hashes(choice, inputs, files)
     return files, roots
+
+
+def _extras(
+    choice: Choice,
+    entries: Sequence[LockedRequirement],
+    inputs: Inputs,
+    selected: Mapping[NormalizedName, tuple[Version | None, Any]],
+) -> set[str]:
+    """The projects the requirements' extras add, each pinned to a fitting version.
+
+    Read from the locked wheel's metadata, in this interpreter's environment;
+    an extra the project lacks, or whose dependencies the lock does not pin
+    (the wheelhouse was built without it), raises :class:`ExtraNotInLock`.
+    """
+    pins = {entry.name: entry.version for entry in entries}
+    environment = dict(choice.interpreter.environment)
+    pending = [
+        (canonicalize_name(item.requirement.name), extra)
+        for item in inputs.requirements
+        if not item.requirement.marker or item.requirement.marker.evaluate(environment)
+        for extra in item.requirement.extras
+    ]
+    added: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        name, extra = pending.pop()
+        if (name, canonicalize_name(extra)) in seen or name not in selected:
+            continue
+        seen.add((name, canonicalize_name(extra)))
+        version, dist = selected[name]
+        provided, requires = _extra_metadata(_locked_file(choice, name, version, dist))
+        if canonicalize_name(extra) not in provided:
+            raise ExtraNotInLock(name, extra, choice.target, [])
+        missing: list[str] = []
+        for requirement in requires:
+            marker = requirement.marker
+            if not marker or not marker.evaluate({**environment, "extra": extra}):
+                continue
+            if marker.evaluate({**environment, "extra": ""}):
+                continue  # not the extra's: the project needs it anyway
+            dependency = canonicalize_name(requirement.name)
+            pinned = pins.get(dependency)
+            if pinned is None or not requirement.specifier.contains(pinned, prereleases=True):
+                missing.append(str(requirement).split(";")[0].strip())
+                continue
+            added.add(dependency)
+            pending += [(dependency, more) for more in requirement.extras]
+        if missing:
+            raise ExtraNotInLock(name, extra, choice.target, missing)
+    return added
+
+
+def _extra_metadata(file: LockedFile) -> tuple[set[str], list[Requirement]]:
+    """A locked wheel's extras (normalized) and ``Requires-Dist``, from its own METADATA."""
+    try:
+        raw, _ = parse_email(core_metadata(file.path, file.name))
+    except MetadataError as exc:
+        raise LockUnusable(str(file.path), exc.reason) from None
+    requires = []
+    for line in raw.get("requires_dist", []):
+        try:
+            requires.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # pip skips it too; the build that locked it did
+    return {canonicalize_name(extra) for extra in raw.get("provides_extra", [])}, requires
 
 
 def _check_hashes(choice: Choice, inputs: Inputs, files: Sequence[LockedFile]) -> None:

@@ -8,7 +8,9 @@ to run pip for an interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -18,7 +20,7 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     from wheelhouse.install.probe import InterpreterInfo
 
-__all__ = ["controlled_environment", "pip_command", "run", "spawn"]
+__all__ = ["controlled_environment", "output", "pip_command", "run", "spawn"]
 
 
 def controlled_environment(
@@ -53,6 +55,43 @@ def run(
         timeout=timeout,
         check=False,
     )
+
+
+def output(command: Sequence[str], timeout: float) -> str | None:
+    """A helper's standard output (``keyring get``), or None when it fails, is missing or hangs.
+
+    Its standard error is the user's to see, as pip leaves it; its output is
+    never logged, since it may be a password. A helper still running after
+    ``timeout`` seconds is killed with everything it started.
+    """
+    env = {**controlled_environment(), "PYTHONIOENCODING": "utf-8"}
+    try:
+        process = subprocess.Popen(
+            list(command),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            start_new_session=True,  # its own process group, killed whole on a timeout
+        )
+    except OSError:
+        return None
+    with process:
+        try:
+            out, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.communicate()
+            return None
+    if process.returncode != 0:
+        return None
+    return out.decode("utf-8", errors="replace")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.kill()
 
 
 def spawn(

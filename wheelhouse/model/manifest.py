@@ -28,6 +28,7 @@ __all__ = [
     "BuildRequest",
     "Built",
     "manifest_dict",
+    "record_path",
     "request_from_manifest",
     "resolution_key",
     "targets_from_manifest",
@@ -72,21 +73,41 @@ def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
     return targets
 
 
-def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> BuildRequest:
-    """The build request recorded in a manifest; overrides that are not None win."""
+#: ``[inputs] paths``: the relative paths of input files are the wheelhouse's. A manifest
+#: without it (older versions) holds paths relative to where build ran.
+_FROM_WHEELHOUSE = "wheelhouse"
+
+
+def request_from_manifest(
+    manifest: Mapping[str, Any],
+    *,
+    house: Path | None = None,
+    cwd: Path | None = None,
+    **overrides: Any,
+) -> BuildRequest:
+    """The build request recorded in a manifest; overrides that are not None win.
+
+    ``house`` is the wheelhouse's absolute path, which input files recorded
+    relative to it are found from; ``cwd`` the directory to show them from.
+    """
     inputs, index, options = (manifest.get(key, {}) for key in ("inputs", "index", "options"))
     exclude_newer = options.get("exclude-newer")
+    base = house if inputs.get("paths") == _FROM_WHEELHOUSE else None
+
+    def found(text: str) -> Path:
+        return _found(Path(text), base, cwd)
+
     recorded = BuildRequest(
         requirements=tuple(inputs.get("requirements", ())),
-        requirement_files=tuple(Path(path) for path in inputs.get("requirement-files", ())),
-        constraint_files=tuple(Path(path) for path in inputs.get("constraint-files", ())),
+        requirement_files=tuple(found(path) for path in inputs.get("requirement-files", ())),
+        constraint_files=tuple(found(path) for path in inputs.get("constraint-files", ())),
         index_url=index.get("url", ""),
         extra_index_urls=tuple(index.get("extra-urls", ())),
         index_strategy=str(index.get("strategy", FIRST_INDEX)),
         exclude_newer=parse_upload_time(exclude_newer) if exclude_newer else None,
         allow_sdist=not options.get("only-binary", True),
         keep_sdist=bool(options.get("keep-sdist", False)),
-        from_lock=Path(inputs["from-lock"]) if inputs.get("from-lock") else None,
+        from_lock=found(inputs["from-lock"]) if inputs.get("from-lock") else None,
         choice=Choice(
             extras=tuple(inputs.get("extras", ())),
             all_extras=bool(inputs.get("all-extras", False)),
@@ -95,6 +116,37 @@ def request_from_manifest(manifest: Mapping[str, Any], **overrides: Any) -> Buil
     )
     given = {key: value for key, value in overrides.items() if value is not None}
     return dataclasses.replace(recorded, **given)
+
+
+def record_path(path: Path, house: Path, trees: Sequence[Path]) -> Path:
+    """An input file as the manifest records it: relative to the wheelhouse when both lie in
+    one of ``trees`` (so the tree can move, and refresh run from anywhere), else as it is.
+
+    Every path is absolute and normalised.
+    """
+    if any(path.is_relative_to(tree) and house.is_relative_to(tree) for tree in trees):
+        common = 0
+        for mine, theirs in zip(path.parts, house.parts, strict=False):
+            if mine != theirs:
+                break
+            common += 1
+        return Path(*[".."] * (len(house.parts) - common), *path.parts[common:])
+    return path
+
+
+def _found(path: Path, house: Path | None, cwd: Path | None) -> Path:
+    """A recorded input file's path: joined to the wheelhouse, shown from ``cwd`` when inside."""
+    if house is None or path.is_absolute():
+        return path
+    parts: list[str] = []
+    for part in (house / path).parts:
+        if part == "..":
+            if len(parts) > 1:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    joined = Path(*parts)
+    return joined.relative_to(cwd) if cwd is not None and joined.is_relative_to(cwd) else joined
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -119,11 +171,15 @@ def manifest_dict(
     created: datetime,
     format_version: int,
     pages: Mapping[str, str] | None = None,
+    house: Path | None = None,
+    trees: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """What a later refresh needs to re-run the build, and where each file came from.
 
     ``pages`` maps every project page the resolution read to its digest. URLs are
-    written without credentials: CI recipes commit the manifest.
+    written without credentials: CI recipes commit the manifest. With ``house``
+    (the wheelhouse's absolute path), the input files' absolute paths are
+    recorded as :func:`record_path` says, for ``trees``.
     """
     manifest: dict[str, Any] = {
         "wheelhouse": {
@@ -131,7 +187,7 @@ def manifest_dict(
             "tool-version": __version__,
             "created": created.replace(microsecond=0).isoformat(),
         },
-        "inputs": _inputs(request, inputs),
+        "inputs": _inputs(request, inputs, house, trees),
         "index": {
             "url": redact(request.index_url),
             "extra-urls": [redact(url) for url in request.extra_index_urls],
@@ -157,15 +213,23 @@ def manifest_dict(
     return manifest
 
 
-def _inputs(request: BuildRequest, inputs: Inputs) -> dict[str, Any]:
+def _inputs(
+    request: BuildRequest, inputs: Inputs, house: Path | None, trees: Sequence[Path]
+) -> dict[str, Any]:
     """What the user gave; a lock, extras and groups only when given."""
+
+    def recorded(path: Path) -> str:
+        return str(path if house is None else record_path(path, house, trees))
+
     table: dict[str, Any] = {
         "requirements": list(request.requirements),
-        "requirement-files": [str(path) for path in request.requirement_files],
-        "constraint-files": [str(path) for path in request.constraint_files],
+        "requirement-files": [recorded(path) for path in request.requirement_files],
+        "constraint-files": [recorded(path) for path in request.constraint_files],
     }
+    if house is not None:
+        table["paths"] = _FROM_WHEELHOUSE
     if request.from_lock is not None:
-        table["from-lock"] = str(request.from_lock)
+        table["from-lock"] = recorded(request.from_lock)
     table.update({key: value for key, value in _choice(request.choice).items() if value})
     table["resolved-requirements"] = [str(item) for item in inputs.requirements]
     table["resolved-constraints"] = [str(item) for item in inputs.constraints]
