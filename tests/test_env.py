@@ -458,3 +458,18 @@ def test_check_without_python_or_venv_warns_which_pip_it_asks(wheelhouse: Path) 
     venv = {"VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
     result = run(shlex.split(env_command(wheelhouse, "--check")), env=venv, check=False)
     assert "warning" not in result.stderr
+
+
+def test_check_refuses_bad_input_in_one_line(wheelhouse: Path, tmp_path: Path) -> None:
+    python = shell_script(tmp_path / "python", "echo '[1, 2]'")
+    cases = {
+        env_command(tmp_path, "--check"): f"error: {tmp_path} is not a wheelhouse",
+        env_command(wheelhouse, "--check", "--python", "/nonexistent/python"): (
+            "error: cannot use /nonexistent/python as an interpreter: no such file"
+        ),
+        env_command(wheelhouse, "--check", "--python", str(python)): f"error: cannot use {python}",
+    }
+    for command, message in cases.items():
+        result = run(shlex.split(command), check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(message), result.stderr
