@@ -167,10 +167,10 @@ def env_command(wheelhouse_dir: Path, python: Path | None, form: str, check: boo
     serves nox or tox sessions over several Pythons; --python narrows them to
     the target of that interpreter.
 
-    Fails closed: when it cannot serve (no target for the interpreter, not a
-    wheelhouse, an unusable lock), it still prints settings that keep pip and uv
-    off every index, the shell form ends with `false` so that `eval` fails, and
-    it exits 1 with the error on stderr.
+    Fails closed: when it cannot serve (not a wheelhouse, a missing constraints
+    file, with --python no target for that interpreter), it still prints
+    settings that keep pip and uv off every index, the shell form ends with
+    `false` so that `eval` fails, and it exits 1 with the error on stderr.
     """
     if check:
         _check(wheelhouse_dir, python)
