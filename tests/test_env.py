@@ -55,16 +55,17 @@ def check(session):
     session.install("evolving", "modern")
     session.run("python", "-c", {report!r})
 """
-TOX_INI = f"""\
+TOX_INI = """\
 [tox]
 env_list = py311, py312
 
 [testenv]
+runner = {runner}
 skip_install = true
 deps =
     evolving
     modern
-commands = python -c "{REPORT}"
+commands = python -c "{report}"
 """
 
 
@@ -153,10 +154,12 @@ def test_nox_sessions_over_two_pythons_get_their_own_pins(
     assert all(line in out for line in PINNED), out
 
 
+@pytest.mark.parametrize("runner", ["virtualenv", "uv-venv-runner"])
 def test_tox_envs_over_two_pythons_get_their_own_pins(
-    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str]
+    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str], runner: str
 ) -> None:
-    (tmp_path / "tox.ini").write_text(TOX_INI)
+    """tox's own virtualenv runner (pip inside), and tox-uv's (uv pip)."""
+    (tmp_path / "tox.ini").write_text(TOX_INI.format(runner=runner, report=REPORT))
     tox = f"cd {tmp_path} && tox --workdir {tmp_path / '.tox'}"
     out = in_shell(tox, wheelhouse, {**elsewhere, "PATH": _matrix_path()})
     assert all(line in out for line in PINNED), out
