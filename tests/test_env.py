@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -476,3 +477,21 @@ def test_check_refuses_bad_input_in_one_line(wheelhouse: Path, tmp_path: Path) -
         result = run(shlex.split(command), check=False)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith(message), result.stderr
+
+
+def test_env_serves_a_read_only_wheelhouse(wheelhouse: Path) -> None:
+    """Bind-mounted read-only in a private mount namespace: env only points at its files."""
+    unshare_prefix()
+    mounts = subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode == 0
+    require("unshare -m", mounts, "a private mount namespace needs privileges")
+    where = shlex.quote(str(wheelhouse))
+    mount = f"mount --bind {where} {where} && mount -o remount,bind,ro {where}"
+    commands = [
+        f"! touch {where}/probe 2>/dev/null",
+        env_command(wheelhouse),
+        env_command(wheelhouse, "--format", "uv.toml"),
+        env_command(wheelhouse, "--python", sys.executable),
+    ]
+    out = run(["unshare", "-m", "-n", "sh", "-c", " && ".join([mount, *commands])]).stdout
+    assert f"export PIP_CONSTRAINT={(wheelhouse / 'constraints' / 'all.txt').as_uri()}" in out
+    assert "constraint-dependencies = [" in out and "export UV_CONSTRAINT=" in out
