@@ -456,7 +456,7 @@ def test_check_names_what_overrides_the_wheelhouse(
 
 def test_check_without_python_or_venv_warns_which_pip_it_asks(wheelhouse: Path) -> None:
     result = run(shlex.split(env_command(wheelhouse, "--check")), check=False)
-    assert result.stderr.startswith(f"warning: checking the pip of {sys.executable}, ")
+    assert result.stderr.startswith(f"warning: checked the pip of {sys.executable}, ")
     assert "pass --python PATH" in result.stderr.splitlines()[0]
     assert result.returncode == 1  # the test's pip reads no configuration at all
     venv = {"VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Literal
@@ -190,28 +188,18 @@ def env_command(wheelhouse_dir: Path, python: Path | None, form: str, check: boo
 
 def _check(wheelhouse_dir: Path, python: Path | None) -> None:
     """``env --check``: one line per setting pip will read, exit 1 unless all are ours."""
-    from wheelhouse.house.directory import Wheelhouse
-    from wheelhouse.install.discovery import active_venv_python
-    from wheelhouse.install.errors import InterpreterNotFound, PipNotPinned
-    from wheelhouse.install.pipconfig import check_pip
-    from wheelhouse.install.probe import probe
+    from wheelhouse.install.errors import PipNotPinned
+    from wheelhouse.install.pipconfig import check
 
-    wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
-    chosen = python or active_venv_python() or Path(sys.executable)
-    if python is None and active_venv_python() is None:
+    result = check(wheelhouse_dir, python)
+    if result.guessed:
         click.echo(
-            f"warning: checking the pip of {chosen}, the interpreter wheelhouse runs on, "
+            f"warning: checked the pip of {result.python}, the interpreter wheelhouse runs on, "
             "since neither --python nor $VIRTUAL_ENV names one; pass --python PATH "
             "for the environment you install into",
             err=True,
         )
-    if not chosen.exists():
-        raise InterpreterNotFound(str(chosen), "no such file")
-    info = probe(chosen)
-    files = [wheelhouse.matrix_constraints_path]
-    files += [wheelhouse.constraints_path(target) for target in wheelhouse.lock_targets()]
-    lines, wrong = check_pip(info, wheelhouse.root, files)
-    for line in lines:
+    for line in result.lines:
         click.echo(line)
-    if wrong:
-        raise PipNotPinned(str(info.path), wrong)
+    if result.wrong:
+        raise PipNotPinned(str(result.python), result.wrong)

@@ -12,17 +12,21 @@ reads that listing and finds which source wins each setting ``pip install`` uses
 from __future__ import annotations
 
 import ast
+import os
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.install.discovery import active_venv_python
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.probe import InterpreterInfo
+from wheelhouse.install.probe import InterpreterInfo, probe
 from wheelhouse.install.process import pip_command, run
 
-__all__ = ["KEYS", "Setting", "check_pip", "parse_config_debug", "winning"]
+__all__ = ["KEYS", "PipCheck", "Setting", "check", "check_pip", "parse_config_debug", "winning"]
 
 #: Sources in the order pip applies them: a later one overrides an earlier one.
 _VARIANTS = ("global", "user", "site", "env", "env_var")
@@ -41,6 +45,33 @@ class Setting:
     origin: str  # a file, or the variable's name
     key: str
     value: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PipCheck:
+    """What ``env --check`` found: one line per setting, and what is not the wheelhouse's."""
+
+    python: Path
+    guessed: bool  # neither --python nor $VIRTUAL_ENV named it: the one running wheelhouse
+    lines: tuple[str, ...]
+    wrong: tuple[str, ...]
+
+
+def check(wheelhouse_dir: Path, python: Path | None) -> PipCheck:
+    """Ask the pip of ``python`` (else ``$VIRTUAL_ENV``'s, else this one) what it reads.
+
+    Any constraints file of the wheelhouse will do: every target's or one target's.
+    """
+    wheelhouse = Wheelhouse.open(Path(os.path.abspath(wheelhouse_dir)))
+    chosen = python or active_venv_python() or Path(sys.executable)
+    if not chosen.exists():
+        raise InterpreterNotFound(str(chosen), "no such file")
+    info = probe(chosen)
+    files = [wheelhouse.matrix_constraints_path]
+    files += [wheelhouse.constraints_path(target) for target in wheelhouse.lock_targets()]
+    lines, wrong = check_pip(info, wheelhouse.root, files)
+    guessed = python is None and active_venv_python() is None
+    return PipCheck(python=info.path, guessed=guessed, lines=tuple(lines), wrong=tuple(wrong))
 
 
 def parse_config_debug(text: str) -> list[Setting]:
