@@ -9,39 +9,64 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import require
-from helpers import find_uv, make_venv, run, shell_script, unshare_prefix
+from helpers import (
+    find_python,
+    find_uv,
+    make_venv,
+    run,
+    run_python,
+    shell_script,
+    unshare_prefix,
+)
 from indexserver import FIXTURES, IndexServer
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 from wheelhouses import make_wheelhouse, target_for
 
-from wheelhouse.install.discovery import find_python
-from wheelhouse.model.locks import parse_requirements_lock
+from wheelhouse.house.directory import Wheelhouse
+from wheelhouse.install.discovery import find_python as discover_python
+from wheelhouse.model.locks import LockedRequirement, parse_requirements_lock
+from wheelhouse.model.targets import Target
 
 HERE = Path(sys.executable)
 TOOLS = HERE.parent
 VERSION = "import importlib.metadata as m; print('evolving', m.version('evolving'))"
-NOXFILE = f"""\
+#: The Pythons of the nox and tox matrix: their modern pins differ (1.0, then 2.0).
+MATRIX = ("3.11", "3.12")
+REPORT = (
+    "import importlib.metadata as m, sys; "
+    "print('py%d.%d' % sys.version_info[:2], 'modern', m.version('modern'), "
+    "'evolving', m.version('evolving'))"
+)
+#: What each Python of the matrix reports when it got its own target's pins.
+PINNED = ("py3.11 modern 1.0 evolving 1.0", "py3.12 modern 2.0 evolving 1.0")
+NOXFILE = """\
 import nox
 
 
-@nox.session(venv_backend="virtualenv")
+@nox.session(python={pythons!r}, venv_backend={backend!r})
 def check(session):
-    session.install("evolving")
-    session.run("python", "-c", {VERSION!r})
+    session.install("evolving", "modern")
+    session.run("python", "-c", {report!r})
 """
-TOX_INI = f"""\
+TOX_INI = """\
 [tox]
-env_list = check
+env_list = py311, py312
 
-[testenv:check]
+[testenv]
+runner = {runner}
 skip_install = true
-deps = evolving
-commands = python -c "{VERSION}"
+deps =
+    evolving
+    modern
+commands = python -c "{report}"
 """
 
 
@@ -49,12 +74,15 @@ commands = python -c "{VERSION}"
 def wheelhouse(
     tmp_path_factory: pytest.TempPathFactory, _session_index_server: IndexServer
 ) -> Path:
-    """Pins evolving 1.0 for this interpreter's Python (and 3.12), under a path with a space."""
+    """Pins evolving 1.0 for 3.10 to 3.12 and this Python, under a path with a space.
+
+    modern pins differ: 1.0 up to 3.11, 2.0 from 3.12 (its requires-python).
+    """
     dest = tmp_path_factory.mktemp("env") / "with space" / "wheelhouse"
-    targets = sorted(
-        {target_for(f"{sys.version_info[0]}.{sys.version_info[1]}"), target_for("3.12")}
-    )
-    make_wheelhouse(dest, ["evolving==1.0", "alpha"], targets, _session_index_server.url)
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    targets = sorted({target_for(version) for version in (*MATRIX, "3.10", running)})
+    requirements = ["evolving==1.0", "alpha", "modern"]
+    make_wheelhouse(dest, requirements, targets, _session_index_server.url)
     # A file no lock names, as a refresh leaves until a prune: only the constraints keep it out.
     shutil.copy(FIXTURES / "files" / "evolving-1.1-py3-none-any.whl", dest)
     return dest
@@ -78,18 +106,20 @@ def in_shell(
     """Run ``command`` in bash, after ``eval "$(wheelhouse env)"`` unless ``wheelhouse`` is None."""
     setup = f'eval "$({env_command(wheelhouse)})" && ' if wheelhouse else ""
     prefix = unshare_prefix() if offline else []
-    path = f"{TOOLS}:/usr/bin:/bin"
-    result = run([*prefix, "bash", "-c", setup + command], env={**extra, "PATH": path})
+    env = {"PATH": f"{TOOLS}:/usr/bin:/bin", **extra}
+    result = run([*prefix, "bash", "-c", setup + command], env=env)
     return result.stdout + result.stderr
 
 
 def test_pip_gets_the_pin_not_the_newer_release(
     wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str], index_server: IndexServer
 ) -> None:
-    venv = make_venv(tmp_path, HERE, with_pip=True)
-    install = f"{venv} -m pip install --disable-pip-version-check evolving && {venv} -c {VERSION!r}"
+    # This venv's pip: one that reads PEP 714 metadata fields of the index (pip 23.2 does not).
+    venv = make_venv(tmp_path, HERE)
+    pip = f"{HERE} -m pip --python {venv} --disable-pip-version-check"
+    install = f"{pip} install evolving && {venv} -c {VERSION!r}"
     assert "evolving 1.1" in in_shell(install, None, elsewhere, offline=False)  # the control
-    run([str(venv), "-m", "pip", "uninstall", "-y", "-q", "evolving"])
+    run([str(HERE), "-m", "pip", "--python", str(venv), "uninstall", "-y", "-q", "evolving"])
     index_server.reset_log()
     assert "evolving 1.0" in in_shell(install, wheelhouse, elsewhere, offline=False)
     assert index_server.log == []
@@ -106,20 +136,34 @@ def test_uv_gets_the_pin(
     assert index_server.log == []
 
 
-def test_a_nox_session_gets_the_pin(
-    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str]
+def _matrix_path() -> str:
+    """PATH with this venv's tools and a python3.X of each Python of the matrix."""
+    pythons = [str(find_python(version).parent) for version in MATRIX]
+    return ":".join([str(TOOLS), *pythons, "/usr/bin", "/bin"])
+
+
+@pytest.mark.parametrize("backend", ["virtualenv", "uv"])
+def test_nox_sessions_over_two_pythons_get_their_own_pins(
+    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str], backend: str
 ) -> None:
-    (tmp_path / "noxfile.py").write_text(NOXFILE)
+    if backend == "uv":
+        require("uv", find_uv() is not None, "the test extra installs it")
+    noxfile = NOXFILE.format(pythons=list(MATRIX), backend=backend, report=REPORT)
+    (tmp_path / "noxfile.py").write_text(noxfile)
     nox = f"cd {tmp_path} && nox --envdir {tmp_path / '.nox'} --no-color"
-    assert "evolving 1.0" in in_shell(nox, wheelhouse, elsewhere)
+    out = in_shell(nox, wheelhouse, {**elsewhere, "PATH": _matrix_path()})
+    assert all(line in out for line in PINNED), out
 
 
-def test_a_tox_env_gets_the_pin(
-    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str]
+@pytest.mark.parametrize("runner", ["virtualenv", "uv-venv-runner"])
+def test_tox_envs_over_two_pythons_get_their_own_pins(
+    wheelhouse: Path, tmp_path: Path, elsewhere: dict[str, str], runner: str
 ) -> None:
-    (tmp_path / "tox.ini").write_text(TOX_INI)
-    tox = f"cd {tmp_path} && tox -e check --workdir {tmp_path / '.tox'}"
-    assert "evolving 1.0" in in_shell(tox, wheelhouse, elsewhere)
+    """tox's own virtualenv runner (pip inside), and tox-uv's (uv pip)."""
+    (tmp_path / "tox.ini").write_text(TOX_INI.format(runner=runner, report=REPORT))
+    tox = f"cd {tmp_path} && tox --workdir {tmp_path / '.tox'}"
+    out = in_shell(tox, wheelhouse, {**elsewhere, "PATH": _matrix_path()})
+    assert all(line in out for line in PINNED), out
 
 
 def test_pip_conf_and_dotenv_formats(wheelhouse: Path, tmp_path: Path) -> None:
@@ -168,7 +212,7 @@ def test_sh_output_names_the_interpreters_target(wheelhouse: Path) -> None:
 
 
 def test_errors(wheelhouse: Path, tmp_path: Path) -> None:
-    python313 = find_python("3.13")
+    python313 = discover_python("3.13")
     copy = Path(shutil.copytree(wheelhouse, tmp_path / "copy"))
     for path in (copy / "constraints").iterdir():
         path.unlink()
@@ -273,7 +317,8 @@ def _dotenv(text: str) -> dict[str, str]:
 def test_every_format_fails_closed(
     foreign: Path, tmp_path: Path, index_server: IndexServer, form: str
 ) -> None:
-    result = run([*shlex.split(env_command(foreign, "--format", form))], check=False)
+    command = env_command(foreign, "--format", form, "--python", sys.executable)
+    result = run(shlex.split(command), check=False)
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     config = tmp_path / "settings"
     config.write_text(result.stdout)
@@ -294,3 +339,159 @@ def test_every_format_fails_closed(
         assert run(compile_, cwd=tmp_path, env=env, check=False).returncode != 0
     assert list(tmp_path.glob("evolving-*")) == []
     assert index_server.log == []
+
+
+def test_the_matrix_constraints_give_each_target_exactly_its_pins(wheelhouse: Path) -> None:
+    text = (wheelhouse / "constraints" / "all.txt").read_text()
+    lines = [Requirement(line) for line in text.splitlines() if line[0] != "#"]
+    served: dict[str, set[str]] = {}
+    for name in Wheelhouse.open(wheelhouse).lock_targets():
+        target = Target.from_name(name)
+        lock = parse_requirements_lock((wheelhouse / "locks" / f"{name}.txt").read_text())
+        for full in (target.full_versions[0], target.full_versions[-1]):
+            environment = target.environment(full)
+            given = {
+                str(line).partition(";")[0].strip() for line in lines if _holds(line, environment)
+            }
+            wanted = {f"{e.name}=={e.version}" for e in lock if _holds(e, environment)}
+            assert given == wanted, (name, full)
+            served[name] = given
+    assert "modern==1.0" in served[target_for("3.11")]
+    assert "modern==2.0" in served[target_for("3.12")]
+    assert "evolving==1.0" in text.splitlines()  # every target agrees: no marker
+
+
+def _pin(line: Requirement) -> str:
+    return f"{line.name}{line.specifier}"
+
+
+def _holds(line: Requirement | LockedRequirement, environment: dict[str, str]) -> bool:
+    marker = line.marker if isinstance(line, Requirement) else line.marker and Marker(line.marker)
+    return marker is None or marker.evaluate(environment)
+
+
+@pytest.fixture(scope="module")
+def old_pip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python 3.10 venv with the pip its ensurepip bundles: pip 23, older than 24.
+
+    Installed straight from the bundled wheel, without ensurepip's setuptools or bytecode.
+    """
+    old = make_venv(tmp_path_factory.mktemp("old"), find_python("3.10"))
+    where = "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))"
+    (wheel,) = (Path(run_python(old, where)) / "_bundled").glob("pip-*.whl")
+    pip = [str(old), f"{wheel}/pip", "install", "-q", "--no-compile", "--no-index"]
+    run([*pip, "--disable-pip-version-check", "--no-deps", str(wheel)])
+    assert run([str(old), "-m", "pip", "--version"]).stdout.startswith("pip 23.")
+    return old
+
+
+def test_an_old_and_a_new_pip_take_the_marker_constraints(
+    wheelhouse: Path, old_pip: Path, tmp_path: Path
+) -> None:
+    old = old_pip
+    new = make_venv(tmp_path, find_python("3.12"), name="new")
+    pip = f"{TOOLS / 'python'} -m pip --python {new}"
+    installs = [
+        f"{old} -m pip install -q evolving modern && {old} -c {REPORT!r}",
+        f"{pip} install -q evolving modern && {new} -c {REPORT!r}",
+    ]
+    out = in_shell(" && ".join(installs), wheelhouse, {})
+    assert "py3.10 modern 1.0 evolving 1.0" in out and PINNED[1] in out, out
+
+
+def _hostile_user(tmp_path: Path) -> dict[str, str]:
+    """A user's pip.conf and a PIP_ variable that point pip away from the wheelhouse."""
+    user = tmp_path / "xdg" / "pip" / "pip.conf"
+    user.parent.mkdir(parents=True)
+    loose = tmp_path / "loose.txt"
+    loose.write_text("")
+    user.write_text(
+        f"[install]\nno-index = false\nfind-links = {FIXTURES}/files\nconstraint = {loose}\n"
+    )
+    return {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "XDG_CONFIG_DIRS": str(tmp_path / "no-global"),  # the machine's /etc/xdg/pip stays out
+        "PIP_FIND_LINKS": f"{FIXTURES}/files",
+    }
+
+
+def test_check_names_what_overrides_the_wheelhouse(
+    wheelhouse: Path, old_pip: Path, tmp_path: Path
+) -> None:
+    """pip's own config listing, through an old pip (its venv's) and a new one (--python)."""
+    ours = tmp_path / "wheelhouse-pip.conf"
+    ours.write_text(run(shlex.split(env_command(wheelhouse, "--format", "pip.conf"))).stdout)
+    user = _hostile_user(tmp_path)
+    constraints = (wheelhouse / "constraints" / "all.txt").as_uri()  # its path has a space
+    new = make_venv(tmp_path, find_python("3.12"))
+    for venv in (old_pip, new):
+        check = f"{env_command(wheelhouse, '--check', '--python', str(venv))}"
+        # The wheelhouse's file as PIP_CONFIG_FILE wins over the user's; PIP_FIND_LINKS beats it.
+        result = run(["bash", "-c", check], env={**user, "PIP_CONFIG_FILE": str(ours)}, check=False)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout.splitlines() == [
+            f"ok    no-index = true, from {ours} [install]",
+            f"WRONG find-links = {FIXTURES}/files, from PIP_FIND_LINKS",
+            f"ok    constraint = {constraints}, from {ours} [install]",
+        ]
+        assert result.stderr == (
+            f"error: pip of {venv} would not install only from the wheelhouse: "
+            "find-links comes from PIP_FIND_LINKS\n"
+            "hint: unset or correct what is named; PIP_* variables beat every pip.conf, "
+            "and PIP_CONFIG_FILE beats the user's and the site's files\n"
+        )
+    # Without PIP_CONFIG_FILE the user's [install] section would win over a [global] one;
+    # the wheelhouse's file, as the venv's own pip.conf, names [install] too.
+    shutil.copy(ours, new.parent.parent / "pip.conf")
+    unset = "unset PIP_CONFIG_FILE PIP_FIND_LINKS"
+    check = env_command(wheelhouse, "--check", "--python", str(new))
+    result = run(["bash", "-c", f"{unset}; {check}"], env=user, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["ok"] * 3
+    pip = f"{HERE} -m pip --python {new} install -q evolving"
+    install = f"{unset}; {pip} && {new} -c {VERSION!r}"
+    assert "evolving 1.0" in in_shell(install, None, user)  # pip agrees: the pin, not 1.1
+
+
+def test_check_without_python_or_venv_warns_which_pip_it_asks(wheelhouse: Path) -> None:
+    result = run(shlex.split(env_command(wheelhouse, "--check")), check=False)
+    assert result.stderr.startswith(f"warning: checked the pip of {sys.executable}, ")
+    assert "pass --python PATH" in result.stderr.splitlines()[0]
+    assert result.returncode == 1  # the test's pip reads no configuration at all
+    venv = {"VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
+    result = run(shlex.split(env_command(wheelhouse, "--check")), env=venv, check=False)
+    assert "warning" not in result.stderr
+
+
+def test_check_refuses_bad_input_in_one_line(wheelhouse: Path, tmp_path: Path) -> None:
+    python = shell_script(tmp_path / "python", "echo '[1, 2]'")
+    cases = {
+        env_command(tmp_path, "--check"): f"error: {tmp_path} is not a wheelhouse",
+        env_command(wheelhouse, "--check", "--python", "/nonexistent/python"): (
+            "error: cannot use /nonexistent/python as an interpreter: no such file"
+        ),
+        env_command(wheelhouse, "--check", "--python", str(python)): f"error: cannot use {python}",
+    }
+    for command, message in cases.items():
+        result = run(shlex.split(command), check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(message), result.stderr
+
+
+def test_env_serves_a_read_only_wheelhouse(wheelhouse: Path) -> None:
+    """Bind-mounted read-only in a private mount namespace: env only points at its files."""
+    unshare_prefix()
+    mounts = subprocess.run(["unshare", "-m", "-n", "true"], check=False).returncode == 0
+    require("unshare -m", mounts, "a private mount namespace needs privileges")
+    where = shlex.quote(str(wheelhouse))
+    mount = f"mount --bind {where} {where} && mount -o remount,bind,ro {where}"
+    commands = [
+        f"! touch {where}/probe 2>/dev/null",
+        env_command(wheelhouse),
+        env_command(wheelhouse, "--format", "uv.toml"),
+        env_command(wheelhouse, "--python", sys.executable),
+    ]
+    out = run(["unshare", "-m", "-n", "sh", "-c", " && ".join([mount, *commands])]).stdout
+    assert f"export PIP_CONSTRAINT={(wheelhouse / 'constraints' / 'all.txt').as_uri()}" in out
+    assert "constraint-dependencies = [" in out and "export UV_CONSTRAINT=" in out

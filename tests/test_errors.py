@@ -60,6 +60,7 @@ from wheelhouse.install.errors import (
     LockUnusable,
     NotInLock,
     PinMismatch,
+    PipNotPinned,
 )
 from wheelhouse.model.errors import (
     DynamicMetadata,
@@ -131,6 +132,9 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     InterpreterNotFound: lambda: InterpreterNotFound("/usr/bin/python9", "no such file"),
     PinMismatch: lambda: PinMismatch([("alpha>=2", "alpha==1.0")], LOCK),
     LockUnusable: lambda: LockUnusable(LOCK, "no such file"),
+    PipNotPinned: lambda: PipNotPinned(
+        "/venv/bin/python", ["find-links comes from PIP_FIND_LINKS"]
+    ),
     BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
     InstallFailed: lambda: InstallFailed("pip", 1),
     FilesDiffer: lambda: FilesDiffer(["alpha-1.0-py3-none-any.whl"], LOCK),

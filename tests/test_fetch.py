@@ -64,8 +64,11 @@ def test_fetch_restores_a_checkout_that_verifies_and_installs_offline(
     built: Path, tmp_path: Path, index_server: IndexServer
 ) -> None:
     clone = checkout(built, tmp_path / "clone")
+    (clone / "constraints" / "all.txt").unlink()  # locks committed before env's file existed
     result = ok(invoke("fetch", "-w", str(clone)))
     assert f"{len(distributions(built))} file(s) downloaded, 0 already here" in result.output
+    matrix = "constraints/all.txt"
+    assert (clone / matrix).read_bytes() == (built / matrix).read_bytes()
     assert distributions(clone) == distributions(built)
     assert index_server.count("/simple/") == 0  # nothing was resolved
     ok(invoke("verify", "-w", str(clone)))

@@ -24,9 +24,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import require
-from helpers import find_python, installed, run, unshare_prefix
+from helpers import find_python, installed, make_venv, run, run_python, unshare_prefix
 from indexserver import IndexServer
 from releases import ROOT, Artifacts, built_artifacts  # noqa: F401 (the fixture)
+
+from wheelhouse.model.locks import parse_requirements_lock
 
 EXAMPLES = ROOT / "scripts" / "examples"
 DOCKERFILE = EXAMPLES / "Dockerfile"
@@ -429,3 +431,59 @@ def test_every_job_is_valid_shell_and_runs_the_committed_zipapp() -> None:
         assert all(call == 'python "$WHEELHOUSE_PYZ"' for call in calls), (name, calls)
         runs += len(calls)
     assert runs >= 12  # refresh, prune, verify, build, merge and publish, in both files
+
+
+# A pip project installed from its wheelhouse, offline
+
+
+PROJECT = """\
+[build-system]
+requires = []
+build-backend = "editable_backend"
+backend-path = ["_build"]
+
+[project]
+name = "myapp"
+version = "0.1"
+dependencies = ["alpha"]
+
+[project.optional-dependencies]
+test = ["evolving"]
+
+[dependency-groups]
+dev = ["modern"]
+"""
+PKG_INFO = """\
+Metadata-Version: 2.1
+Name: myapp
+Version: 0.1
+Requires-Dist: alpha
+Provides-Extra: test
+Requires-Dist: evolving; extra == "test"
+"""
+
+
+def test_a_pip_project_installs_editable_with_its_extra_and_group_offline(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """README's recipe: build from pyproject.toml, then `pip install -e '.[test]' --group dev`."""
+    source = tmp_path / "myapp"
+    (source / "_build").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "editable_backend.py", source / "_build")
+    (source / "pyproject.toml").write_text(PROJECT)
+    (source / "PKG-INFO").write_text(PKG_INFO)
+    (source / "myapp.py").write_text("WHERE = 'the checkout'\n")
+    tool = [sys.executable, "-m", "wheelhouse"]
+    build = [*tool, "build", "-q", "-w", str(tmp_path / "wh"), "--index-url", index_server.url]
+    build += ["-r", "pyproject.toml", "--extra", "test", "--group", "dev", "--python", PYTHON]
+    run(build, cwd=source)
+    venv = make_venv(tmp_path, find_python(PYTHON))
+    env_ = " ".join([*tool, "env", "-w", str(tmp_path / "wh")])
+    install = f"{sys.executable} -m pip --python {venv} install -q -e '.[test]' --group dev"
+    run([*unshare_prefix(), "bash", "-c", f'eval "$({env_})" && {install}'], cwd=source)
+    (lock,) = (tmp_path / "wh" / "locks").glob("*.txt")
+    pins = {entry.name: entry.version for entry in parse_requirements_lock(lock.read_text())}
+    got = installed(venv)
+    assert {name: got.get(name) for name in pins} == pins
+    assert {"alpha", "evolving", "modern"} <= set(pins) and got["myapp"] == "0.1"
+    assert run_python(venv, "import myapp; print(myapp.WHERE)") == "the checkout"

@@ -165,6 +165,17 @@ def test_locks_that_disagree_are_named(wh: Path) -> None:
     ]
 
 
+def test_the_constraints_of_every_target_are_checked(wh: Path) -> None:
+    matrix = wh / "constraints" / "all.txt"
+    assert "alpha==1.1" in matrix.read_text()
+    matrix.write_text(matrix.read_text().replace("alpha==1.1", "alpha==1.0"))
+    stale = "stale constraints constraints/all.txt: its pins differ from the locks"
+    assert problems(verify(wh)) == [stale]
+    matrix.unlink()
+    missing = "missing file constraints/all.txt: the constraints of every target for `env`"
+    assert problems(verify(wh)) == [missing]
+
+
 def test_lock_hash_of_another_file(wh: Path) -> None:
     lock = wh / "locks" / f"cp311-{LINUX}.txt"
     beta = hashlib.sha256((wh / "beta-2.0-py3-none-any.whl").read_bytes()).hexdigest()

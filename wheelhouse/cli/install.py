@@ -128,13 +128,18 @@ def _refuse(form: str, reason: str) -> None:
     cls=_FailsClosed,
     epilog="""\b
 Examples:
-  eval "$(wheelhouse env -w /wheelhouse)"; nox      # nox sessions get the pinned versions
+  eval "$(wheelhouse env -w /wheelhouse)"; nox      # every session gets its Python's pins
+  eval "$(wheelhouse env --python .venv/bin/python)"  # one target's pins, or fail closed
   wheelhouse env --format dotenv > wheelhouse.env  # docker run --env-file wheelhouse.env
-  wheelhouse env --format pip.conf > /etc/pip.conf
+  wheelhouse env --format pip.conf > /etc/wheelhouse-pip.conf  # then PIP_CONFIG_FILE=...
   wheelhouse env --format uv.toml > uv.toml         # uv --config-file uv.toml pip install ...
+  wheelhouse env --check --python .venv/bin/python  # does that pip read these settings?
 """,
 )
-@python_option()
+@python_option(
+    "One interpreter: serve only its target's pins, and fail when no target serves it.  "
+    "[default: every target's pins; for --check, $VIRTUAL_ENV's interpreter, else this one]"
+)
 @click.option(
     "--format",
     "form",
@@ -143,26 +148,58 @@ Examples:
     show_default=True,
     help="Shell exports, a dotenv file, a pip.conf or a uv.toml.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Print nothing to use: ask the interpreter's pip which no-index, find-links and "
+    "constraint it will read and from where; exit 1 unless they are the wheelhouse's.",
+)
 @wheelhouse_option
 @reports_errors
-def env_command(wheelhouse_dir: Path, python: Path | None, form: str) -> None:
+def env_command(wheelhouse_dir: Path, python: Path | None, form: str, check: bool) -> None:
     """Print settings that make pip, uv, nox and tox install only from the wheelhouse.
 
-    pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT (the pins of the
-    interpreter's target); uv gets UV_OFFLINE, UV_FIND_LINKS and UV_CONSTRAINT.
+    pip gets PIP_NO_INDEX, PIP_FIND_LINKS and PIP_CONSTRAINT; uv gets UV_OFFLINE,
+    UV_FIND_LINKS and UV_CONSTRAINT. The constraints are those of every target
+    (constraints/all.txt, each line with its target's marker), so one eval
+    serves nox or tox sessions over several Pythons; --python narrows them to
+    the target of that interpreter.
 
-    Fails closed: when it cannot serve (no target for the interpreter, not a
-    wheelhouse, an unusable lock), it still prints settings that keep pip and uv
-    off every index, the shell form ends with `false` so that `eval` fails, and
-    it exits 1 with the error on stderr.
+    Fails closed: when it cannot serve (not a wheelhouse, a missing constraints
+    file, with --python no target for that interpreter), it still prints
+    settings that keep pip and uv off every index, the shell form ends with
+    `false` so that `eval` fails, and it exits 1 with the error on stderr.
     """
+    if check:
+        _check(wheelhouse_dir, python)
+        return
     from wheelhouse.install.choice import choose
-    from wheelhouse.install.settings import render_settings
+    from wheelhouse.install.settings import every_target, one_target, render_settings
 
     try:
-        lines = list(render_settings(choose(wheelhouse_dir, python), form))
+        served = one_target(choose(wheelhouse_dir, python)) if python else None
+        lines = list(render_settings(served or every_target(wheelhouse_dir), form))
     except BaseException as exc:  # whatever went wrong, eval must not succeed
         _refuse(form, str(exc) or type(exc).__name__)
         raise
     for line in lines:
         click.echo(line)
+
+
+def _check(wheelhouse_dir: Path, python: Path | None) -> None:
+    """``env --check``: one line per setting pip will read, exit 1 unless all are ours."""
+    from wheelhouse.install.errors import PipNotPinned
+    from wheelhouse.install.pipconfig import check
+
+    result = check(wheelhouse_dir, python)
+    if result.guessed:
+        click.echo(
+            f"warning: checked the pip of {result.python}, the interpreter wheelhouse runs on, "
+            "since neither --python nor $VIRTUAL_ENV names one; pass --python PATH "
+            "for the environment you install into",
+            err=True,
+        )
+    for line in result.lines:
+        click.echo(line)
+    if result.wrong:
+        raise PipNotPinned(str(result.python), result.wrong)

@@ -60,6 +60,7 @@ def fetch(
         download_all(wheelhouse, index, missing, jobs, reporter)
         with wheelhouse.committing("fetch"):
             indexed = index_directory(wheelhouse, known_files(recorded))
+            wheelhouse.write_matrix_constraints()  # committed locks from before it existed
     return FetchResult(downloaded=tuple(missing), present=len(wanted) - len(missing), index=indexed)
 
 

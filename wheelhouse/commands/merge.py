@@ -307,6 +307,7 @@ def _apply(out: Wheelhouse, plan: MergePlan) -> MergeResult:
             pairs = zip(target_files(target), contents, strict=True)
             if any([out.write(relative, data) for relative, data in pairs]):
                 written.append(target)
+        out.write_matrix_constraints()
         out.write_manifest(plan.manifest)
         index_directory(out, known_files(plan.manifest["files"]))
     return MergeResult(

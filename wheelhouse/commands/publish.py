@@ -22,7 +22,7 @@ from wheelhouse.commands.errors import NotPublishable
 from wheelhouse.commands.verify import verify
 from wheelhouse.commands.workers import parallel_map
 from wheelhouse.house.directory import Wheelhouse
-from wheelhouse.house.layout import MANIFEST
+from wheelhouse.house.layout import MANIFEST, MATRIX_CONSTRAINTS
 from wheelhouse.model.publish import (
     LocalObject,
     Multipart,
@@ -174,7 +174,8 @@ def wheelhouse_files(wheelhouse: Wheelhouse) -> list[str]:
             wheelhouse.constraints_path(target),
         )
     ]
-    return [*names, *metadata, *pages, *locks, MANIFEST]
+    matrix = [MATRIX_CONSTRAINTS] if wheelhouse.matrix_constraints_path.is_file() else []
+    return [*names, *metadata, *pages, *locks, *matrix, MANIFEST]
 
 
 def local_objects(

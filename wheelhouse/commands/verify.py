@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
-from packaging.markers import Marker
 from packaging.metadata import parse_email
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -38,7 +37,13 @@ from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, parse_filename
 from wheelhouse.model.errors import NoMatchingTarget
-from wheelhouse.model.locks import Lock, LockedRequirement, Pin, render_constraints
+from wheelhouse.model.locks import (
+    Lock,
+    LockedRequirement,
+    constraint_pin,
+    render_constraints,
+    render_matrix_constraints,
+)
 from wheelhouse.model.targets import Target, match_target
 
 __all__ = ["Problem", "VerifyReport", "verify"]
@@ -92,6 +97,7 @@ def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     for target in targets:
         checker.check_target(target)
     checker.check_targets([entry.get("name") for entry in manifest.get("targets", [])])
+    checker.check_matrix_constraints()
     checker.check_strays()
     pages = checker.check_index()
     if python is not None:
@@ -214,7 +220,7 @@ class _Checker:
         path, relative = self.wheelhouse.constraints_path(target), layout.constraints_name(target)
         lock = layout.lock_name(target)
         try:
-            pins = Lock(target=Target.from_name(target), pins=tuple(map(_pin, entries)))
+            pins = Lock(target=Target.from_name(target), pins=tuple(map(constraint_pin, entries)))
         except ValueError as exc:  # a bad target name, version or marker
             self.add("unreadable lock", lock, str(exc))
             return
@@ -223,6 +229,22 @@ class _Checker:
             self.add("missing file", relative, f"{lock} has no constraints twin")
         elif path.read_bytes() != expected:
             self.add("stale constraints", relative, f"its pins differ from {lock}")
+
+    def check_matrix_constraints(self) -> None:
+        """``constraints/all.txt`` holds every lock's pins, as ``wheelhouse env`` serves them."""
+        relative = layout.MATRIX_CONSTRAINTS
+        try:
+            locks = self.wheelhouse.read_locks()
+        except UnreadableFile:
+            return  # the lock is reported already
+        if not locks:
+            return
+        expected = ("\n".join(render_matrix_constraints(locks)) + "\n").encode()
+        actual = _read_or_none(self.wheelhouse.matrix_constraints_path)
+        if actual is None:
+            self.add("missing file", relative, "the constraints of every target for `env`")
+        elif actual != expected:
+            self.add("stale constraints", relative, "its pins differ from the locks")
 
     def check_targets(self, recorded: Sequence[object]) -> None:
         """The manifest's targets (their ``name`` values) and the locks are the same set."""
@@ -341,12 +363,6 @@ def _is_file_of(name: str, entry: LockedRequirement) -> bool:
         return _parsed(name) == (entry.name, Version(entry.version))
     except ValueError:
         return False
-
-
-def _pin(entry: LockedRequirement) -> Pin:
-    """The pin as render_constraints needs it: name, version and marker."""
-    marker = Marker(entry.marker) if entry.marker else None
-    return Pin(name=entry.name, version=Version(entry.version), files=(), marker=marker)
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -33,6 +33,7 @@ from wheelhouse.house.layout import (
     LOCK_FILE,
     LOCKS,
     MANIFEST,
+    MATRIX_CONSTRAINTS,
     PIECES,
     SCRATCH_DIR,
     WORK_DIRS,
@@ -43,15 +44,17 @@ from wheelhouse.house.layout import (
     target_files,
 )
 from wheelhouse.house.locking import try_lock, unlock
-from wheelhouse.house.reading import check_manifest, load_toml, lock_pins
+from wheelhouse.house.reading import check_manifest, load_toml, lock_pins, read_lock
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.locks import (
     Lock,
+    constraint_pin,
     pylock_dict,
     render_constraints,
+    render_matrix_constraints,
     render_requirements,
 )
-from wheelhouse.model.targets import parse_target_name
+from wheelhouse.model.targets import Target, parse_target_name
 
 __all__ = ["FORMAT", "Wheelhouse", "is_claimed"]
 
@@ -278,7 +281,36 @@ class Wheelhouse:
             if name not in names:
                 for relative in target_files(name):
                     self.remove(relative)
+        if self.write_matrix_constraints():
+            written.append(self.matrix_constraints_path)
         return written
+
+    def write_matrix_constraints(self) -> bool:
+        """Write ``constraints/all.txt`` from the locks as they now are; True when written.
+
+        Every command that writes locks calls it after them, inside its commit, so
+        ``wheelhouse env`` only points at the file, even on a read-only wheelhouse.
+        """
+        targets = self.lock_targets()
+        if not targets:
+            self.remove(MATRIX_CONSTRAINTS)
+            return False
+        return self.write(MATRIX_CONSTRAINTS, _lines(render_matrix_constraints(self.read_locks())))
+
+    def read_locks(self) -> list[Lock]:
+        """Every target's pins as its lock file has them: names, versions and markers only.
+
+        :class:`UnreadableFile` when a lock does not parse.
+        """
+        return [self._read_lock(target) for target in self.lock_targets()]
+
+    def _read_lock(self, target: str) -> Lock:
+        path = self.lock_path(target)
+        try:
+            pins = tuple(map(constraint_pin, read_lock(path)))
+        except ValueError as exc:  # a version or marker that does not parse
+            raise UnreadableFile(str(path), str(exc)) from None
+        return Lock(target=Target.from_name(target), pins=pins)
 
     def lock_targets(self) -> list[str]:
         """Names of the targets that have a lock; other files there (a README) are not locks."""
@@ -306,3 +338,7 @@ class Wheelhouse:
 
     def constraints_path(self, target: str) -> Path:
         return self.path(constraints_name(target))
+
+    @property
+    def matrix_constraints_path(self) -> Path:
+        return self.path(MATRIX_CONSTRAINTS)

@@ -18,6 +18,7 @@ __all__ = [
     "LOCKS",
     "LOCK_FILE",
     "MANIFEST",
+    "MATRIX_CONSTRAINTS",
     "METADATA_SUFFIX",
     "PAGE_NAMES",
     "PIECES",
@@ -41,6 +42,8 @@ MANIFEST = "wheelhouse.toml"
 LOCK_FILE = ".wheelhouse.lock"
 LOCKS = "locks"
 CONSTRAINTS = "constraints"
+#: The constraints of every target in one file, each line with its targets' marker.
+MATRIX_CONSTRAINTS = f"{CONSTRAINTS}/all.txt"
 SIMPLE = "simple"
 #: The directories a command writes besides the distribution files themselves.
 WORK_DIRS = (LOCKS, CONSTRAINTS, SIMPLE)

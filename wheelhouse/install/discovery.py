@@ -19,16 +19,21 @@ from packaging.tags import Tag
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import InterpreterInfo, probe
 
-__all__ = ["default_python", "find_python", "find_uv"]
+__all__ = ["active_venv_python", "default_python", "find_python", "find_uv"]
 
 
 def default_python(environ: Mapping[str, str] = os.environ) -> Path:
     """The active virtual environment's interpreter, else the one running this tool."""
+    return active_venv_python(environ) or Path(sys.executable)
+
+
+def active_venv_python(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The interpreter of ``$VIRTUAL_ENV``; None when it names no venv with one."""
     if venv := environ.get("VIRTUAL_ENV"):
         scripts = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
         if (candidate := Path(venv) / scripts).is_file():
             return candidate
-    return Path(sys.executable)
+    return None
 
 
 def find_python(version: str) -> Path | None:

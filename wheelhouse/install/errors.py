@@ -19,6 +19,7 @@ __all__ = [
     "LockUnusable",
     "NotInLock",
     "PinMismatch",
+    "PipNotPinned",
 ]
 
 
@@ -229,4 +230,28 @@ class HashNotListed(WheelhouseError):
         return (
             "nothing was installed; the wheelhouse holds another file than the one hashed: "
             "rebuild it with these hashes in its inputs, or update them"
+        )
+
+
+@dataclass(eq=False)
+class PipNotPinned(WheelhouseError):
+    """``env --check``: pip's configuration does not give it the wheelhouse's settings."""
+
+    python: str
+    wrong: Sequence[str]  # "find-links comes from PIP_FIND_LINKS", one per setting
+
+    def __post_init__(self) -> None:
+        self.wrong = list(self.wrong)
+        super().__post_init__()
+
+    def __str__(self) -> str:
+        return f"pip of {self.python} would not install only from the wheelhouse: " + "; ".join(
+            self.wrong
+        )
+
+    @property
+    def hint(self) -> str:
+        return (
+            "unset or correct what is named; PIP_* variables beat every pip.conf, and "
+            "PIP_CONFIG_FILE beats the user's and the site's files"
         )

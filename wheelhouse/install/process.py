@@ -41,14 +41,17 @@ def run(
     tmp_dir: Path | None = None,
     capture: bool = False,
     timeout: float | None = None,
+    as_configured: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run an interpreter, pip or uv in :func:`controlled_environment`; no prompt can block.
 
+    ``as_configured`` keeps the caller's environment whole, ``PIP_*`` and pip's
+    configuration files included: for asking pip what it would use.
     Raises ``OSError`` when the program cannot start; the exit status is the caller's.
     """
     return subprocess.run(
         [os.fspath(part) for part in command],
-        env=controlled_environment(tmp_dir=tmp_dir),
+        env=dict(os.environ) if as_configured else controlled_environment(tmp_dir=tmp_dir),
         stdin=subprocess.DEVNULL,
         capture_output=capture,
         text=True,
