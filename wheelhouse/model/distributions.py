@@ -289,6 +289,8 @@ class BuiltWheel:
     python: str  # "X.Y" of the interpreter that built it
     python_full_version: str = ""
     interpreter: str = ""
+    #: For a local project: what its backend needs for a wheel and an editable build.
+    build_requires: tuple[str, ...] = ()
 
     def serves(self, sdist_sha256: str, target: Target) -> bool:
         """Whether it stands for that sdist on ``target``.
@@ -311,6 +313,7 @@ class BuiltWheel:
             "sha256": self.wheel.sha256,
             "size": self.wheel.size,
             "requires-python": self.wheel.requires_python,
+            "build-requires": list(self.build_requires) or None,
         }
         return {key: value for key, value in entry.items() if value is not None}
 
@@ -327,4 +330,5 @@ class BuiltWheel:
             python=str(entry["python"]),
             python_full_version=str(entry.get("python-full-version", "")),
             interpreter=str(entry.get("interpreter", "")),
+            build_requires=tuple(str(item) for item in entry.get("build-requires", ())),
         )
