@@ -9,11 +9,12 @@ with no index; uv does the same for a uv workspace.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 from click.testing import CliRunner, Result
 from helpers import (
     find_uv,
@@ -25,9 +26,14 @@ from helpers import (
     unshare_prefix,
     venv_python,
 )
-from indexserver import IndexServer
+from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 BACKEND = '[build-system]\nrequires = ["wh-backend"]\nbuild-backend = "wh_backend"\n'
 
@@ -86,10 +92,10 @@ def test_a_local_project_is_built_once_kept_and_installs_offline(
     python = make_venv(tmp_path)
     install_lock(wh, next((wh / "locks").glob("*.txt")), python)
     assert installed(python)["liba"] == "0.1.0"
-    editable = make_venv(tmp_path, name="editable")
+    # Then editable, over it: the backend and wh-editables come from the wheelhouse alone.
     offline = ("install", "--no-index", "--find-links", str(wh), "-e", str(liba))
-    run([*unshare_prefix(), *_pip(editable), *offline])
-    imported = run([str(editable), "-c", "import liba; print(liba.__file__)"]).stdout
+    run([*unshare_prefix(), *_pip(python), *offline])
+    imported = run([str(python), "-c", "import liba; print(liba.__file__)"]).stdout
     assert imported.strip() == str(liba / "liba" / "__init__.py")
 
     assert "wheel(s) built" not in ok(invoke(*build)).output  # unchanged source: kept
@@ -130,6 +136,23 @@ def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(
     assert installed(python)["oldsdist"] == "1.0"
 
 
+def test_local_wheel_and_sdist_files_are_projects_too(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel file is taken as it is; an sdist file is built, keyed by its sha256."""
+    for name in ("delta-1.0-py3-none-any.whl", "oldsdist-1.0.tar.gz"):
+        shutil.copy(FIXTURES / "files" / name, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    wheel = f"delta @ {(tmp_path / 'delta-1.0-py3-none-any.whl').as_uri()}"
+    ok(invoke("build", "-w", "wh", "-i", index_server.url, wheel, "./oldsdist-1.0.tar.gz"))
+    text = lock_text(tmp_path / "wh")
+    digest = hashlib.sha256((tmp_path / "delta-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+    assert f"delta==1.0 \\\n    --hash=sha256:{digest}" in text
+    assert "oldsdist==1.0" in text
+    built = tomllib.loads((tmp_path / "wh" / "wheelhouse.toml").read_text())["built"]
+    assert built["oldsdist-1.0-py3-none-any.whl"]["sdist"] == "./oldsdist-1.0.tar.gz"
+
+
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
@@ -147,6 +170,7 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     argument = ["-r", str(where / "pyproject.toml")] if kind == "dynamic fails" else [str(where)]
     if kind == "not a project":
         where.mkdir()
+        argument = ["-e", str(where)]  # the command line's -e PATH
     elif kind == "not an archive":
         where.write_text("notes\n")
         argument = [f"p @ {where.as_uri()}"]

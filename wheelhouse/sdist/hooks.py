@@ -19,6 +19,7 @@ from typing import Any
 
 from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.install.process import pip_command, run
+from wheelhouse.sdist.errors import LocalBuildFailed
 from wheelhouse.sdist.pep517 import DEFAULT_BUILD_REQUIRES, PipIndexes
 
 if sys.version_info >= (3, 11):
@@ -26,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["BackendSpec", "HookFailed", "backend_spec", "call_hook", "install_requirements"]
+__all__ = ["BackendSpec", "backend_spec", "call_hook", "install_requirements"]
 
 #: pip's backend for a project with no ``[build-system]`` (PEP 517).
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
@@ -73,13 +74,6 @@ class BackendSpec:
     backend_path: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
-class HookFailed(Exception):
-    """A hook, or installing what it needs, failed; ``detail`` is the output's last line."""
-
-    detail: str
-
-
 def backend_spec(source: Path) -> BackendSpec:
     """The ``[build-system]`` of a project directory, with pip's defaults.
 
@@ -98,8 +92,11 @@ def backend_spec(source: Path) -> BackendSpec:
 
 def install_requirements(
     python: InterpreterInfo, requirements: Sequence[str], dest: Path, indexes: PipIndexes
-) -> None:
-    """Install ``requirements`` into the directory ``dest`` with pip, from the build's indexes."""
+) -> str | None:
+    """Install ``requirements`` into the directory ``dest`` with pip, from the build's indexes.
+
+    Returns None, or the last line of pip's output when it failed.
+    """
     command = [
         *pip_command(python),
         *("install", "--quiet", "--no-cache-dir", "--ignore-installed", *indexes.options()),
@@ -107,7 +104,8 @@ def install_requirements(
     ]
     result = run(command, capture=True, tmp_dir=dest.parent)
     if result.returncode != 0:
-        raise HookFailed(_last_line(result.stdout + result.stderr) or "pip failed")
+        return _last_line(result.stdout + result.stderr) or "pip failed"
+    return None
 
 
 def call_hook(
@@ -117,11 +115,13 @@ def call_hook(
     spec: BackendSpec,
     paths: Sequence[Path],
     scratch: Path,
+    label: str,
 ) -> dict[str, Any]:
     """Call ``requires``, ``metadata`` (else a wheel) or ``wheel`` in a fresh interpreter.
 
     Returns what it reports: file paths under a new directory of ``scratch``, or
-    the lists of requirements. Raises :class:`HookFailed`.
+    the lists of requirements. Raises :class:`LocalBuildFailed` naming ``label``
+    (the project) and the backend, with the last line of the output.
     """
     out = Path(tempfile.mkdtemp(prefix=f"{hook}-", dir=scratch))
     report = out.parent / f"{out.name}.json"
@@ -137,7 +137,8 @@ def call_hook(
     command = [str(python.path), "-I", "-S", "-c", _SCRIPT, json.dumps(arguments)]
     result = run(command, capture=True, tmp_dir=scratch)
     if result.returncode != 0 or not report.is_file():
-        raise HookFailed(_last_line(result.stdout + result.stderr) or f"exit {result.returncode}")
+        detail = _last_line(result.stdout + result.stderr) or f"exit status {result.returncode}"
+        raise LocalBuildFailed(label, spec.backend, detail)
     found: dict[str, Any] = json.loads(report.read_text("utf-8"))
     return found
 

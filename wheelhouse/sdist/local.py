@@ -26,7 +26,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.metadata import parse_email
@@ -37,7 +37,7 @@ from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import InterpreterInfo, probe
-from wheelhouse.model.distributions import BuiltWheel, parse_filename
+from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.errors import InputFileError
 from wheelhouse.model.localproj import DynamicProject, LocalProject
 from wheelhouse.model.manifest import BuildRequest
@@ -49,7 +49,6 @@ from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import CannotBuildHere, LocalBuildFailed, NotAProject
 from wheelhouse.sdist.hooks import (
     BackendSpec,
-    HookFailed,
     backend_spec,
     call_hook,
     install_requirements,
@@ -236,7 +235,7 @@ class LocalBuilder:
                     archive.extractall(out)
             else:
                 with tarfile.open(sdist) as archive:
-                    archive.extractall(out, filter="data")
+                    archive.extractall(out, members=_plain_members(label, archive))
         except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
             raise NotAProject(label, f"the sdist cannot be unpacked: {exc}") from None
         tops = [entry for entry in out.iterdir() if entry.is_dir()]
@@ -277,7 +276,7 @@ class LocalBuilder:
         self.built.append(record)
         return record
 
-    def _wheel_file(self, source: _Source, path: Path) -> Any:
+    def _wheel_file(self, source: _Source, path: Path) -> DistFile:
         try:
             parsed = parse_filename(path.name)
             metadata = wheel_metadata(path, parsed[0])
@@ -305,22 +304,18 @@ class LocalBuilder:
         with self._lock(f"env:{key}"):
             if key not in self._envs:
                 dest = Path(tempfile.mkdtemp(prefix="buildenv-", dir=self.files.scratch))
-                if requires:
-                    try:
-                        install_requirements(python, requires, dest, self.indexes)
-                    except HookFailed as exc:
-                        detail = f"{what} ({', '.join(requires)}) cannot be installed: {exc.detail}"
-                        raise LocalBuildFailed(source.label, source.spec.backend, detail) from None
+                failed = requires and install_requirements(python, requires, dest, self.indexes)
+                if failed:
+                    detail = f"{what} ({', '.join(requires)}) cannot be installed: {failed}"
+                    raise LocalBuildFailed(source.label, source.spec.backend, detail)
                 self._envs[key] = dest
             return self._envs[key]
 
     def _hook(
         self, source: _Source, python: InterpreterInfo, hook: str, paths: Sequence[Path]
     ) -> dict[str, Any]:
-        try:
-            return call_hook(python, hook, source.directory, source.spec, paths, self.files.scratch)
-        except HookFailed as exc:
-            raise LocalBuildFailed(source.label, source.spec.backend, exc.detail) from None
+        scratch = self.files.scratch
+        return call_hook(python, hook, source.directory, source.spec, paths, scratch, source.label)
 
     def resolve_build_requirements(
         self, finder: Finder, resolutions: Sequence[Resolution], maker: WheelMaker | None
@@ -371,6 +366,19 @@ class LocalBuilder:
             detail = f"its metadata cannot be read: {exc}"
             raise LocalBuildFailed(source.label, source.spec.backend, detail) from None
         return _declared(metadata, project)
+
+
+def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's files and directories, each inside it (no links, devices or escapes)."""
+    members = []
+    for member in archive.getmembers():
+        parts = PurePosixPath(member.name).parts
+        if member.name.startswith("/") or ".." in parts:
+            raise NotAProject(label, f"the sdist holds {member.name!r}, outside its directory")
+        if member.isfile() or member.isdir():
+            member.mode = 0o755 if member.isdir() else 0o644
+            members.append(member)
+    return members
 
 
 def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement]:
