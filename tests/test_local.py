@@ -127,13 +127,19 @@ def test_a_dynamic_pyproject_is_built_to_learn_its_dependencies(
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(
     tmp_path: Path, index_server: IndexServer
 ) -> None:
-    wh = tmp_path / "wh"
-    ok(invoke("build", "-w", str(wh), "-i", index_server.url, "--build", "oldsdist"))
+    """Built into a wheel with --build; prepared (PEP 517) for a target kept as an sdist."""
+    wh, kept, url = tmp_path / "wh", tmp_path / "kept", index_server.url
+    ok(invoke("build", "-w", str(wh), "-i", url, "--build", "oldsdist"))
     text = lock_text(wh)
     assert "oldsdist==1.0" in text and "delta==2.0" in text
-    python = make_venv(tmp_path)
-    install_lock(wh, next((wh / "locks").glob("*.txt")), python)
-    assert installed(python)["oldsdist"] == "1.0"
+    assert (
+        "oldsdist-1.0-py3-none-any.whl" in (wh / "simple" / "oldsdist" / "index.html").read_text()
+    )
+    windows = ("--keep-sdist", "--platform", "win_amd64", "oldsdist")
+    ok(invoke("build", "-w", str(kept), "-i", url, *windows))
+    assert "delta==2.0" in lock_text(kept)
+    assert (kept / "oldsdist-1.0.tar.gz").is_file()
+    assert (kept / "wh_backend-1.0-py3-none-any.whl").is_file()  # pip builds it from here
 
 
 def test_local_wheel_and_sdist_files_are_projects_too(
