@@ -87,7 +87,8 @@ def test_a_local_project_is_built_once_kept_and_installs_offline(
     manifest = tomllib.loads((wh / "wheelhouse.toml").read_text())
     built = manifest["built"]["liba-0.1.0-py3-none-any.whl"]
     assert built["build-requires"] == ["wh-backend", "wh-editables"]
-    assert built["sdist"] == str(liba)
+    assert built["source"] == str(liba)
+    assert "OK:" in ok(invoke("verify", "-w", str(wh))).output  # a source is no file here
 
     python = make_venv(tmp_path)
     install_lock(wh, next((wh / "locks").glob("*.txt")), python)
@@ -156,7 +157,7 @@ def test_local_wheel_and_sdist_files_are_projects_too(
     assert f"delta==1.0 \\\n    --hash=sha256:{digest}" in text
     assert "oldsdist==1.0" in text
     built = tomllib.loads((tmp_path / "wh" / "wheelhouse.toml").read_text())["built"]
-    assert built["oldsdist-1.0-py3-none-any.whl"]["sdist"] == "./oldsdist-1.0.tar.gz"
+    assert built["oldsdist-1.0-py3-none-any.whl"]["source"] == "./oldsdist-1.0.tar.gz"
 
 
 @pytest.mark.parametrize(

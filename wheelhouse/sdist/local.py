@@ -250,7 +250,8 @@ class LocalBuilder:
             raise NotAProject(label, f"not a wheel: {exc}") from None
         wheel = local_file(path, parsed)
         self.files.waiting[wheel.filename] = path
-        return BuiltWheel(wheel=wheel, sdist=label, sdist_sha256=wheel.sha256 or "", python="")
+        key = wheel.sha256 or ""
+        return BuiltWheel(wheel=wheel, sdist=label, sdist_sha256=key, python="", local=True)
 
     def _build(self, source: _Source, python: InterpreterInfo) -> BuiltWheel:
         version = f"{python.version[0]}.{python.version[1]}"
@@ -270,6 +271,7 @@ class LocalBuilder:
             python_full_version=python.full_version,
             interpreter=str(python.path),
             build_requires=tuple(dict.fromkeys([*source.spec.requires, *wheel_extra, *editable])),
+            local=True,
         )
         self.files.waiting[record.wheel.filename] = path
         self.wheels.append(record)
