@@ -72,12 +72,13 @@ def lock_text(wheelhouse: Path) -> str:
 
 
 def test_a_local_project_is_built_once_kept_and_installs_offline(
-    tmp_path: Path, index_server: IndexServer
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     liba = project(tmp_path / "src" / "pkgs" / "liba", "liba", 'version = "0.1.0"\n')
-    (liba.parent.parent / "requirements.txt").write_text("-e ./pkgs/liba\nalpha\n")
+    (tmp_path / "src" / "requirements.txt").write_text("-e ./pkgs/liba\nalpha\n")
+    monkeypatch.chdir(tmp_path / "src")  # its paths are the working directory's, as pip's
     wh, url = tmp_path / "wh", index_server.url
-    build = ("build", "-w", str(wh), "-i", url, "-r", str(liba.parent.parent / "requirements.txt"))
+    build = ("build", "-w", str(wh), "-i", url, "-r", "requirements.txt")
     assert "1 wheel(s) built from local projects" in ok(invoke(*build)).output
     text = lock_text(wh)
     assert "liba==0.1.0 \\" in text and "gamma==1.0" in text  # its dependencies, resolved
@@ -87,7 +88,7 @@ def test_a_local_project_is_built_once_kept_and_installs_offline(
     manifest = tomllib.loads((wh / "wheelhouse.toml").read_text())
     built = manifest["built"]["liba-0.1.0-py3-none-any.whl"]
     assert built["build-requires"] == ["wh-backend", "wh-editables"]
-    assert built["source"] == str(liba)
+    assert built["source"] == "./pkgs/liba"
     assert "OK:" in ok(invoke("verify", "-w", str(wh))).output  # a source is no file here
 
     python = make_venv(tmp_path)

@@ -26,9 +26,10 @@ _EXTRAS = re.compile(r"^(?P<path>.*?)(?:\[(?P<extras>[^\]]*)\])?$")
 class LocalProject:
     """A project on disk to build: a directory, or an sdist or wheel file.
 
-    ``path`` is as written, joined to the directory of the requirements file
-    that holds it; ``name`` is the one the line gives (``name @ file:…``), else
-    the built wheel's. ``origin`` and ``location`` are as for any requirement.
+    ``path`` is as written (a relative one is the working directory's, as pip
+    and uv read requirements files); ``name`` is the one the line gives
+    (``name @ file:…``), else the built wheel's. ``origin`` and ``location``
+    are as for any requirement.
     """
 
     path: str
@@ -71,9 +72,9 @@ def local_reference(
 ) -> LocalProject | None:
     """The local project a line names, else None (a plain requirement, or a remote URL).
 
-    ``base`` is the directory of the requirements file (None: the working
-    directory). Raises ``ValueError`` with the reason for a line that names a
-    path in a form this tool does not take.
+    ``base`` is a directory relative paths are joined to (None: they stay as
+    written, for the working directory). Raises ``ValueError`` with the reason
+    for a line that names a path in a form this tool does not take.
     """
     text = text.strip()
     if not editable and not is_local_text(text):

@@ -248,7 +248,8 @@ def _parse_line(
     if not line.startswith("-") or editable:
         text, hashes = _split_hashes(path, lineno, line)
         where = f"{path}:{lineno}"
-        local = _local(text, path.parent, f"{flag} {path}", where, str(path), lineno)
+        # Relative to the working directory, as pip and uv read them (not to the file).
+        local = _local(text, None, f"{flag} {path}", where, str(path), lineno)
         if local is not None and constraint:
             reason = "a constraint names a project on an index, not a local project"
             raise RequirementFileError(str(path), lineno, line, reason)
