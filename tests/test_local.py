@@ -169,6 +169,7 @@ def test_local_wheel_and_sdist_files_are_projects_too(
         ("backend missing", "with its build backend wh_missing: its build requirements (wh-miss"),
         ("backend fails", "with its build backend wh_backend: RuntimeError: wh-backend was told"),
         ("dynamic fails", "pyproject.toml with its build backend wh_backend: RuntimeError"),
+        ("another name", "is not a project to build: it builds p, not other"),
     ],
 )
 def test_a_local_project_that_cannot_be_built_is_one_line(
@@ -182,6 +183,9 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     elif kind == "not an archive":
         where.write_text("notes\n")
         argument = [f"p @ {where.as_uri()}"]
+    elif kind == "another name":
+        project(where, "p", 'version = "1.0"\n')
+        argument = [f"other @ {where.as_uri()}"]
     elif kind == "backend missing":
         missing = BACKEND.replace('"wh-backend"', '"wh-missing"').replace(
             "wh_backend", "wh_missing"
