@@ -57,6 +57,7 @@ class Release:
     metadata_version: str = "2.2"
     native: bool = False  # the sdist compiles a C extension (with ``build_requires``)
     build_requires: tuple[str, ...] = ()
+    pkg_info: bool = True  # False: an old sdist that only a build tells the metadata of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +150,220 @@ LOWER_BOUND_HEAVY = (
     Release(project="lb-sourceonly", version="1.0", wheels=(), sdist=True),
 )
 
+# --- Local projects: a build backend on the index, as hatchling and editables are ---------
+#
+# ``wh-backend`` is a PEP 517 backend shipped as a wheel, which test projects name in
+# their ``[build-system]``; for an editable build it asks for ``wh-editables`` (as
+# hatchling asks for editables). ``oldsdist`` is an sdist with no PKG-INFO, built by
+# ``wh-backend``: only a build tells its metadata.
+
+LOCAL_BACKEND_SOURCE = """
+import base64
+import hashlib
+import io
+import os
+import re
+import tarfile
+import zipfile
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    tomllib = None
+
+_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+def _project():
+    with open("pyproject.toml", "rb") as f:
+        document = tomllib.load(f)
+    tool = document.get("tool", {}).get("wh-backend", {})
+    if tool.get("fail"):
+        raise RuntimeError("wh-backend was told to fail")
+    return document["project"], tool
+
+
+def _requires(project, tool):
+    dynamic = project.get("dynamic", [])
+    source = tool if "dependencies" in dynamic else project
+    lines = ["Requires-Dist: " + r for r in source.get("dependencies", [])]
+    source = tool if "optional-dependencies" in dynamic else project
+    for extra, requirements in sorted(source.get("optional-dependencies", {}).items()):
+        lines.append("Provides-Extra: " + extra)
+        for requirement in requirements:
+            text, _, marker = requirement.partition(";")
+            when = 'extra == "%s"' % extra
+            when = "(%s) and %s" % (marker.strip(), when) if marker.strip() else when
+            lines.append("Requires-Dist: %s; %s" % (text.strip(), when))
+    return lines
+
+
+def _identity():
+    project, tool = _project()
+    lines = ["Metadata-Version: 2.2", "Name: " + project["name"], "Version: " + project["version"]]
+    if project.get("requires-python"):
+        lines.append("Requires-Python: " + project["requires-python"])
+    lines += _requires(project, tool)
+    escaped = re.sub(r"[-_.]+", "_", project["name"]).lower()
+    return "\\n".join(lines) + "\\n\\n", escaped, project["version"]
+
+
+def _dist_info(metadata):
+    wheel = "Wheel-Version: 1.0\\nGenerator: wh-backend\\nRoot-Is-Purelib: true\\n"
+    return {"METADATA": metadata.encode(), "WHEEL": (wheel + "Tag: py3-none-any\\n").encode()}
+
+
+def _sources(package):
+    found = []
+    for top, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found += [os.path.join(top, f).replace(os.sep, "/") for f in files if f.endswith(".py")]
+    return sorted(found)
+
+
+def _wheel(directory, escaped, version, members):
+    dist_info = "%s-%s.dist-info" % (escaped, version)
+    members = list(members)
+    members += [(dist_info + "/" + n, d) for n, d in _dist_info(_identity()[0]).items()]
+    lines = []
+    for name, data in members:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        lines.append("%s,sha256=%s,%d\\n" % (name, digest, len(data)))
+    record = "".join(lines) + dist_info + "/RECORD,,\\n"
+    members.append((dist_info + "/RECORD", record.encode()))
+    filename = "%s-%s-py3-none-any.whl" % (escaped, version)
+    with zipfile.ZipFile(os.path.join(directory, filename), "w") as zf:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_DATE)
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, data)
+    return filename
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return ["wh-editables"]
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    metadata, escaped, version = _identity()
+    dist_info = "%s-%s.dist-info" % (escaped, version)
+    os.makedirs(os.path.join(metadata_directory, dist_info))
+    for name, data in _dist_info(metadata).items():
+        with open(os.path.join(metadata_directory, dist_info, name), "wb") as f:
+            f.write(data)
+    return dist_info
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _metadata, escaped, version = _identity()
+    members = []
+    for path in _sources(escaped):
+        with open(path, "rb") as f:
+            members.append((path, f.read()))
+    return _wheel(wheel_directory, escaped, version, members)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    import wh_editables  # what get_requires_for_build_editable asked for
+
+    _metadata, escaped, version = _identity()
+    pth = (os.path.abspath(".") + "\\n").encode()
+    return _wheel(wheel_directory, escaped, version, [(wh_editables.pth_name(escaped), pth)])
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    metadata, escaped, version = _identity()
+    stem = "%s-%s" % (escaped, version)
+    members = {"PKG-INFO": metadata.encode()}
+    for path in ["pyproject.toml"] + _sources(escaped):
+        with open(path, "rb") as f:
+            members[path] = f.read()
+    with tarfile.open(os.path.join(sdist_directory, stem + ".tar.gz"), "w:gz") as tf:
+        for path, data in sorted(members.items()):
+            info = tarfile.TarInfo(stem + "/" + path)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1577836800
+            tf.addfile(info, io.BytesIO(data))
+    return stem + ".tar.gz"
+"""
+
+#: A test runner of the smallest kind, for a project's ``dev`` group: calls every
+#: ``test_*`` function of ``tests/test_*.py``; the number of failures is the exit status.
+LOCAL_TESTRUN_SOURCE = """
+import importlib.util
+import pathlib
+
+
+def main(directory="tests"):
+    failed = 0
+    for path in sorted(pathlib.Path(directory).glob("test_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name in sorted(n for n in dir(module) if n.startswith("test_")):
+            try:
+                getattr(module, name)()
+            except Exception as exc:  # a failed test is reported, not raised
+                failed += 1
+                print("FAILED %s::%s: %r" % (path.name, name, exc))
+            else:
+                print("passed %s::%s" % (path.name, name))
+    return failed
+"""
+
+#: ``pyproject.toml`` of a project built by ``wh-backend`` (``oldsdist`` and the tests').
+LOCAL_PYPROJECT = """\
+[build-system]
+requires = ["wh-backend"]
+build-backend = "wh_backend"
+
+[project]
+name = "{name}"
+version = "{version}"
+dependencies = [{dependencies}]
+"""
+
+LOCAL_PROJECTS = (
+    Release(project="wh-backend", version="1.0", module=LOCAL_BACKEND_SOURCE),
+    Release(
+        project="wh-editables",
+        version="1.0",
+        module='\n\ndef pth_name(package):\n    return "_%s_editable.pth" % package\n',
+    ),
+    Release(project="wh-testrun", version="1.0", module=LOCAL_TESTRUN_SOURCE),
+    Release(
+        project="oldsdist",
+        version="1.0",
+        requires=("delta",),
+        wheels=(),
+        sdist=True,
+        pkg_info=False,
+        build_requires=("wh-backend",),
+    ),
+)
+
+
+def old_sdist_members(release: Release) -> dict[str, bytes]:
+    """An sdist of old: no PKG-INFO at the top, a ``pyproject.toml`` ``wh-backend`` builds."""
+    dependencies = ", ".join(f'"{requirement}"' for requirement in release.requires)
+    text = LOCAL_PYPROJECT.format(
+        name=release.project, version=release.version, dependencies=dependencies
+    )
+    return {
+        "pyproject.toml": text.encode(),
+        f"{escape(release.project)}/__init__.py": module_source(release, None),
+    }
+
+
+# --- End of the local projects' block ---------------------------------------------------
+
 RELEASES = (
     # A tree several levels deep, with an extra and a yanked release.
     *(
@@ -230,6 +445,7 @@ RELEASES = (
         build_requires=("cbuild",),
     ),
     *LOWER_BOUND_HEAVY,
+    *LOCAL_PROJECTS,
 )
 
 INVALID = (
@@ -608,6 +824,8 @@ def build_sdist(release: Release) -> tuple[str, bytes]:
     }
     if release.native:
         members[f"{escape(release.project)}/_speed.c"] = C_SOURCE.encode()
+    if not release.pkg_info:
+        members = old_sdist_members(release)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, data in sorted(members.items()):

@@ -81,7 +81,14 @@ from wheelhouse.resolve.errors import (
     TooManyProjects,
 )
 from wheelhouse.s3 import errors as s3_errors
-from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
+from wheelhouse.sdist.errors import (
+    BadSdist,
+    BuildFailed,
+    CannotBuildHere,
+    LocalBuildFailed,
+    NotAProject,
+    SdistBuildFailed,
+)
 
 TARGET = "cp312-manylinux_2_28_x86_64"
 URL = "https://index.example/simple/alpha/"
@@ -171,6 +178,8 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     ),
     CannotBuildHere: lambda: CannotBuildHere(TARGET, "3.12", ["alpha"], "win_amd64"),
     SdistBuildFailed: lambda: SdistBuildFailed("alpha-1.0.tar.gz", "Python 3.12.1", "exit 1"),
+    NotAProject: lambda: NotAProject("./pkgs/liba", "it has no pyproject.toml or setup.py"),
+    LocalBuildFailed: lambda: LocalBuildFailed("./pkgs/liba", "wh_backend", "RuntimeError: no"),
     BadSdist: lambda: BadSdist("alpha-1.0.tar.gz", "not a tar archive"),
 }
 

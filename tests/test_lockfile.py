@@ -90,9 +90,10 @@ def test_a_uv_lock_walk_follows_markers_extras_and_groups() -> None:
         _registry("winonly"),
         _registry("delta"),
     )
-    lock = uv_lock(document, "uv.lock")
+    lock = uv_lock(document, "app/uv.lock")
     linux = {pin.name: pin for pin in lock.select(LINUX311, Choice())}
-    assert set(linux) == {"alpha", "speedy"}  # local packages are walked, not taken
+    assert {name for name, pin in linux.items() if not pin.local} == {"alpha", "speedy"}
+    assert {name for name, pin in linux.items() if pin.local} == {"proj", "lib"}  # built here
     assert linux["speedy"].via == ("alpha",)
     assert linux["alpha"].dependencies == ("speedy",)
     assert {pin.name for pin in lock.select(WIN312, Choice(groups=("dev",)))} == {
@@ -100,7 +101,20 @@ def test_a_uv_lock_walk_follows_markers_extras_and_groups() -> None:
         "speedy",
         "winonly",
         "delta",
+        "proj",
+        "lib",
     }
+    members = [(p.path, p.name, p.editable) for p in lock.local_projects()]
+    assert members == [("app/.", "proj", True), ("app/packages/lib", "lib", True)]
+    assert lock.index_urls == ("https://index.test/simple",)  # where their backends come from
+
+
+def test_a_virtual_uv_project_is_walked_not_built() -> None:
+    root = {"name": "proj", "source": {"virtual": "."}, "dependencies": [{"name": "alpha"}]}
+    lock = uv_lock(_uv(root, _registry("alpha")), "uv.lock")
+    assert [pin.name for pin in lock.select(LINUX311, Choice())] == ["alpha"]
+    assert lock.local_projects() == ()
+    assert lock.index_urls == ()
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def test_environment_variables_expand(tmp_path: Path, monkeypatch: pytest.Monkey
     ("text", "lineno", "reason"),
     [
         ("alpha\nbeta>>=1\n", 2, "Expected"),
-        ("alpha\n\n-e ./src\n", 3, "option -e is not supported"),
+        ("alpha\n\n-e git+https://x.invalid/r.git\n", 3, "not a local path"),
         ("pkg @ http://x.invalid/pkg.whl\n", 1, "direct URL"),
         ("-r\n", 1, "takes one value"),
         ("--pre yes\n", 1, "takes no value"),
@@ -197,7 +197,7 @@ def test_binary_options_follow_pips_rules(tmp_path: Path) -> None:
         ("-f ./dist", "find-links directories are not read"),
         ("--find-links=./dist", "find-links directories are not read"),
         ("--no-index", "a build resolves against an index"),
-        ("-e .", "editable projects are not taken"),
+        ("-e svn+https://x.invalid/r", "not a local path"),
         ("--no-binary -r", "takes project names"),
         ("--frobnicate", "option --frobnicate is not supported"),
     ],
@@ -226,3 +226,44 @@ def test_require_hashes_needs_every_requirement_pinned_with_a_hash(tmp_path: Pat
     assert f"--require-hashes ({bad}:3)" in str(info.value)
     plain = _write(tmp_path / "plain.txt", "beta>=1\n")
     assert parse_inputs([], [plain], []).requirements  # without the option, no hash is needed
+
+
+def test_local_projects_are_paths_relative_to_the_working_directory(tmp_path: Path) -> None:
+    """A path, ``name @ file:``, ``-e PATH`` (file or argument), as pip and uv read them."""
+    (tmp_path / "sub").mkdir()
+    req = _write(
+        tmp_path / "sub" / "r.txt",
+        "./pkgs/liba[test]\n-e ../app\nlibc @ file:///abs/libc\nalpha\n--editable=/abs/e\n",
+    )
+    inputs = parse_inputs(["../up", "-e .", "/abs/arg"], [req], [])
+    found = [(p.path, p.editable, p.name, sorted(p.extras)) for p in inputs.local_projects]
+    assert found == [
+        ("../up", False, None, []),
+        (".", True, None, []),
+        ("/abs/arg", False, None, []),
+        ("./pkgs/liba", False, None, ["test"]),
+        ("../app", True, None, []),
+        ("/abs/libc", False, "libc", []),
+        ("/abs/e", True, None, []),
+    ]
+    assert [str(item) for item in inputs.requirements] == ["alpha"]
+    assert inputs.local_projects[3].location == f"{req}:1"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("pkg @ https://x.invalid/pkg-1.0.tar.gz", "direct URL"),
+        ("-e git+https://x.invalid/r.git#egg=r", "not a local path"),
+    ],
+)
+def test_remote_projects_stay_refused(tmp_path: Path, text: str, reason: str) -> None:
+    req = _write(tmp_path / "r.txt", f"{text}\n")
+    with pytest.raises(RequirementFileError, match=reason):
+        parse_inputs([], [req], [])
+
+
+def test_a_constraint_cannot_name_a_local_project(tmp_path: Path) -> None:
+    con = _write(tmp_path / "c.txt", "./pkgs/liba\n")
+    with pytest.raises(RequirementFileError, match="not a local project"):
+        parse_inputs(["alpha"], [], [con])

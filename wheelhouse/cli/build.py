@@ -15,6 +15,7 @@ from wheelhouse.cli.options import (
     IndexOptions,
     choice_options,
     constraint_files_option,
+    editable_option,
     from_lock_option,
     index_options,
     platforms_option,
@@ -53,12 +54,14 @@ Examples:
   wheelhouse build -r requirements.txt -c constraints.txt --exclude-newer 2026-01-01
   wheelhouse build -r requirements.txt --python 3.11 --python 3.12 --build
   wheelhouse build -r pyproject.toml --extra test --group dev
+  wheelhouse build -e . ./pkgs/liba --python 3.12
   wheelhouse build --from-lock uv.lock --group dev --python 3.12 --platform win_amd64
 """
 
 
 @click.command("build", epilog=BUILD_EPILOG)
 @requirements_argument
+@editable_option
 @requirement_files_option
 @constraint_files_option
 @from_lock_option
@@ -72,6 +75,7 @@ def build_command(
     wheelhouse_dir: Path,
     index: IndexOptions,
     requirements: tuple[str, ...],
+    editables: tuple[str, ...],
     requirement_files: tuple[Path, ...],
     constraint_files: tuple[Path, ...],
     from_lock: Path | None,
@@ -90,7 +94,12 @@ def build_command(
     -r pyproject.toml reads the project's [project] dependencies, with the
     extras and dependency groups --extra, --all-extras and --group choose.
     --from-lock takes a lock's pins for every target, resolving nothing.
+
+    A REQ (or -r line) naming a path (./pkgs/lib, /abs/path), name @ file:///...,
+    or -e PATH is a local project: built here into a wheel, once, and kept,
+    with what its build backend needs for a wheel and an editable install.
     """
+    requirements = (*requirements, *(f"-e {path}" for path in editables))
     _check_choice(requirement_files, constraint_files, from_lock, choice, requirements, index)
     if not requirements and not requirement_files and from_lock is None:
         _rebuild(wheelhouse_dir, index, pythons, platforms)
@@ -190,6 +199,8 @@ def _rebuild(
 
 def _summary(wheelhouse_dir: Path, result: BuildResult, allow_sdist: bool) -> str:
     built = f", {len(result.built)} wheel(s) built from sdists" if allow_sdist else ""
+    if result.built and not allow_sdist:
+        built = f", {len(result.built)} wheel(s) built from local projects"
     return (
         f"wheelhouse {wheelhouse_dir}: {len(result.targets)} target(s) "
         f"({', '.join(t.name for t in result.targets)}), "

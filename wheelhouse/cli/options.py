@@ -23,6 +23,7 @@ __all__ = [
     "cache_dir_option",
     "choice_options",
     "constraint_files_option",
+    "editable_option",
     "from_lock_option",
     "index_options",
     "index_url_option",
@@ -53,6 +54,15 @@ wheelhouse_option = click.option(
     help="The wheelhouse directory.",
 )
 requirements_argument = click.argument("requirements", nargs=-1)
+editable_option = click.option(
+    "-e",
+    "--editable",
+    "editables",
+    multiple=True,
+    metavar="PATH",
+    help="A local project, as pip's -e takes it: built into a wheel here, with what an "
+    "editable install of it needs. Repeatable.",
+)
 requirement_files_option = click.option(
     "-r",
     "--requirement",

@@ -35,6 +35,7 @@ from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
+from wheelhouse.model.uvlock import UvLock
 from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.errors import NoFileForTarget
 from wheelhouse.resolve.explain import combine
@@ -42,6 +43,7 @@ from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.reporter import Round, Watch
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import BuildFailed
+from wheelhouse.sdist.local import LocalBuilder
 from wheelhouse.sdist.pep517 import BuildInterpreters, builds_here
 from wheelhouse.sdist.staging import Staging, StagingIndex
 from wheelhouse.sdist.wheels import WheelMaker, gather
@@ -52,8 +54,10 @@ __all__ = [
     "BuildResult",
     "Preferences",
     "build",
+    "local_builder",
     "open_run",
     "plan_all",
+    "prepare_local",
     "read_inputs",
     "resolve_all",
 ]
@@ -122,12 +126,15 @@ def build(
     run = open_run(wheelhouse, request, index, reporter, inputs.formats)
     with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
+        local = local_builder(wheelhouse, request, staging)
+        inputs = prepare_local(local, inputs, targets)
         planned = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         resolutions = checked = allowed_files(planned, inputs, lambda file: file.sha256)
         extra: list[Resolution] = []
         if maker is not None:
             resolutions = maker.realize(resolutions)
             extra = maker.resolve_build_requirements(finder, resolutions)
+        extra += local.resolve_build_requirements(finder, resolutions, maker)
         hashed, fetched = fetch_missing(
             wheelhouse, staging, unique_files([*resolutions, *extra], maker), request, reporter
         )
@@ -137,8 +144,10 @@ def build(
         )
         files = list(hashed.values())
         locks = [_lock(resolution, hashed) for resolution in resolutions]
-        built = Built(wheels=maker.used if maker else {}, requirements=_requirements(extra))
-        pages = index.page_digests(finder.consulted())
+        wheels = {**(maker.used if maker else {}), **local.used}
+        built = Built(wheels=wheels, requirements=_requirements(extra))
+        # A local project's source is no index page: such a build is always redone.
+        pages = {} if local.active else index.page_digests(finder.consulted())
         with wheelhouse.committing("build"):
             index_directory(wheelhouse, hashed)
             wheelhouse.write_locks(locks, created_by=f"wheelhouse {__version__}")
@@ -147,11 +156,35 @@ def build(
     return BuildResult(
         targets=targets,
         locks=locks,
-        downloaded=[hashed[n] for n in fetched if not (maker and maker.is_built(hashed[n]))],
+        downloaded=[
+            hashed[n]
+            for n in fetched
+            if not (maker and maker.is_built(hashed[n])) and n not in local.used
+        ],
         reused=[file for file in files if file.filename not in fetched],
         refused=sorted(finder.refused.values(), key=str),
-        built=[r for r in maker.built if r.wheel.filename in hashed] if maker else [],
+        built=[
+            r for r in [*(maker.built if maker else []), *local.built] if r.wheel.filename in hashed
+        ],
     )
+
+
+def local_builder(wheelhouse: Wheelhouse, request: BuildRequest, staging: Staging) -> LocalBuilder:
+    """The builder of a run's local projects, with the wheels the manifest records."""
+    return LocalBuilder(
+        request=request,
+        files=staging,
+        interpreters=BuildInterpreters(request.pythons),
+        built=wheelhouse.read_manifest().get("built", {}),
+    )
+
+
+def prepare_local(local: LocalBuilder, inputs: Inputs, targets: Sequence[Target]) -> Inputs:
+    """The inputs with local projects built (a uv.lock's members too) and dynamic ones learned."""
+    members = inputs.locked.local_projects() if isinstance(inputs.locked, UvLock) else ()
+    if not (inputs.local_projects or inputs.dynamic_projects or members):
+        return inputs
+    return local.prepare(inputs, targets, members)
 
 
 @contextlib.contextmanager

@@ -36,7 +36,11 @@ def locked_resolution(
     """The lock's pins for ``target``, each with the one file the target takes."""
     pins = {}
     for pin in lock.select(target, choice):
-        files = [file for locked in pin.files for file in _dist_files(pin, locked, pages)]
+        if pin.local:  # a member of the lock's tree: the wheels built here stand for it
+            files = list(pages.project_files(pin.name).files)
+            pin = dataclasses.replace(pin, version=files[0].version) if files else pin
+        else:
+            files = [file for locked in pin.files for file in _dist_files(pin, locked, pages)]
         selection = select_files(files, target, policy)
         best = selection.by_version.get(pin.version)
         if not best:

@@ -20,8 +20,10 @@ from wheelhouse.commands.build import (
     BuildResult,
     Preferences,
     build,
+    local_builder,
     open_run,
     plan_all,
+    prepare_local,
 )
 from wheelhouse.commands.errors import NothingRecorded
 from wheelhouse.commands.targets import make_targets
@@ -94,6 +96,8 @@ def refresh(
         reporter = reporter or BuildReporter()
         run = open_run(wheelhouse, request, index, reporter, inputs.formats)
         with run as (finder, staging, _maker):
+            local = local_builder(wheelhouse, request, staging)
+            inputs = prepare_local(local, inputs, targets)
             resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}
         return RefreshResult(diffs=diff_pins(old, new))

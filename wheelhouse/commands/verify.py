@@ -336,7 +336,9 @@ def _build_names(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The files the manifest keeps for builds, each with the table that names it."""
     names = {}
     for wheel, record in manifest.get("built", {}).items():
-        names[wheel] = names[record["sdist"]] = f'[built."{wheel}"]'
+        names[wheel] = f'[built."{wheel}"]'
+        if "sdist" in record:  # a local project's source (``source``) is no file here
+            names[record["sdist"]] = names[wheel]
     for target, entry in manifest.get("build-requirements", {}).items():
         names.update(dict.fromkeys(entry["files"], f'[build-requirements."{target}"]'))
     return names

@@ -22,7 +22,13 @@ from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import BadDirectory, MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.layout import PAGE_NAMES, SIMPLE, metadata_name, metadata_owner, page_name
-from wheelhouse.house.metadata import check_identity, core_metadata, wheel_metadata
+from wheelhouse.house.metadata import (
+    PKG_INFO,
+    check_identity,
+    core_metadata,
+    sdist_members,
+    wheel_metadata,
+)
 from wheelhouse.model import simple
 from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_filename
 
@@ -159,12 +165,14 @@ def _read(path: Path, has_metadata: bool) -> _Inspected:
     except ValueError as exc:
         raise _Invalid(f"not a distribution file name ({exc})") from None
     is_wheel = path.name.endswith(".whl")
-    metadata = core_metadata(path, project)
+    # An old sdist has no PKG-INFO: pip and uv build it for its metadata, and so may a reader.
+    pkg_info = None if is_wheel else sdist_members(path, {PKG_INFO}).get(PKG_INFO)
+    metadata = core_metadata(path, project) if is_wheel else pkg_info
     file = local_file(
         path,
         (project, version, tags),
-        requires_python=_check_metadata(metadata, project, version),
-        metadata_sha256=hashlib.sha256(metadata).hexdigest() if is_wheel else None,
+        requires_python=_check_metadata(metadata, project, version) if metadata else None,
+        metadata_sha256=hashlib.sha256(metadata).hexdigest() if is_wheel and metadata else None,
     )
     current = _metadata_path(path).read_bytes() if is_wheel and has_metadata else None
     return _Inspected(file=file, metadata=metadata if is_wheel and current != metadata else None)

@@ -86,7 +86,7 @@ def _well_formed(key: str, entry: object) -> bool:
     """A table, with the fields of a ``[built]`` or ``[build-requirements]`` entry."""
     if not isinstance(entry, dict):
         return False
-    if key == "built":
-        return isinstance(entry.get("sdist"), str)
+    if key == "built":  # from an sdist kept here, or from a local project's source
+        return isinstance(entry.get("sdist", entry.get("source")), str)
     files = entry.get("files") if key == "build-requirements" else []
     return isinstance(files, list) and all(isinstance(name, str) for name in files)

@@ -94,7 +94,9 @@ def needed_files(wheelhouse: Wheelhouse, manifest: Mapping[str, Any]) -> Referen
     needed = References(hashes=locked.hashes, filenames=locked.filenames | names)
     # A refresh reads a built wheel's sdist here (to resolve, to build for a new Python).
     built = manifest.get("built", {})
-    sdists = {r["sdist"] for w, r in built.items() if needed.cover(w, r.get("sha256"))}
+    sdists = {  # a local project's source (``source``) is no file of the wheelhouse
+        r["sdist"] for w, r in built.items() if "sdist" in r and needed.cover(w, r.get("sha256"))
+    }
     return References(hashes=locked.hashes, filenames=needed.filenames | sdists)
 
 

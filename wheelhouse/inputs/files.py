@@ -101,6 +101,9 @@ def parse_inputs(
         environ=os.environ,
     )
     for path in projects:
-        inputs.requirements += project_requirements(read_toml(path), str(path), choice or Choice())
+        document, chosen = read_toml(path), choice or Choice()
+        inputs.requirements += project_requirements(
+            document, str(path), chosen, inputs.dynamic_projects
+        )
         inputs.files.append(str(path))
     return inputs

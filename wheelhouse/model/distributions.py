@@ -299,7 +299,12 @@ def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuiltWheel:
-    """A wheel built here from an sdist, as the manifest's ``[built]`` table records it."""
+    """A wheel built here, as the manifest's ``[built]`` table records it.
+
+    Built from an sdist kept beside it (``sdist``, ``sdist-sha256``), or, when
+    ``local``, from a local project (``source``: its path as given;
+    ``source-sha256``: the digest of its tree, or of its sdist or wheel file).
+    """
 
     wheel: DistFile
     sdist: str
@@ -307,6 +312,9 @@ class BuiltWheel:
     python: str  # "X.Y" of the interpreter that built it
     python_full_version: str = ""
     interpreter: str = ""
+    #: For a local project: what its backend needs for a wheel and an editable build.
+    build_requires: tuple[str, ...] = ()
+    local: bool = False
 
     def serves(self, sdist_sha256: str, target: Target) -> bool:
         """Whether it stands for that sdist on ``target``.
@@ -320,15 +328,17 @@ class BuiltWheel:
         return self.sdist_sha256 == sdist_sha256 and same_python and fits
 
     def to_dict(self) -> dict[str, Any]:
+        kind = "source" if self.local else "sdist"
         entry = {
-            "sdist": self.sdist,
-            "sdist-sha256": self.sdist_sha256,
+            kind: self.sdist,
+            f"{kind}-sha256": self.sdist_sha256,
             "python": self.python,
             "python-full-version": self.python_full_version,
             "interpreter": self.interpreter,
             "sha256": self.wheel.sha256,
             "size": self.wheel.size,
             "requires-python": self.wheel.requires_python,
+            "build-requires": list(self.build_requires) or None,
         }
         return {key: value for key, value in entry.items() if value is not None}
 
@@ -338,11 +348,14 @@ class BuiltWheel:
         wheel = DistFile.from_record(filename, entry)
         if not wheel.tags:
             raise ValueError(f"{filename} is not a wheel")
+        kind = "source" if "source" in entry else "sdist"
         return cls(
             wheel=replace(wheel, sha256=str(entry["sha256"])),
-            sdist=str(entry["sdist"]),
-            sdist_sha256=str(entry["sdist-sha256"]),
+            sdist=str(entry[kind]),
+            sdist_sha256=str(entry[f"{kind}-sha256"]),
             python=str(entry["python"]),
             python_full_version=str(entry.get("python-full-version", "")),
             interpreter=str(entry.get("interpreter", "")),
+            build_requires=tuple(str(item) for item in entry.get("build-requires", ())),
+            local=kind == "source",
         )

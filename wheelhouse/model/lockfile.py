@@ -79,6 +79,9 @@ class LockedPin:
     marker: Marker | None = None
     dependencies: tuple[NormalizedName, ...] = ()
     requires_python: str | None = None
+    #: A project of the lock's own tree (a workspace member): its files are the wheels
+    #: built here, and its version theirs.
+    local: bool = False
 
 
 class LockSource(Protocol):

@@ -16,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.model.errors import DynamicMetadata, InputFileError
+from wheelhouse.model.localproj import DynamicProject
 from wheelhouse.model.reqfile import InputRequirement
 
 __all__ = ["Choice", "dependency_groups", "is_pyproject", "project_requirements"]
@@ -41,12 +42,17 @@ class Choice:
 
 
 def project_requirements(
-    document: Mapping[str, Any], path: str, choice: Choice
+    document: Mapping[str, Any],
+    path: str,
+    choice: Choice,
+    dynamic: list[DynamicProject] | None = None,
 ) -> list[InputRequirement]:
     """The requirements of ``[project]`` and of the chosen extras and groups, in file order.
 
-    Raises :class:`DynamicMetadata` when what is asked for is computed by the build
-    backend, and :class:`InputFileError` for anything else that cannot be used.
+    When what is asked for is computed by the build backend, the project goes into
+    ``dynamic`` (the build learns those requirements by building it), or without
+    that list :class:`DynamicMetadata` is raised. Raises :class:`InputFileError` for
+    anything else that cannot be used.
     """
     project = document.get("project")
     if project is None and not choice.groups:
@@ -55,7 +61,7 @@ def project_requirements(
         )
     found: list[InputRequirement] = []
     if project is not None:
-        found += _project(_table(project, path, "[project]"), path, choice)
+        found += _project(_table(project, path, "[project]"), path, choice, dynamic)
     groups = dependency_groups(document.get("dependency-groups", {}), path)
     for name in choice.groups:
         if canonicalize_name(name) not in groups:
@@ -65,8 +71,16 @@ def project_requirements(
     return found
 
 
-def _project(project: Mapping[str, Any], path: str, choice: Choice) -> list[InputRequirement]:
+def _project(
+    project: Mapping[str, Any], path: str, choice: Choice, sink: list[DynamicProject] | None
+) -> list[InputRequirement]:
     dynamic = {str(key) for key in project.get("dynamic", [])}
+    wants_extras = bool(choice.extras or choice.all_extras)
+    computed = "dependencies" in dynamic or (wants_extras and "optional-dependencies" in dynamic)
+    if computed and sink is not None:
+        chosen = None if choice.all_extras else frozenset(map(canonicalize_name, choice.extras))
+        sink.append(DynamicProject(path=path, extras=chosen))
+        return []
     if "dependencies" in dynamic:
         raise DynamicMetadata(path, "[project] dependencies")
     found = _requirements(

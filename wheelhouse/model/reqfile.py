@@ -22,6 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.model.errors import RequirementFileError
 from wheelhouse.model.formats import Formats
+from wheelhouse.model.localproj import DynamicProject, LocalProject, local_reference
 
 if TYPE_CHECKING:  # the lock models build on this module's requirements
     from wheelhouse.model.lockfile import LockSource
@@ -33,6 +34,7 @@ _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _HASH_OPTION = re.compile(r"\s*--hash(?:=|\s+)(\S+)")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 _VALUED = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url"}
+_EDITABLE = {"-e", "--editable"}
 _TAKES_VALUE = {"--only-binary", "--no-binary"}
 _FLAGS = {"--pre", "--prefer-binary", "--require-hashes"}
 _NOT_HERE = "; the build takes its indexes from -i/--extra-index-url"
@@ -44,10 +46,6 @@ _REFUSED = {
     "-f": "find-links directories are not read" + _NOT_HERE,
     "--find-links": "find-links directories are not read" + _NOT_HERE,
     "--no-index": "a build resolves against an index" + _NOT_HERE,
-    "-e": "editable projects are not taken from requirements files (-r pyproject.toml "
-    "reads a project's dependencies)",
-    "--editable": "editable projects are not taken from requirements files (-r pyproject.toml "
-    "reads a project's dependencies)",
 }
 #: How deep ``-r``/``-c`` files may nest: far beyond any real project, well short of
 #: the interpreter's recursion limit.
@@ -86,6 +84,10 @@ class Inputs:
     files: list[str] = field(default_factory=list)
     formats: Formats = field(default_factory=Formats)  # --only-binary, --no-binary, --prefer-binary
     locked: LockSource | None = None  # --from-lock: its pins stand instead of a resolution
+    #: Projects on disk, built into wheels here; and ``-r pyproject.toml`` files whose
+    #: dependencies only their build backend knows.
+    local_projects: list[LocalProject] = field(default_factory=list)
+    dynamic_projects: list[DynamicProject] = field(default_factory=list)
 
     def add(self, item: InputRequirement, *, constraint: bool) -> None:
         """Take a requirement or constraint, in the order given."""
@@ -123,7 +125,11 @@ def parse_inputs(
     context = _Context(read, environ)
     for number, text in enumerate(requirements, 1):
         where = f"argument {number}"
-        inputs.add(_requirement(text, "the command line", where, where, 0), constraint=False)
+        local = _local(text, None, "the command line", where, where, 0)
+        if local is not None:
+            inputs.local_projects.append(local)
+        else:
+            inputs.add(_requirement(text, "the command line", where, where, 0), constraint=False)
     for path in requirement_files:
         _parse_file(path, inputs, constraint=False, context=context, seen=())
     for path in constraint_files:
@@ -149,6 +155,22 @@ def _requirement(
         reason = f"the project name is longer than {MAX_NAME} characters"
         raise RequirementFileError(path, lineno, text[:60] + "...", reason)
     return InputRequirement(requirement=requirement, origin=origin, location=where, hashes=hashes)
+
+
+def _local(
+    text: str, base: Path | None, origin: str, where: str, path: str, lineno: int
+) -> LocalProject | None:
+    """The local project a requirement (or ``-e PATH``) names, else None."""
+    editable = False
+    words = text.split(maxsplit=1)
+    if len(words) == 2 and (words[0] in _EDITABLE or words[0].startswith("--editable=")):
+        editable, text = True, words[1]
+    elif text.startswith("--editable="):
+        editable, text = True, text.partition("=")[2]
+    try:
+        return local_reference(text, base, origin=origin, location=where, editable=editable)
+    except ValueError as exc:
+        raise RequirementFileError(path, lineno, text, str(exc).splitlines()[0]) from None
 
 
 def _split_hashes(path: Path, lineno: int, line: str) -> tuple[str, frozenset[str]]:
@@ -221,10 +243,20 @@ def _parse_line(
     context: _Context,
     seen: tuple[str, ...],
 ) -> None:
-    if not line.startswith("-"):
+    flag = "-c" if constraint else "-r"
+    editable = line.split(maxsplit=1)[0] in _EDITABLE or line.startswith("--editable=")
+    if not line.startswith("-") or editable:
         text, hashes = _split_hashes(path, lineno, line)
-        flag = "-c" if constraint else "-r"
-        item = _requirement(text, f"{flag} {path}", f"{path}:{lineno}", str(path), lineno, hashes)
+        where = f"{path}:{lineno}"
+        # Relative to the working directory, as pip and uv read them (not to the file).
+        local = _local(text, None, f"{flag} {path}", where, str(path), lineno)
+        if local is not None and constraint:
+            reason = "a constraint names a project on an index, not a local project"
+            raise RequirementFileError(str(path), lineno, line, reason)
+        if local is not None:
+            inputs.local_projects.append(local)
+            return
+        item = _requirement(text, f"{flag} {path}", where, str(path), lineno, hashes)
         inputs.add(item, constraint=constraint)
         return
     option, value = _split_option(path, lineno, line)

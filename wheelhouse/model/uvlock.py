@@ -6,7 +6,9 @@ edges carry markers. Selecting for a target walks the graph from the project
 (the packages of the lock's directory and the workspace members), following
 only the edges whose markers can hold there, and takes every index package it
 reaches. Local packages (the project, workspace members, path dependencies)
-are walked through but not taken: a wheelhouse holds index files.
+are built here: :meth:`UvLock.local_projects` names them, and a selection
+takes each one reached as a local pin. A ``virtual`` package (no build system)
+is walked through and not taken.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.model.errors import InputFileError
+from wheelhouse.model.localproj import LocalProject
 from wheelhouse.model.lockfile import LockedFile, LockedPin, check_target, filename_of
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.targets import Target, Truth
@@ -61,6 +64,11 @@ class _Package:
     def is_local(self) -> bool:
         return any(kind in self.source for kind in _LOCAL)
 
+    @property
+    def is_built(self) -> bool:
+        """A local package that is installed: built here into a wheel (not ``virtual``)."""
+        return self.is_local and "virtual" not in self.source
+
     def edges(self, part: _Part) -> tuple[_Edge, ...]:
         if part is None:
             return self.dependencies
@@ -82,12 +90,14 @@ class UvLock:
         """Every index package reached from the roots on ``target``, with its marker."""
         check_target(self.path, target, self.requires_python)
         incoming = self._walk(target, self._starts(choice))
+        for root in self.roots:
+            incoming.setdefault(root.key, [])
         pins: dict[NormalizedName, LockedPin] = {}
         markers = _markers(incoming)
         children = _children(incoming)
         for key in sorted(incoming):
             package = self._package(key)
-            if package.is_local:
+            if package.is_local and not package.is_built:
                 continue
             if package.name in pins:
                 raise InputFileError(
@@ -96,13 +106,35 @@ class UvLock:
                 )
             pins[package.name] = LockedPin(
                 name=package.name,
-                version=Version(package.version),
+                version=_version(package),
+                local=package.is_local,
                 files=package.files,
                 via=tuple(sorted({parent[0] for parent, _ in incoming[key]})),
                 marker=markers.get(key),
                 dependencies=tuple(sorted({child[0] for child in children.get(key, ())})),
             )
         return list(pins.values())
+
+    def local_projects(self) -> tuple[LocalProject, ...]:
+        """The packages of the lock's own tree that are built: directories beside the lock."""
+        base = self.path.replace("\\", "/").rpartition("/")[0]
+        found = []
+        for package in self.packages:
+            if not package.is_built:
+                continue
+            kind = next(kind for kind in _LOCAL if kind in package.source)
+            relative = str(package.source[kind])
+            path = relative if relative.startswith("/") or not base else f"{base}/{relative}"
+            found.append(
+                LocalProject(
+                    path=path,
+                    origin=f"--from-lock {self.path}",
+                    location=f"{self.path} [{package.name}]",
+                    name=package.name,
+                    editable=kind == "editable",
+                )
+            )
+        return tuple(found)
 
     def _starts(self, choice: Choice) -> list[tuple[_Package, _Part]]:
         """The roots' dependencies, and the extras and groups chosen of them."""
@@ -161,6 +193,16 @@ class UvLock:
 
     def _package(self, key: _Key) -> _Package:
         return next(p for p in self.packages if p.key == key)
+
+
+def _version(package: _Package) -> Version:
+    """A package's locked version; a local package may have none (its wheel's stands)."""
+    try:
+        return Version(package.version)
+    except InvalidVersion:
+        if package.is_local:
+            return Version("0")
+        raise
 
 
 def _markers(
@@ -226,7 +268,17 @@ def uv_lock(document: Mapping[str, Any], path: str) -> UvLock:
         packages=packages,
         roots=_roots(document, packages, path),
         requires_python=str(requires_python) if requires_python else None,
+        index_urls=_build_indexes(packages),
     )
+
+
+def _build_indexes(packages: Sequence[_Package]) -> tuple[str, ...]:
+    """The lock's registries, when it has local packages to build: their build
+    requirements come from there, as uv takes them."""
+    if not any(package.is_built for package in packages):
+        return ()
+    urls = (str(p.source["registry"]) for p in packages if "registry" in p.source)
+    return tuple(dict.fromkeys(urls))
 
 
 def _roots(

@@ -11,6 +11,8 @@ __all__ = [
     "BadSdist",
     "BuildFailed",
     "CannotBuildHere",
+    "LocalBuildFailed",
+    "NotAProject",
     "SdistBuildFailed",
 ]
 
@@ -101,3 +103,40 @@ class BadSdist(WheelhouseError):
     @property
     def hint(self) -> str:
         return "pin another version of the project, or one that ships wheels"
+
+
+@dataclass(eq=False)
+class NotAProject(WheelhouseError):
+    """A local requirement that names no project this tool can build."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} is not a project to build: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "name a directory with a pyproject.toml (or setup.py), an sdist or a wheel; "
+            "a project on the index is named without a path"
+        )
+
+
+@dataclass(eq=False)
+class LocalBuildFailed(WheelhouseError):
+    """A local project's build backend could not be installed, or failed."""
+
+    project: str
+    backend: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"cannot build {self.project} with its build backend {self.backend}: {self.detail}"
+
+    @property
+    def hint(self) -> str:
+        return (
+            "check the project's [build-system] (its requires must be on the index, "
+            "its build-backend importable from them), then build it by hand: pip wheel PATH"
+        )

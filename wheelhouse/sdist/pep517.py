@@ -60,12 +60,14 @@ _PYPROJECT = "pyproject.toml"
 class SdistInfo:
     """What an sdist declares: its core metadata (PKG-INFO) and its build requirements."""
 
-    pkg_info: bytes
+    pkg_info: bytes | None  # None: an old sdist, which only a build tells the metadata of
     build_requires: tuple[str, ...]
 
     @property
     def static_requirements(self) -> bool:
         """Whether PKG-INFO's Requires-Dist is final (PEP 643: 2.2 or newer, not Dynamic)."""
+        if self.pkg_info is None:
+            return False
         raw, _ = parse_email(self.pkg_info)
         try:
             version = Version(raw.get("metadata_version", "0"))
@@ -76,7 +78,10 @@ class SdistInfo:
 
 
 def read_sdist(path: Path) -> SdistInfo:
-    """Read ``PKG-INFO`` and ``pyproject.toml`` from the top directory of an sdist."""
+    """Read ``PKG-INFO`` and ``pyproject.toml`` from the top directory of an sdist.
+
+    An old sdist may have no PKG-INFO: its metadata then comes from a build.
+    """
     try:
         members = sdist_members(path, {PKG_INFO, _PYPROJECT})
         pyproject = members.get(_PYPROJECT)
@@ -85,10 +90,8 @@ def read_sdist(path: Path) -> SdistInfo:
         raise BadSdist(path.name, exc.reason) from None
     except ValueError as exc:  # pyproject.toml is not UTF-8 or not TOML
         raise BadSdist(path.name, str(exc) or type(exc).__name__) from None
-    if PKG_INFO not in members:
-        raise BadSdist(path.name, "no PKG-INFO at the top of the archive")
     build_requires = DEFAULT_BUILD_REQUIRES if requires is None else requires
-    return SdistInfo(pkg_info=members[PKG_INFO], build_requires=build_requires)
+    return SdistInfo(pkg_info=members.get(PKG_INFO), build_requires=build_requires)
 
 
 def _build_requires(pyproject: Mapping[str, Any]) -> tuple[str, ...] | None:

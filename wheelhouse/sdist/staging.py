@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from packaging.utils import NormalizedName, canonicalize_name
+
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import atomic_copy, sha256_of
@@ -73,18 +75,35 @@ class Staging:
         self._infos: dict[str, SdistInfo] = {}
         self._prepared: dict[str, bytes] = {}
         self._lock = KeyedLocks()
+        #: Wheels of local projects, built here: they stand for their names' pages.
+        self.local_pages: dict[NormalizedName, list[DistFile]] = {}
+        self._local_paths: dict[str, Path] = {}
+
+    def add_local(self, file: DistFile, path: Path) -> None:
+        """A local project's wheel: the only file of its name this run sees."""
+        files = self.local_pages.setdefault(file.project, [])
+        if all(known.filename != file.filename for known in files):
+            files.append(file)
+        self._local_paths[file.filename] = path
 
     def project_files(self, name: str) -> ProjectPage:
+        if (local := self.local_pages.get(canonicalize_name(name))) is not None:
+            return ProjectPage(files=tuple(local))
         return self.index.project_files(name)
 
     def prefetch(self, names: Iterable[str]) -> None:
-        self.index.prefetch(names)
+        self.index.prefetch(
+            name for name in names if canonicalize_name(name) not in self.local_pages
+        )
 
     def page_digests(self, names: Iterable[str]) -> dict[str, str]:
-        return self.index.page_digests(names)
+        remote = [name for name in names if canonicalize_name(name) not in self.local_pages]
+        return self.index.page_digests(remote)
 
     def metadata(self, file: DistFile) -> bytes:
         """A wheel's metadata: the wheelhouse's PEP 658 file when it holds that very wheel."""
+        if (path := self._local_paths.get(file.filename)) is not None:
+            return wheel_metadata(path, file.project)
         known = self.recorded.get(file.filename, {}).get("sha256")
         local = self.wheelhouse.path(metadata_name(file.filename))
         if file.sha256 and known == file.sha256 and local.is_file():

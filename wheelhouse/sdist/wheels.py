@@ -111,7 +111,7 @@ class WheelMaker:
         (PEP 517) with this tool's own interpreter.
         """
         info = self.files.info(sdist)
-        if info.static_requirements:
+        if info.static_requirements and info.pkg_info is not None:
             return info.pkg_info
         if (wheel := self.wheel_for(sdist, target)) is not None:
             return self.files.wheel_metadata(wheel.wheel)
