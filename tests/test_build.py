@@ -385,3 +385,31 @@ def test_progress_is_closed_when_a_build_fails(
     monkeypatch.setattr(ProgressReporter, "close", lambda self: closed.append(self))
     result = build(tmp_path / "wh", index_server, "nosuchthing", "--platform", LINUX)
     assert result.exit_code == 1 and len(closed) == 1
+
+
+def test_the_summary_tells_wheels_of_local_projects_from_wheels_of_sdists() -> None:
+    """With --build, a local project's wheel is not one "built from sdists"."""
+    from wheelhouse.cli.build import _summary
+    from wheelhouse.commands.build import BuildResult
+    from wheelhouse.model.distributions import BuiltWheel, DistFile
+    from wheelhouse.model.targets import Target
+
+    def built(filename: str, *, local: bool) -> BuiltWheel:
+        wheel = DistFile.from_record(filename, {"sha256": "0" * 64, "size": 1})
+        return BuiltWheel(wheel=wheel, sdist="x", sdist_sha256="0" * 64, python="3.12", local=local)
+
+    wheels = [
+        built("liba-0.1-py3-none-any.whl", local=True),
+        built("sdistonly-1.0-py3-none-any.whl", local=False),
+        built("cext-1.0-py3-none-any.whl", local=False),
+    ]
+    target = Target.from_name("cp312-manylinux_2_28_x86_64")
+    result = BuildResult(targets=[target], locks=[], built=wheels)
+    assert _summary(Path("wh"), result, allow_sdist=True).endswith(
+        "0 reused, 2 wheel(s) built from sdists, 1 from local projects"
+    )
+    assert _summary(Path("wh"), result, allow_sdist=False).endswith(
+        "0 reused, 1 wheel(s) built from local projects"
+    )
+    nothing = BuildResult(targets=[target], locks=[])
+    assert _summary(Path("wh"), nothing, allow_sdist=True).endswith("0 wheel(s) built from sdists")

@@ -202,3 +202,13 @@ def test_diff_exit_code_tells_a_failure_from_a_difference(tmp_path: Path) -> Non
     missing = str(tmp_path / "missing")
     assert invoke("diff", "--exit-code", missing, missing).exit_code == 3
     assert invoke("diff", missing, missing).exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["build", "refresh", "fetch"])
+def test_index_url_help_names_every_place_an_index_comes_from(command: str) -> None:
+    """refresh and fetch fall back on the recorded index, and fetch resolves nothing."""
+    text = " ".join(invoke(command, "--help").output.split())
+    help_of_index = text.partition("--index-url URL")[2].partition(" --")[0]
+    for place in ("$WHEELHOUSE_INDEX_URL", "$PIP_INDEX_URL", "the recorded index", "pip's default"):
+        assert place in help_of_index, (place, help_of_index)
+    assert "resolve against" not in help_of_index

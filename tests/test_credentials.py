@@ -206,3 +206,22 @@ def test_a_hanging_keyring_is_cut_off(tmp_path: Path) -> None:
     assert output([str(script), "get", "x", "y"], 0.3) is None
     assert time.monotonic() - started < 10  # its child sleep too is gone
     assert output([str(tmp_path / "missing")], 1.0) is None
+
+
+@pytest.mark.parametrize(
+    "index_url",
+    [
+        "http://127.0.0.1:port/simple",  # no such port
+        f"http://user:{SECRET}/x@127.0.0.1:9/simple",  # a "/" in the password, not encoded
+    ],
+)
+def test_an_index_url_that_does_not_parse_is_one_line_that_shows_no_password(
+    tmp_path: Path, index_url: str
+) -> None:
+    code, out = build(tmp_path / "wh", index_url, {}, "alpha")
+    assert code == 1 and "Traceback" not in out, out
+    error, hint = out.splitlines()
+    assert error.startswith("error: ") and "not a valid URL" in error
+    assert SECRET not in out and "user:" not in out
+    assert hint.startswith("hint: ")
+    assert not (tmp_path / "wh" / "wheelhouse.toml").exists()

@@ -318,3 +318,15 @@ def test_built_wheels_carry_their_tags(built: Path) -> None:
     for path in built.glob("cext-*.whl"):
         _name, _version, _build, tags = parse_wheel_filename(path.name)
         assert {tag.platform for tag in tags} == {"linux_x86_64"}
+
+
+def test_the_pip_that_installs_build_requirements_trusts_pip_cert_as_the_build_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Its environment loses every PIP_* variable: the bundle PIP_CERT names goes as --cert."""
+    indexes = sdists.PipIndexes(index_url="https://index.example/simple")
+    assert "--cert" not in indexes.options()
+    bundle = tmp_path / "corporate-ca.pem"
+    monkeypatch.setenv("PIP_CERT", str(bundle))
+    options = indexes.options()
+    assert options[options.index("--cert") + 1] == str(bundle)

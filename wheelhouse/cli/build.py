@@ -198,9 +198,13 @@ def _rebuild(
 
 
 def _summary(wheelhouse_dir: Path, result: BuildResult, allow_sdist: bool) -> str:
-    built = f", {len(result.built)} wheel(s) built from sdists" if allow_sdist else ""
-    if result.built and not allow_sdist:
-        built = f", {len(result.built)} wheel(s) built from local projects"
+    local = sum(1 for wheel in result.built if wheel.local)
+    sdists = len(result.built) - local
+    if allow_sdist:
+        built = f", {sdists} wheel(s) built from sdists"
+        built += f", {local} from local projects" if local else ""
+    else:
+        built = f", {local} wheel(s) built from local projects" if local else ""
     return (
         f"wheelhouse {wheelhouse_dir}: {len(result.targets)} target(s) "
         f"({', '.join(t.name for t in result.targets)}), "

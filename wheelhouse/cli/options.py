@@ -219,9 +219,11 @@ index_url_option = click.option(
     "-i",
     default=None,
     metavar="URL",
-    help="Index to resolve against (else $WHEELHOUSE_INDEX_URL, "
-    "$PIP_INDEX_URL, then pip's default index). Credentials: in the URL, else "
-    "$NETRC or ~/.netrc, else `keyring get` for https://USER@host/simple.",
+    help="The index (else $WHEELHOUSE_INDEX_URL, $PIP_INDEX_URL, a requirements "
+    "file's -i, the recorded index for refresh, fetch and build with no REQ, then "
+    "pip's default index). "
+    "Credentials: in the URL, else $NETRC or ~/.netrc, else `keyring get` for "
+    "https://USER@host/simple.",
 )
 jobs_option = click.option(
     "--jobs",

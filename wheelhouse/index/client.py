@@ -88,6 +88,8 @@ class IndexClient:
             raise ValueError("at least one index URL is needed")
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown index strategy {strategy!r}")
+        for url in index_urls:
+            _check_url(url)
         self.index_urls = tuple(redact(url).rstrip("/") for url in index_urls)
         self.strategy = strategy
         self.limits = limits or Limits.from_environ(os.environ)
@@ -318,6 +320,23 @@ class IndexClient:
                 future.set_exception(exc)
                 raise
         return future.result()
+
+
+def _check_url(url: str) -> None:
+    """Raise :class:`IndexUnreachable` for an index URL that does not parse.
+
+    Neither the URL's userinfo nor the parser's words about it are shown when it
+    has one: an unencoded ``/`` in a password makes the rest of it read as a port.
+    """
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        scheme, separator, rest = url.partition("://")
+        if "@" not in rest:
+            raise IndexUnreachable(url, f"not a valid URL ({exc})") from None
+        shown = f"{scheme}{separator}{rest.rpartition('@')[2]}"
+        reason = "not a valid URL; percent-encode /, ?, # and @ in its user name and password"
+        raise IndexUnreachable(shown, reason) from None
 
 
 def _digest(pages: Iterable[CachedPage | None]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
 import sys
 import urllib.parse
 import urllib.request
@@ -26,7 +27,16 @@ from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import InterpreterInfo, probe
 from wheelhouse.install.process import pip_command, run
 
-__all__ = ["KEYS", "PipCheck", "Setting", "check", "check_pip", "parse_config_debug", "winning"]
+__all__ = [
+    "KEYS",
+    "PIP_TIMEOUT",
+    "PipCheck",
+    "Setting",
+    "check",
+    "check_pip",
+    "parse_config_debug",
+    "winning",
+]
 
 #: Sources in the order pip applies them: a later one overrides an earlier one.
 _VARIANTS = ("global", "user", "site", "env", "env_var")
@@ -35,6 +45,8 @@ _SECTIONS = ("global", "install", ":env:")
 #: The settings that keep pip on the wheelhouse's pins.
 KEYS = ("no-index", "find-links", "constraint")
 _TRUE = {"1", "y", "yes", "t", "true", "on"}
+#: Seconds ``pip config debug`` may take: it reads a few files, so a pip still running hangs.
+PIP_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,9 +129,17 @@ def check_pip(
     """Ask the interpreter's pip what it reads; one line per setting, and what is wrong.
 
     ``constraints`` are the wheelhouse's constraints files: pip must read one of them.
-    Raises :class:`InterpreterNotFound` when pip cannot list its configuration.
+    Raises :class:`InterpreterNotFound` when pip cannot list its configuration, or
+    takes longer than :data:`PIP_TIMEOUT`.
     """
-    result = run([*pip_command(info), "config", "debug"], capture=True, as_configured=True)
+    command = [*pip_command(info), "config", "debug"]
+    try:
+        result = run(command, capture=True, as_configured=True, timeout=PIP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        reason = f"pip config debug did not finish within {PIP_TIMEOUT:g} seconds"
+        raise InterpreterNotFound(str(info.path), reason) from None
+    except OSError as exc:
+        raise InterpreterNotFound(str(info.path), exc.strerror or str(exc)) from None
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["pip config debug failed"])[-1]
         raise InterpreterNotFound(str(info.path), reason)

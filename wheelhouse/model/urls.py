@@ -14,11 +14,13 @@ from collections.abc import Iterable
 __all__ = ["redact", "unique_urls", "with_credentials"]
 
 # A scheme, then an authority's userinfo up to its last "@" (a password may hold an
-# unescaped "@"); the authority ends at the first "/", "?", "#" or blank.
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+# unescaped "@", and spaces, which httpx sends percent-encoded); the authority ends
+# at the first "/", "?", "#" or line end, and a user name at a blank.
+_USER = r"(?:[^\s/?#:]*:[^\n\r/?#]*|[^\s/?#]*)@"
+_USERINFO = re.compile(rf"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://){_USER}")
 # A URL's scheme, userinfo (with its "@") and host:port.
 _AUTHORITY = re.compile(
-    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#]*@)?(?P<host>[^/?#@]*)"
+    rf"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>{_USER})?(?P<host>[^/?#@]*)"
 )
 
 

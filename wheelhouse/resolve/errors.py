@@ -263,7 +263,8 @@ class ResolutionFailures(WheelhouseError):
     def __str__(self) -> str:
         shown = [str(error) for error in self.errors[:MAX_FAILURES]]
         if len(self.errors) > MAX_FAILURES:
-            shown.append(f"and {len(self.errors) - MAX_FAILURES} more failures (--verbose)")
+            more = len(self.errors) - MAX_FAILURES
+            shown.append(f"and {more} more failures; build fewer targets to see them")
         return "\n".join(shown)
 
     @property

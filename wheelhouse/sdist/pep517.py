@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -110,8 +111,14 @@ class PipIndexes:
     extra_index_urls: tuple[str, ...] = ()
 
     def options(self) -> list[str]:
+        """pip's options for these indexes, with the certificates the build itself trusts.
+
+        pip runs without any ``PIP_*`` variable, so the bundle ``PIP_CERT`` names
+        (which the build's own client takes) is given as ``--cert``.
+        """
         extras = [part for url in self.extra_index_urls for part in ("--extra-index-url", url)]
-        return ["--index-url", self.index_url, *extras]
+        cert = os.environ.get("PIP_CERT")
+        return ["--index-url", self.index_url, *extras, *(("--cert", cert) if cert else ())]
 
 
 def build_wheel(python: InterpreterInfo, sdist: Path, out: Path, indexes: PipIndexes) -> Path:
