@@ -68,7 +68,7 @@ class FakeIndex:
                 self.deps[file.url] = requires
 
     def project_files(self, name: str) -> ProjectPage:
-        return ProjectPage(files=tuple(self.files.get(name, [])))
+        return ProjectPage.of(self.files.get(name, []))
 
     def prefetch(self, names: Iterable[str]) -> None:
         list(names)
