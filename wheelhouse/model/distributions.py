@@ -81,7 +81,7 @@ def parse_filename(
         if project is not None and name != canonicalize_name(project):
             with contextlib.suppress(ValueError):
                 name, version = project_name_and_version(filename, project, "")
-        return name, version, frozenset()
+        return name, _shared_version(version), _NO_TAGS
     raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
 
 
@@ -90,13 +90,22 @@ def parse_filename(
 #: every wheel with the same tags shares one set (cheap to compare with a target's).
 _WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
+_VERSIONS: dict[Version, Version] = {}
 _MEMO_LIMIT = 1 << 16
+_NO_TAGS: frozenset[Tag] = frozenset()
+
+
+def _shared_version(version: Version) -> Version:
+    """One object for equal versions: a project's sdist and wheels of a release share it."""
+    if len(_VERSIONS) >= _MEMO_LIMIT:
+        _VERSIONS.clear()
+    return _VERSIONS.setdefault(version, version)
 
 
 @functools.lru_cache(maxsize=1 << 14)
 def _version(text: str) -> Version | None:
     try:
-        return Version(text)
+        return _shared_version(Version(text))
     except InvalidVersion:
         return None
 
@@ -117,6 +126,7 @@ def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]
         if known is not None and version is not None:
             return known[0], version, known[1]
     name, version, _build, tags = parse_wheel_filename(filename)
+    version = _shared_version(version)
     if plain:
         if len(_WHEEL_PARTS) >= _MEMO_LIMIT:
             _WHEEL_PARTS.clear()
@@ -185,9 +195,10 @@ def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, fro
         name, version, tags = parse_filename(filename, project)
     except ValueError as exc:
         raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
-    if name != _canonical(project):
+    wanted = _canonical(project)
+    if name != wanted:
         raise InvalidFilename(filename, project, f"it is a file of {name}")
-    return name, version, tags
+    return wanted, version, tags  # the project's one name string, not one per file
 
 
 @functools.lru_cache(maxsize=1 << 12)
