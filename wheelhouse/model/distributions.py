@@ -90,16 +90,20 @@ def parse_filename(
 #: every wheel with the same tags shares one set (cheap to compare with a target's).
 _WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
-_VERSIONS: dict[Version, Version] = {}
+_VERSIONS: dict[str, Version] = {}
 _MEMO_LIMIT = 1 << 16
 _NO_TAGS: frozenset[Tag] = frozenset()
 
 
 def _shared_version(version: Version) -> Version:
-    """One object for equal versions: a project's sdist and wheels of a release share it."""
+    """One object per version as written: a release's sdist and wheels share it.
+
+    Keyed by the text, not by equality: ``1.2`` and ``1.2.0`` are equal but
+    each is pinned, and printed, as its files spell it.
+    """
     if len(_VERSIONS) >= _MEMO_LIMIT:
         _VERSIONS.clear()
-    return _VERSIONS.setdefault(version, version)
+    return _VERSIONS.setdefault(str(version), version)
 
 
 @functools.lru_cache(maxsize=1 << 14)
