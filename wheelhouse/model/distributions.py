@@ -35,6 +35,7 @@ __all__ = [
     "Skip",
     "SkipReason",
     "is_distribution_filename",
+    "location",
     "parse_filename",
     "parse_upload_time",
     "select",
@@ -279,11 +280,12 @@ class Listed(NamedTuple):
 
     A page keeps every file as a row (its version and tags shared with the other
     rows, its details as read); only the files of the versions a resolution
-    visits become :class:`DistFile` objects (:meth:`file`).
+    visits become :class:`DistFile` objects (:meth:`file`). ``location`` is the
+    URL as :func:`location` keeps it; :attr:`url` gives it back whole.
     """
 
     filename: str
-    url: str
+    location: str
     project: NormalizedName
     version: Version
     tags: frozenset[Tag]
@@ -298,7 +300,7 @@ class Listed(NamedTuple):
     def of(cls, file: DistFile) -> Listed:
         return cls(
             file.filename,
-            file.url,
+            location(file.url, file.filename),
             file.project,
             file.version,
             file.tags,
@@ -314,6 +316,14 @@ class Listed(NamedTuple):
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
 
+    @property
+    def url(self) -> str:
+        if self.location.endswith("/"):
+            return self.location + self.filename
+        if self.location.endswith("#"):
+            return self.location[:-1]
+        return self.location
+
     def file(self) -> DistFile:
         return DistFile(
             filename=self.filename,
@@ -328,6 +338,19 @@ class Listed(NamedTuple):
             upload_time=self.upload_time,
             metadata_sha256=self.metadata_sha256,
         )
+
+
+def location(url: str, filename: str) -> str:
+    """A file's URL as a row keeps it: without the file's name when the URL ends with it.
+
+    Most indexes link each file by its own name, so a row would hold the name
+    twice. What is kept ends with ``/`` only then; any other URL ending with
+    ``/`` or ``#`` gets a ``#`` more, which :attr:`Listed.url` takes off again.
+    """
+    head = url[: -len(filename)]
+    if url.endswith(filename) and head.endswith("/"):
+        return head
+    return url + "#" if url.endswith(("/", "#")) else url
 
 
 class SkipReason(enum.Enum):

@@ -25,6 +25,7 @@ from wheelhouse.model.distributions import (
     DistFile,
     Listed,
     is_distribution_filename,
+    location,
     parse_upload_time,
     read_name,
 )
@@ -169,7 +170,7 @@ def _collect(entries: Iterable[tuple[str, str, Details]], project: str) -> Proje
         requires_python = shared.setdefault(requires_python, requires_python)
         yanked = shared.setdefault(yanked, yanked)
         row = (sha256, requires_python, yanked, size, upload_time, metadata_sha256)
-        listed.append(Listed(filename, file_url, name, version, tags, *row))
+        listed.append(Listed(filename, location(file_url, filename), name, version, tags, *row))
     return ProjectPage(listed=tuple(listed), refused=tuple(refused))
 
 
