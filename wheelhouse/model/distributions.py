@@ -197,7 +197,10 @@ def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, fro
     if _escapes(filename):
         raise InvalidFilename(filename, project, "the name contains a path separator or '..'")
     try:
-        name, version, tags = parse_filename(filename, project)
+        if filename.endswith(".whl"):  # parse_filename's way for a wheel, its checks done
+            name, version, tags = _parse_wheel(filename)
+        else:
+            name, version, tags = parse_filename(filename, project)
     except ValueError as exc:
         raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
     wanted = _canonical(project)

@@ -231,17 +231,22 @@ def _check_depth(content: bytes) -> None:
 
 
 def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, Details]:
-    hashes = entry.get("hashes")
-    metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    get = entry.get  # tens of thousands of entries on a large page: every look-up counts
+    hashes = get("hashes")
+    metadata = get("core-metadata", _ABSENT)
     details = (
         _sha256_of(hashes) if isinstance(hashes, dict) else None,
-        _str_or_none(entry.get("requires-python")),
-        _json_yanked(entry.get("yanked")),
-        _int_or_none(entry.get("size")),
-        _upload_time(entry.get("upload-time")),
-        _json_metadata(metadata),
+        _str_or_none(get("requires-python")),
+        _json_yanked(get("yanked")),
+        _int_or_none(get("size")),
+        _upload_time(get("upload-time")),
+        _json_metadata(get("dist-info-metadata") if metadata is _ABSENT else metadata),
     )
-    return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
+    return str(get("filename", "")), _absolute(url, str(get("url", ""))), details
+
+
+#: What a JSON entry holds under a key it lacks (None is JSON's null).
+_ABSENT = object()
 
 
 def _absolute(page_url: str, link: str) -> str:
@@ -284,13 +289,13 @@ def _str_or_none(value: object) -> str | None:
 
 def _upload_time(value: object) -> str | None:
     """A PEP 700 upload time that parses, else None: one bad entry must not fail a run later."""
-    text = _str_or_none(value)
-    if text is not None:
-        try:
-            parse_upload_time(text)
-        except ValueError:
-            return None
-    return text
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parse_upload_time(value)
+    except ValueError:
+        return None
+    return value
 
 
 # PEP 503 HTML
