@@ -88,7 +88,7 @@ class Staging:
 
     def project_files(self, name: str) -> ProjectPage:
         if (local := self.local_pages.get(canonicalize_name(name))) is not None:
-            return ProjectPage(files=tuple(local))
+            return ProjectPage.of(local)
         return self.index.project_files(name)
 
     def prefetch(self, names: Iterable[str]) -> None:
