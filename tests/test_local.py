@@ -124,6 +124,10 @@ def test_a_dynamic_pyproject_is_built_to_learn_its_dependencies(
     ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-r", pyproject, "--extra", "fast"))
     pins = {line.split("==")[0] for line in lock_text(wh).splitlines() if "==" in line}
     assert pins == {"gamma", "delta", "speedy"}  # not the project itself, not the other extra
+    assert "speedy==1.0 \\\n    --hash" in lock_text(wh)
+    assert f"# via {pyproject} [extra fast]" in lock_text(wh)  # as for a static extra
+    inputs = tomllib.loads((wh / "wheelhouse.toml").read_text())["inputs"]
+    assert sorted(inputs["resolved-requirements"]) == ["gamma", "speedy"]
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(

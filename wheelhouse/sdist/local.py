@@ -393,11 +393,14 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
         raise InputFileError(project.path, f"no extra {', '.join(unknown)} (it has: {have})")
     found = []
     for number, text in enumerate(raw.get("requires_dist", []), 1):
+        decided, extra = _without_extra(text, chosen)
+        if decided is None:
+            continue
         try:
-            requirement = Requirement(_without_extra(text, chosen))
+            requirement = Requirement(decided)
         except InvalidRequirement as exc:
             raise InputFileError(project.path, f"its backend declares {text!r}: {exc}") from None
-        origin = f"-r {project.path}"
+        origin = f"{project.path} [extra {extra}]" if extra else f"-r {project.path}"
         found.append(
             InputRequirement(
                 requirement=requirement, origin=origin, location=f"{project.path} #{number}"
@@ -406,12 +409,22 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
     return found
 
 
-def _without_extra(text: str, chosen: set[str]) -> str:
-    """The requirement with each ``extra == "x"`` decided: true for the chosen extras."""
+def _without_extra(text: str, chosen: set[str]) -> tuple[str | None, str]:
+    """The requirement with each ``extra == "x"`` decided (chosen: true), and its extra.
+
+    A marker that is one extra alone, as backends write them, is dropped when
+    the extra is chosen and drops the requirement (None) when it is not, so the
+    lock and the manifest read as for a static pyproject.toml.
+    """
+    head, sep, marker = text.partition(";")
+    names = [canonicalize_name(a if a is not None else b) for a, b in _EXTRA.findall(marker)]
+    if not sep or not names:
+        return text, ""
+    if _EXTRA.fullmatch(marker.strip().strip("()").strip()):
+        return (head.strip() if names[0] in chosen else None), names[0]
 
     def decide(match: re.Match[str]) -> str:
         name = canonicalize_name(match[1] if match[1] is not None else match[2])
         return 'python_version >= "0"' if name in chosen else 'python_version < "0"'
 
-    head, sep, marker = text.partition(";")
-    return head + sep + _EXTRA.sub(decide, marker) if sep else text
+    return head + sep + _EXTRA.sub(decide, marker), names[0]
