@@ -29,6 +29,7 @@ from helpers import (
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
+from wheelhouse.model.localproj import moved_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -163,6 +164,36 @@ def test_local_wheel_and_sdist_files_are_projects_too(
     assert "oldsdist==1.0" in text
     built = tomllib.loads((tmp_path / "wh" / "wheelhouse.toml").read_text())["built"]
     assert built["oldsdist-1.0-py3-none-any.whl"]["source"] == "./oldsdist-1.0.tar.gz"
+
+
+def test_a_local_project_argument_is_recorded_so_refresh_runs_anywhere(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded relative to the wheelhouse, as -r files are: the tree can move."""
+    project(tmp_path / "tree" / "src" / "pkgs" / "liba", "liba", 'version = "0.1.0"\n')
+    monkeypatch.chdir(tmp_path / "tree" / "src")
+    ok(invoke("build", "-w", "../wh", "-i", index_server.url, "./pkgs/liba", "-e", "pkgs/liba"))
+    manifest = tomllib.loads((tmp_path / "tree" / "wh" / "wheelhouse.toml").read_text())
+    assert manifest["inputs"]["requirements"] == ["../src/pkgs/liba", "-e ../src/pkgs/liba"]
+    (tmp_path / "tree").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)
+    ok(invoke("refresh", "-w", "moved/wh"))
+    assert "liba==0.1.0 \\" in lock_text(tmp_path / "moved" / "wh")
+
+
+@pytest.mark.parametrize(
+    ("written", "recorded"),
+    [
+        ("./liba[test] ; python_version > '3'", "../x/./liba[test]; python_version > '3'"),
+        ("-e .", "-e ../x/."),
+        ("liba", "liba"),  # a project on the index
+        ("liba @ file:///src/liba", "liba @ file:///src/liba"),
+        ("~/liba", "~/liba"),
+    ],
+)
+def test_only_the_path_of_a_local_project_argument_is_moved(written: str, recorded: str) -> None:
+    assert moved_path(written, lambda path: f"../x/{path}") == recorded
+    assert moved_path("./pkgs/liba", lambda path: "pkgs/liba") == "./pkgs/liba"  # still a path
 
 
 @pytest.mark.parametrize(

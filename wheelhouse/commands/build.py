@@ -31,6 +31,7 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.model.errors import InvalidFilename, RequirementFileError
 from wheelhouse.model.formats import Formats
 from wheelhouse.model.limits import VARIABLES
+from wheelhouse.model.localproj import moved_path
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
 from wheelhouse.model.reqfile import Inputs
@@ -349,6 +350,7 @@ def _manifest(
     return manifest_dict(
         dataclasses.replace(
             request,
+            requirements=tuple(moved_path(text, os.path.abspath) for text in request.requirements),
             requirement_files=tuple(map(_absolute, request.requirement_files)),
             constraint_files=tuple(map(_absolute, request.constraint_files)),
             from_lock=_absolute(request.from_lock) if request.from_lock else None,

@@ -9,6 +9,7 @@ An editable line means the same as its path: a wheelhouse holds wheels.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -17,7 +18,13 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["DynamicProject", "LocalProject", "is_local_text", "local_reference"]
+__all__ = [
+    "DynamicProject",
+    "LocalProject",
+    "is_local_text",
+    "local_reference",
+    "moved_path",
+]
 
 _EXTRAS = re.compile(r"^(?P<path>.*?)(?:\[(?P<extras>[^\]]*)\])?$")
 
@@ -96,6 +103,31 @@ def local_reference(
         marker=marker,
         editable=editable,
     )
+
+
+def moved_path(text: str, move: Callable[[str], str]) -> str:
+    """A command-line requirement with the path of the local project it names passed
+    through ``move``; any other requirement as it is.
+
+    How the manifest records ``./pkgs/liba`` or ``-e ./pkgs/liba`` apart from the
+    working directory, and reads it back. A ``~`` path and a ``file:`` URL are
+    absolute already; a relative result keeps a leading ``./``, so it still reads
+    as a path.
+    """
+    words = text.split(maxsplit=1)
+    flag = ""
+    if len(words) == 2 and words[0] in ("-e", "--editable"):
+        flag, text = f"{words[0]} ", words[1]
+    if not is_local_text(text) or text.lstrip().startswith(("~", "file:")):
+        return flag + text
+    spec, sep, marker = text.partition(";")
+    match = _EXTRAS.match(spec.strip())
+    path = match["path"] if match else spec.strip()
+    extras = spec.strip()[len(path) :]
+    moved = move(path)
+    if not PurePosixPath(moved).is_absolute() and not moved.startswith("."):
+        moved = f"./{moved}"
+    return f"{flag}{moved}{extras}{sep}{marker}"
 
 
 def _file_url(
