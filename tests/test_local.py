@@ -181,6 +181,37 @@ def test_a_local_project_argument_is_recorded_so_refresh_runs_anywhere(
     assert "liba==0.1.0 \\" in lock_text(tmp_path / "moved" / "wh")
 
 
+def test_build_requirements_agree_with_the_pins_for_pip_under_wheelhouse_env(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """The newest bt-left needs bt-shared>=2, the lock pins bt-shared 1.0.
+
+    pip before 26 (this venv's, from ensurepip) applies PIP_CONSTRAINT to the
+    isolated build environment as well: bt-left 1.0 must be the one kept.
+    """
+    backend = BACKEND.replace('["wh-backend"]', '["wh-backend", "bt-left"]')
+    app = project(
+        tmp_path / "app",
+        "app",
+        'version = "1.0"\ndependencies = ["bt-shared<2"]\n',
+        backend=backend,
+    )
+    wh = tmp_path / "wh"
+    ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-e", str(app)))
+    assert (wh / "bt_left-1.0-py3-none-any.whl").is_file()
+    python = make_venv(tmp_path, with_pip=True)
+    settings = ok(invoke("env", "-w", str(wh), "--format", "dotenv")).output
+    env = dict(line.split("=", 1) for line in settings.splitlines() if "=" in line)
+    run([*unshare_prefix(), str(python), "-m", "pip", "install", "-q", "-e", str(app)], env=env)
+    assert installed(python)["bt-shared"] == "1.0"
+    # A backend that needs what the pins exclude is resolved on its own all the same.
+    (app / "pyproject.toml").write_text(
+        (app / "pyproject.toml").read_text().replace('"bt-left"', '"bt-left>=2"')
+    )
+    ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-e", str(app)))
+    assert (wh / "bt_left-2.0-py3-none-any.whl").is_file()
+
+
 @pytest.mark.parametrize(
     ("written", "recorded"),
     [

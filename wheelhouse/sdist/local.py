@@ -33,6 +33,7 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.metadata import wheel_metadata
@@ -43,7 +44,7 @@ from wheelhouse.model.localproj import DynamicProject, LocalProject
 from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.candidates import Resolution, ResolvedPin
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import CannotBuildHere, LocalBuildFailed, NotAProject
@@ -326,14 +327,26 @@ class LocalBuilder:
 
         Their files go into the wheelhouse and its index, not into the lock: pip
         and uv take build requirements from ``--find-links`` when they build.
+        The target's pins constrain them when they can: pip before 26 applies
+        ``PIP_CONSTRAINT`` (``wheelhouse env``) to its isolated build
+        environment too, so a backend that needs another version of a pinned
+        project could not be installed there.
         """
         extra = []
         for resolution in resolutions:
             wanted = {text for name in resolution.pins for text in self.requires.get(name, ())}
             if not wanted:
                 continue
-            inputs = Inputs(requirements=[self._build_input(text) for text in sorted(wanted)])
-            pending = resolve(finder, resolution.target, inputs)
+            inputs = Inputs(
+                requirements=[self._build_input(text) for text in sorted(wanted)],
+                constraints=[_pinned(pin) for pin in resolution.pins.values()],
+            )
+            try:
+                pending = resolve(finder, resolution.target, inputs)
+            except WheelhouseError:  # the newest backends need other versions: theirs, then
+                pending = resolve(
+                    finder, resolution.target, dataclasses.replace(inputs, constraints=[])
+                )
             if maker is not None:
                 (pending,) = maker.realize([pending])
             extra.append(pending)
@@ -368,6 +381,11 @@ class LocalBuilder:
             detail = f"its metadata cannot be read: {exc}"
             raise LocalBuildFailed(source.label, source.spec.backend, detail) from None
         return _declared(metadata, project)
+
+
+def _pinned(pin: ResolvedPin) -> InputRequirement:
+    requirement = Requirement(f"{pin.name}=={pin.version}")
+    return InputRequirement(requirement=requirement, origin="the target's lock", location="")
 
 
 def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
