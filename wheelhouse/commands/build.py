@@ -127,7 +127,7 @@ def build(
     run = open_run(wheelhouse, request, index, reporter, inputs.formats)
     with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
-        local = local_builder(wheelhouse, request, staging)
+        local = local_builder(wheelhouse, request, staging, reporter)
         inputs = prepare_local(local, inputs, targets)
         planned = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         resolutions = checked = allowed_files(planned, inputs, lambda file: file.sha256)
@@ -170,13 +170,16 @@ def build(
     )
 
 
-def local_builder(wheelhouse: Wheelhouse, request: BuildRequest, staging: Staging) -> LocalBuilder:
+def local_builder(
+    wheelhouse: Wheelhouse, request: BuildRequest, staging: Staging, reporter: BuildReporter
+) -> LocalBuilder:
     """The builder of a run's local projects, with the wheels the manifest records."""
     return LocalBuilder(
         request=request,
         files=staging,
         interpreters=BuildInterpreters(request.pythons),
         built=wheelhouse.read_manifest().get("built", {}),
+        hooks=reporter,
     )
 
 

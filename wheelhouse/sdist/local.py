@@ -56,7 +56,7 @@ from wheelhouse.sdist.hooks import (
 )
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
-from wheelhouse.sdist.wheels import WheelMaker
+from wheelhouse.sdist.wheels import BuildHooks, WheelMaker
 
 __all__ = ["LocalBuilder", "source_digest"]
 
@@ -118,8 +118,9 @@ class LocalBuilder:
         files: Staging,
         interpreters: BuildInterpreters,
         built: Mapping[str, Any],
+        hooks: BuildHooks | None = None,
     ) -> None:
-        self.files, self.interpreters = files, interpreters
+        self.files, self.interpreters, self.hooks = files, interpreters, hooks
         self.indexes = PipIndexes(
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
@@ -277,6 +278,8 @@ class LocalBuilder:
         self.files.waiting[record.wheel.filename] = path
         self.wheels.append(record)
         self.built.append(record)
+        if self.hooks is not None:
+            self.hooks.built(record)
         return record
 
     def _wheel_file(self, source: _Source, path: Path) -> DistFile:
