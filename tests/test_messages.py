@@ -181,3 +181,14 @@ def test_refresh_check_exits_3_when_the_resolution_fails_and_says_why(
     assert result.exit_code == 3, result.output
     assert f"    constraint {constraints}:1 requires alpha==9" in result.stderr.splitlines()
     assert {path: path.read_bytes() for path in wh.rglob("*") if path.is_file()} == before
+
+
+def test_the_wheels_a_target_misses_show_its_platform_and_the_newest_python_first(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """native 1.0 has 12 wheels for 3.11 to 3.13 on five platforms: 3.10 sees the nearest."""
+    lines = build(tmp_path, index_server, "native==1.0", "--python", "3.10", "--platform", LINUX)
+    assert (
+        "(its wheels: cp313-manylinux_2_17_x86_64, cp312-manylinux_2_17_x86_64, "
+        "cp312-manylinux_2_28_x86_64 and 9 more)"
+    ) in lines[0]

@@ -22,6 +22,7 @@ once, with every target it holds for. Why each file was passed over comes from
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from packaging.version import Version
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.model.distributions import DistFile, Selection, Skip, SkipReason
 from wheelhouse.model.reqfile import InputRequirement, Inputs
-from wheelhouse.model.targets import Truth
+from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Req
 from wheelhouse.resolve.errors import (
     FORMAT,
@@ -120,7 +121,9 @@ def _no_file(
         passed.setdefault(skip.file.version, []).append(skip)
     # As matching does (and pip): with no final release to take, prereleases are taken.
     pre = provider.pre or all(version.is_prerelease for version in selection.versions())
-    whys = [_why(v, selection, passed.get(v, []), requirement, pre) for v in allowed]
+    whys = [
+        _why(v, selection, passed.get(v, []), requirement, pre, provider.target) for v in allowed
+    ]
     if any(why is None for why in whys):
         return None  # a version has a usable file: something other than files is at fault
     first, *rest = [why for why in whys if why is not None]
@@ -198,7 +201,12 @@ def _conflict(
 
 
 def _why(
-    version: Version, selection: Selection, passed: Sequence[Skip], requirement: Req, pre: bool
+    version: Version,
+    selection: Selection,
+    passed: Sequence[Skip],
+    requirement: Req,
+    pre: bool,
+    target: Target,
 ) -> _Why | None:
     """Why ``version`` offers the target no file (``passed``: its files passed over); None
     when it does offer one.
@@ -219,7 +227,7 @@ def _why(
     if not wheels:
         only = "only an sdist, and sdists are built only with --build"
         return _Why(kind=SDIST, reasons=[only], sdist=sdist, brief="sdist only")
-    reasons = [f"no wheel for the target (its wheels: {shortened(_wheel_tags(wheels))})"]
+    reasons = [f"no wheel for the target (its wheels: {shortened(_wheel_tags(wheels, target))})"]
     if sdist:
         reasons.append("its sdist is built only with --build")
     return _Why(kind=PLATFORM, reasons=reasons, sdist=sdist, brief="no wheel for the target")
@@ -238,13 +246,25 @@ def _why_usable(
     return None
 
 
-def _wheel_tags(wheels: Iterable[DistFile]) -> list[str]:
-    """Each wheel's Python and first platform, as a target is named (``cp313-win_amd64``)."""
+def _wheel_tags(wheels: Iterable[DistFile], target: Target) -> list[str]:
+    """Each wheel's Python and first platform, as a target is named (``cp313-win_amd64``).
+
+    The target's platforms first, newest Python first: what a reader shortened to the
+    first few needs to see is the nearest miss (``cp312-manylinux_2_17_x86_64``
+    for a Python 3.13 target).
+    """
     found = set()
     for wheel in wheels:
         python, _abi, platforms = wheel.filename[: -len(".whl")].split("-")[-3:]
-        found.add(f"{python}-{platforms.split('.')[0]}")
-    return sorted(found)
+        found.add((python, platforms.split(".")[0]))
+    ours = {tag.platform for tag in target.tags}
+
+    def nearest(item: tuple[str, str]) -> tuple[bool, int, str]:
+        python, platform = item
+        newest = max(int("".join(re.findall(r"\d", tag)) or 0) for tag in python.split("."))
+        return (platform not in ours, -newest, f"{python}-{platform}")
+
+    return [f"{python}-{platform}" for python, platform in sorted(found, key=nearest)]
 
 
 def combine(errors: Sequence[WheelhouseError]) -> WheelhouseError:
