@@ -135,3 +135,12 @@ def test_a_hatchling_uv_workspace_runs_its_tests_offline(tmp_path: Path) -> None
     settings = offline(*wheelhouse, "env", "-w", str(wh), "--format", "dotenv")
     env = dict(line.split("=", 1) for line in settings.splitlines() if "=" in line)
     offline(*pip_command(venv), "install", "-e", "pkgs/liba", env=env)
+
+
+def test_an_old_setup_py_sdist_builds_for_an_old_python(tmp_path: Path) -> None:
+    """dill 0.3.1.1: setup.py only, no top-level PKG-INFO; Python 3.8's pip 23.0 lacks wheel."""
+    find_python("3.8")  # the interpreter that builds for the target
+    wh = tmp_path / "wh"
+    build = ["build", "-q", "-w", str(wh), "--build", "dill==0.3.1.1", "--python", "3.8"]
+    run([sys.executable, "-m", "wheelhouse", *build])
+    assert (wh / "dill-0.3.1.1-py3-none-any.whl").is_file()
