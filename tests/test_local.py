@@ -212,6 +212,24 @@ def test_build_requirements_agree_with_the_pins_for_pip_under_wheelhouse_env(
     assert (wh / "bt_left-2.0-py3-none-any.whl").is_file()
 
 
+def test_a_dependency_uv_takes_from_disk_must_be_given_not_taken_from_the_index(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv builds app's gamma from ../gamma; the index's gamma must not stand in for it."""
+    sources = '\n[tool.uv.sources]\ngamma = { path = "../gamma", editable = true }\n'
+    project(tmp_path / "app", "app", f'version = "1.0"\ndependencies = ["gamma"]\n{sources}')
+    project(tmp_path / "gamma", "gamma", 'version = "7.0"\n')
+    monkeypatch.chdir(tmp_path)
+    build = ("build", "-w", "wh", "-i", index_server.url, "-e", "app")
+    line = one_error(invoke(*build))
+    assert line == (
+        "error: app takes gamma from app/../gamma ([tool.uv.sources]), and the build is not "
+        "given it: the index's gamma would be locked in its place"
+    )
+    ok(invoke(*build, "./gamma"))
+    assert "gamma==7.0 \\" in lock_text(tmp_path / "wh")
+
+
 @pytest.mark.parametrize(
     ("written", "recorded"),
     [

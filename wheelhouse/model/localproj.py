@@ -9,14 +9,15 @@ An editable line means the same as its path: a wheelhouse holds wheels.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 __all__ = [
     "DynamicProject",
@@ -24,6 +25,7 @@ __all__ = [
     "is_local_text",
     "local_reference",
     "moved_path",
+    "uv_disk_sources",
 ]
 
 _EXTRAS = re.compile(r"^(?P<path>.*?)(?:\[(?P<extras>[^\]]*)\])?$")
@@ -182,3 +184,30 @@ def _join(base: PurePath | None, path: str) -> str:
     if base is None or PurePosixPath(path).is_absolute() or path.startswith("~"):
         return path
     return str(base / path)
+
+
+def uv_disk_sources(document: Mapping[str, Any]) -> dict[NormalizedName, str]:
+    """The dependencies a pyproject.toml takes from disk with uv, and where (``""``: its
+    workspace).
+
+    Only ``[tool.uv.sources]`` entries that are a workspace member or a path
+    and that its dependencies or optional dependencies name: those a plain
+    requirement would take from the index instead.
+    """
+    uv = document.get("tool", {}).get("uv", {})
+    sources = uv.get("sources", {}) if isinstance(uv, dict) else {}
+    project = document.get("project", {})
+    texts = list(project.get("dependencies", []))
+    texts += [t for group in project.get("optional-dependencies", {}).values() for t in group]
+    named = {canonicalize_name(_name(text)) for text in texts if isinstance(text, str)}
+    found: dict[NormalizedName, str] = {}
+    for name, entries in sources.items() if isinstance(sources, dict) else ():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            disk = isinstance(entry, dict) and (entry.get("workspace") or "path" in entry)
+            if disk and canonicalize_name(name) in named:
+                found[canonicalize_name(name)] = str(entry.get("path", ""))
+    return found
+
+
+def _name(text: str) -> str:
+    return re.split(r"[\s\[<>=!~;@(]", text.strip(), maxsplit=1)[0]

@@ -40,19 +40,25 @@ from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import InterpreterInfo, probe
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.errors import InputFileError
-from wheelhouse.model.localproj import DynamicProject, LocalProject
+from wheelhouse.model.localproj import DynamicProject, LocalProject, uv_disk_sources
 from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.resolve.candidates import Resolution, ResolvedPin
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
-from wheelhouse.sdist.errors import CannotBuildHere, LocalBuildFailed, NotAProject
+from wheelhouse.sdist.errors import (
+    CannotBuildHere,
+    LocalBuildFailed,
+    NotAProject,
+    SourceNotGiven,
+)
 from wheelhouse.sdist.hooks import (
     BackendSpec,
     backend_spec,
     call_hook,
     install_requirements,
+    read_pyproject,
 )
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
@@ -154,7 +160,11 @@ class LocalBuilder:
         ``projects`` are more local projects (a lock's own members). The dependencies
         of a dynamic ``-r pyproject.toml`` join the requirements.
         """
-        local = [self.project(item, targets) for item in [*inputs.local_projects, *projects]]
+        given = [*inputs.local_projects, *projects]
+        local = [self.project(item, targets) for item in given]
+        names = {canonicalize_name(item.requirement.name) for item in local}
+        for item in given:
+            _check_sources(item, names)
         learned = [item for found in inputs.dynamic_projects for item in self.learn(found)]
         requirements = [*local, *inputs.requirements, *learned]
         return dataclasses.replace(inputs, requirements=requirements)
@@ -384,6 +394,32 @@ class LocalBuilder:
             detail = f"its metadata cannot be read: {exc}"
             raise LocalBuildFailed(source.label, source.spec.backend, detail) from None
         return _declared(metadata, project)
+
+
+def _check_sources(project: LocalProject, given: set[NormalizedName]) -> None:
+    """Refuse a project whose uv sources take from disk a dependency the build is not given."""
+    root = Path(project.path).expanduser()
+    if not root.is_dir():
+        return
+    document = read_pyproject(root)  # read once already: its build-system was taken
+    for name, where in sorted(uv_disk_sources(document).items()):
+        if name not in given:
+            path = str(Path(project.path) / where) if where else _member(root, document, name)
+            raise SourceNotGiven(project.label(), name, path)
+
+
+def _member(root: Path, document: Mapping[str, Any], name: str) -> str:
+    """The path of the workspace member ``name``, from the root's ``[tool.uv.workspace]``."""
+    members = document.get("tool", {}).get("uv", {}).get("workspace", {}).get("members", [])
+    for pattern in members if isinstance(members, list) else []:
+        for path in sorted(root.glob(str(pattern))):
+            try:
+                found = read_pyproject(path).get("project", {}).get("name", "")
+            except (OSError, ValueError):
+                continue
+            if canonicalize_name(str(found)) == name:
+                return str(path)
+    return ""
 
 
 def _pinned(pin: ResolvedPin) -> InputRequirement:
