@@ -228,6 +228,10 @@ def test_a_dependency_uv_takes_from_disk_must_be_given_not_taken_from_the_index(
     )
     ok(invoke(*build, "./gamma"))
     assert "gamma==7.0 \\" in lock_text(tmp_path / "wh")
+    line = one_error(
+        invoke("build", "-w", "wh2", "-i", index_server.url, "-r", "app/pyproject.toml")
+    )
+    assert line.startswith("error: app/pyproject.toml takes gamma from app/../gamma ")
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from wheelhouse.model.limits import VARIABLES
 from wheelhouse.model.localproj import moved_path
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
+from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.model.uvlock import UvLock
@@ -186,7 +187,8 @@ def local_builder(
 def prepare_local(local: LocalBuilder, inputs: Inputs, targets: Sequence[Target]) -> Inputs:
     """The inputs with local projects built (a uv.lock's members too) and dynamic ones learned."""
     members = inputs.locked.local_projects() if isinstance(inputs.locked, UvLock) else ()
-    if not (inputs.local_projects or inputs.dynamic_projects or members):
+    projects = any(map(is_pyproject, inputs.files))  # their uv sources are checked
+    if not (inputs.local_projects or inputs.dynamic_projects or members or projects):
         return inputs
     return local.prepare(inputs, targets, members)
 

@@ -42,6 +42,7 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.errors import InputFileError
 from wheelhouse.model.localproj import DynamicProject, LocalProject, uv_disk_sources
 from wheelhouse.model.manifest import BuildRequest
+from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.resolve.candidates import Resolution, ResolvedPin
@@ -164,7 +165,9 @@ class LocalBuilder:
         local = [self.project(item, targets) for item in given]
         names = {canonicalize_name(item.requirement.name) for item in local}
         for item in given:
-            _check_sources(item, names)
+            _check_sources(item.label(), item.path, names)
+        for path in filter(is_pyproject, inputs.files):
+            _check_sources(path, str(Path(path).parent), names)
         learned = [item for found in inputs.dynamic_projects for item in self.learn(found)]
         requirements = [*local, *inputs.requirements, *learned]
         return dataclasses.replace(inputs, requirements=requirements)
@@ -396,16 +399,19 @@ class LocalBuilder:
         return _declared(metadata, project)
 
 
-def _check_sources(project: LocalProject, given: set[NormalizedName]) -> None:
-    """Refuse a project whose uv sources take from disk a dependency the build is not given."""
-    root = Path(project.path).expanduser()
+def _check_sources(label: str, directory: str, given: set[NormalizedName]) -> None:
+    """Refuse a project whose uv sources take from disk a dependency the build is not given.
+
+    ``directory`` is the project's (a local project, or a ``-r pyproject.toml``'s).
+    """
+    root = Path(directory).expanduser()
     if not root.is_dir():
         return
-    document = read_pyproject(root)  # read once already: its build-system was taken
+    document = read_pyproject(root)  # read once already, so valid
     for name, where in sorted(uv_disk_sources(document).items()):
         if name not in given:
-            path = str(Path(project.path) / where) if where else _member(root, document, name)
-            raise SourceNotGiven(project.label(), name, path)
+            path = str(Path(directory) / where) if where else _member(root, document, name)
+            raise SourceNotGiven(label, name, path)
 
 
 def _member(root: Path, document: Mapping[str, Any], name: str) -> str:
