@@ -14,6 +14,7 @@ from helpers import find_python
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli.app import cli
+from wheelhouse.resolve.explain import tried_versions
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = ("--python", "3.11", "--platform", LINUX)
@@ -192,3 +193,13 @@ def test_the_wheels_a_target_misses_show_its_platform_and_the_newest_python_firs
         "(its wheels: cp313-manylinux_2_17_x86_64, cp312-manylinux_2_17_x86_64, "
         "cp312-manylinux_2_28_x86_64 and 9 more)"
     ) in lines[0]
+
+
+def test_tried_versions_are_bare_only_when_all_shown_share_the_first_reason() -> None:
+    same = [("2.2", "sdist only"), ("2.1", "sdist only")]
+    assert tried_versions("sdist only", same) == ["2.2", "2.1"]
+    mixed = [("2.2", "no wheel for the target"), ("2.1", "sdist only")]
+    assert tried_versions("sdist only", mixed) == [
+        "2.2 (no wheel for the target)",
+        "2.1 (sdist only)",
+    ]

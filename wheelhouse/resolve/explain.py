@@ -53,7 +53,7 @@ from wheelhouse.resolve.errors import (
 )
 from wheelhouse.resolve.provider import Provider
 
-__all__ = ["combine", "explain", "where_written"]
+__all__ = ["combine", "explain", "tried_versions", "where_written"]
 
 COMMAND_LINE = "the command line"
 #: Files passed over because of an option, and the kind of failure each makes.
@@ -127,10 +127,9 @@ def _no_file(
     if any(why is None for why in whys):
         return None  # a version has a usable file: something other than files is at fault
     first, *rest = [why for why in whys if why is not None]
-    tried = [
-        f"{version}" if why.brief == first.brief else f"{version} ({why.brief})"
-        for version, why in zip(allowed[1 : 1 + MAX_SHOWN], rest, strict=False)
-    ]
+    tried = tried_versions(
+        first.brief, [(str(v), why.brief) for v, why in zip(allowed[1:], rest, strict=False)]
+    )
     return NoFileForTarget(
         requirement.name,
         str(allowed[0]),
@@ -143,6 +142,15 @@ def _no_file(
         more=max(0, len(allowed) - 1 - len(tried)),
         sdist=first.sdist,
     )
+
+
+def tried_versions(first: str, others: Sequence[tuple[str, str]]) -> list[str]:
+    """The next versions shown after the first, each with its brief reason unless all
+    shown share the first's (a bare version among annotated ones would read as unknown).
+    """
+    shown = others[:MAX_SHOWN]
+    same = all(brief == first for _, brief in shown)
+    return [version if same else f"{version} ({brief})" for version, brief in shown]
 
 
 def where_written(requirement: Req, inputs: Inputs) -> str:
