@@ -88,6 +88,7 @@ from wheelhouse.sdist.errors import (
     LocalBuildFailed,
     NotAProject,
     SdistBuildFailed,
+    SourceNotGiven,
 )
 
 TARGET = "cp312-manylinux_2_28_x86_64"
@@ -180,6 +181,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
     SdistBuildFailed: lambda: SdistBuildFailed("alpha-1.0.tar.gz", "Python 3.12.1", "exit 1"),
     NotAProject: lambda: NotAProject("./pkgs/liba", "it has no pyproject.toml or setup.py"),
     LocalBuildFailed: lambda: LocalBuildFailed("./pkgs/liba", "wh_backend", "RuntimeError: no"),
+    SourceNotGiven: lambda: SourceNotGiven(".", "liba", "pkgs/liba"),
     BadSdist: lambda: BadSdist("alpha-1.0.tar.gz", "not a tar archive"),
 }
 

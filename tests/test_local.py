@@ -29,6 +29,7 @@ from helpers import (
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
+from wheelhouse.model.localproj import moved_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -124,6 +125,10 @@ def test_a_dynamic_pyproject_is_built_to_learn_its_dependencies(
     ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-r", pyproject, "--extra", "fast"))
     pins = {line.split("==")[0] for line in lock_text(wh).splitlines() if "==" in line}
     assert pins == {"gamma", "delta", "speedy"}  # not the project itself, not the other extra
+    assert "speedy==1.0 \\\n    --hash" in lock_text(wh)
+    assert f"# via {pyproject} [extra fast]" in lock_text(wh)  # as for a static extra
+    inputs = tomllib.loads((wh / "wheelhouse.toml").read_text())["inputs"]
+    assert sorted(inputs["resolved-requirements"]) == ["gamma", "speedy"]
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(
@@ -159,6 +164,89 @@ def test_local_wheel_and_sdist_files_are_projects_too(
     assert "oldsdist==1.0" in text
     built = tomllib.loads((tmp_path / "wh" / "wheelhouse.toml").read_text())["built"]
     assert built["oldsdist-1.0-py3-none-any.whl"]["source"] == "./oldsdist-1.0.tar.gz"
+
+
+def test_a_local_project_argument_is_recorded_so_refresh_runs_anywhere(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded relative to the wheelhouse, as -r files are: the tree can move."""
+    project(tmp_path / "tree" / "src" / "pkgs" / "liba", "liba", 'version = "0.1.0"\n')
+    monkeypatch.chdir(tmp_path / "tree" / "src")
+    ok(invoke("build", "-w", "../wh", "-i", index_server.url, "./pkgs/liba", "-e", "pkgs/liba"))
+    manifest = tomllib.loads((tmp_path / "tree" / "wh" / "wheelhouse.toml").read_text())
+    assert manifest["inputs"]["requirements"] == ["../src/pkgs/liba", "-e ../src/pkgs/liba"]
+    (tmp_path / "tree").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)
+    ok(invoke("refresh", "-w", "moved/wh"))
+    assert "liba==0.1.0 \\" in lock_text(tmp_path / "moved" / "wh")
+
+
+def test_build_requirements_agree_with_the_pins_for_pip_under_wheelhouse_env(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """The newest bt-left needs bt-shared>=2, the lock pins bt-shared 1.0.
+
+    pip before 26 (this venv's, from ensurepip) applies PIP_CONSTRAINT to the
+    isolated build environment as well: bt-left 1.0 must be the one kept.
+    """
+    backend = BACKEND.replace('["wh-backend"]', '["wh-backend", "bt-left"]')
+    app = project(
+        tmp_path / "app",
+        "app",
+        'version = "1.0"\ndependencies = ["bt-shared<2"]\n',
+        backend=backend,
+    )
+    wh = tmp_path / "wh"
+    ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-e", str(app)))
+    assert (wh / "bt_left-1.0-py3-none-any.whl").is_file()
+    python = make_venv(tmp_path, with_pip=True)
+    settings = ok(invoke("env", "-w", str(wh), "--format", "dotenv")).output
+    env = dict(line.split("=", 1) for line in settings.splitlines() if "=" in line)
+    run([*unshare_prefix(), str(python), "-m", "pip", "install", "-q", "-e", str(app)], env=env)
+    assert installed(python)["bt-shared"] == "1.0"
+    # A backend that needs what the pins exclude is resolved on its own all the same.
+    (app / "pyproject.toml").write_text(
+        (app / "pyproject.toml").read_text().replace('"bt-left"', '"bt-left>=2"')
+    )
+    ok(invoke("build", "-w", str(wh), "-i", index_server.url, "-e", str(app)))
+    assert (wh / "bt_left-2.0-py3-none-any.whl").is_file()
+
+
+def test_a_dependency_uv_takes_from_disk_must_be_given_not_taken_from_the_index(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv builds app's gamma from ../gamma; the index's gamma must not stand in for it."""
+    sources = '\n[tool.uv.sources]\ngamma = { path = "../gamma", editable = true }\n'
+    project(tmp_path / "app", "app", f'version = "1.0"\ndependencies = ["gamma"]\n{sources}')
+    project(tmp_path / "gamma", "gamma", 'version = "7.0"\n')
+    monkeypatch.chdir(tmp_path)
+    build = ("build", "-w", "wh", "-i", index_server.url, "-e", "app")
+    line = one_error(invoke(*build))
+    assert line == (
+        "error: app takes gamma from app/../gamma ([tool.uv.sources]), and the build is not "
+        "given it: the index's gamma would be locked in its place"
+    )
+    ok(invoke(*build, "./gamma"))
+    assert "gamma==7.0 \\" in lock_text(tmp_path / "wh")
+    line = one_error(
+        invoke("build", "-w", "wh2", "-i", index_server.url, "-r", "app/pyproject.toml")
+    )
+    assert line.startswith("error: app/pyproject.toml takes gamma from app/../gamma ")
+
+
+@pytest.mark.parametrize(
+    ("written", "recorded"),
+    [
+        ("./liba[test] ; python_version > '3'", "../x/./liba[test]; python_version > '3'"),
+        ("-e .", "-e ../x/."),
+        ("liba", "liba"),  # a project on the index
+        ("liba @ file:///src/liba", "liba @ file:///src/liba"),
+        ("~/liba", "~/liba"),
+    ],
+)
+def test_only_the_path_of_a_local_project_argument_is_moved(written: str, recorded: str) -> None:
+    assert moved_path(written, lambda path: f"../x/{path}") == recorded
+    assert moved_path("./pkgs/liba", lambda path: "pkgs/liba") == "./pkgs/liba"  # still a path
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from helpers import find_python
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli.app import cli
+from wheelhouse.resolve.explain import tried_versions
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = ("--python", "3.11", "--platform", LINUX)
@@ -181,3 +182,24 @@ def test_refresh_check_exits_3_when_the_resolution_fails_and_says_why(
     assert result.exit_code == 3, result.output
     assert f"    constraint {constraints}:1 requires alpha==9" in result.stderr.splitlines()
     assert {path: path.read_bytes() for path in wh.rglob("*") if path.is_file()} == before
+
+
+def test_the_wheels_a_target_misses_show_its_platform_and_the_newest_python_first(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """native 1.0 has 12 wheels for 3.11 to 3.13 on five platforms: 3.10 sees the nearest."""
+    lines = build(tmp_path, index_server, "native==1.0", "--python", "3.10", "--platform", LINUX)
+    assert (
+        "(its wheels: cp313-manylinux_2_17_x86_64, cp312-manylinux_2_17_x86_64, "
+        "cp312-manylinux_2_28_x86_64 and 9 more)"
+    ) in lines[0]
+
+
+def test_tried_versions_are_bare_only_when_all_shown_share_the_first_reason() -> None:
+    same = [("2.2", "sdist only"), ("2.1", "sdist only")]
+    assert tried_versions("sdist only", same) == ["2.2", "2.1"]
+    mixed = [("2.2", "no wheel for the target"), ("2.1", "sdist only")]
+    assert tried_versions("sdist only", mixed) == [
+        "2.2 (no wheel for the target)",
+        "2.1 (sdist only)",
+    ]

@@ -104,13 +104,21 @@ def test_describe_round() -> None:
 def test_build_on_a_terminal_shows_the_resolution(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
-    """The real command, its stderr a terminal: the target's line and the summary appear."""
+    """The real command, its stderr a terminal: the target's line and the summary appear.
+
+    And a line for each local project's wheel built.
+    """
+    app = tmp_path / "app"
+    (app / "app").mkdir(parents=True)
+    (app / "app" / "__init__.py").write_text("")
+    backend = '[build-system]\nrequires = ["wh-backend"]\nbuild-backend = "wh_backend"\n'
+    (app / "pyproject.toml").write_text(f'{backend}[project]\nname = "app"\nversion = "1.0"\n')
     controller, terminal = pty.openpty()
     # A new pty is 0 columns wide, and tqdm fits its lines to the width.
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
     command = [sys.executable, "-m", "wheelhouse", "build", "-w", str(tmp_path / "wh")]
     command += ["--index-url", index_server.url, "--python", "3.12", "bt-top"]
-    command += ["--platform", "manylinux_2_28_x86_64"]
+    command += ["--platform", "manylinux_2_28_x86_64", str(app)]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=terminal, env=isolated_env()
     ) as process:
@@ -118,7 +126,8 @@ def test_build_on_a_terminal_shows_the_resolution(
         shown = _read_all(controller)
         assert process.wait(timeout=120) == 0
     assert "resolving cp312-manylinux_2_28_x86_64: round 1, " in shown
-    assert "resolved cp312-manylinux_2_28_x86_64: 4 pins" in shown
+    assert "resolved cp312-manylinux_2_28_x86_64: 5 pins" in shown
+    assert "built app-1.0-py3-none-any.whl" in shown
 
 
 def _read_all(fd: int) -> str:

@@ -31,8 +31,10 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile, Policy
 from wheelhouse.model.errors import InvalidFilename, RequirementFileError
 from wheelhouse.model.formats import Formats
 from wheelhouse.model.limits import VARIABLES
+from wheelhouse.model.localproj import moved_path
 from wheelhouse.model.locks import Lock, Pin
 from wheelhouse.model.manifest import BuildRequest, Built, manifest_dict
+from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import Inputs
 from wheelhouse.model.targets import Target
 from wheelhouse.model.uvlock import UvLock
@@ -126,7 +128,7 @@ def build(
     run = open_run(wheelhouse, request, index, reporter, inputs.formats)
     with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
-        local = local_builder(wheelhouse, request, staging)
+        local = local_builder(wheelhouse, request, staging, reporter)
         inputs = prepare_local(local, inputs, targets)
         planned = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         resolutions = checked = allowed_files(planned, inputs, lambda file: file.sha256)
@@ -169,20 +171,24 @@ def build(
     )
 
 
-def local_builder(wheelhouse: Wheelhouse, request: BuildRequest, staging: Staging) -> LocalBuilder:
+def local_builder(
+    wheelhouse: Wheelhouse, request: BuildRequest, staging: Staging, reporter: BuildReporter
+) -> LocalBuilder:
     """The builder of a run's local projects, with the wheels the manifest records."""
     return LocalBuilder(
         request=request,
         files=staging,
         interpreters=BuildInterpreters(request.pythons),
         built=wheelhouse.read_manifest().get("built", {}),
+        hooks=reporter,
     )
 
 
 def prepare_local(local: LocalBuilder, inputs: Inputs, targets: Sequence[Target]) -> Inputs:
     """The inputs with local projects built (a uv.lock's members too) and dynamic ones learned."""
     members = inputs.locked.local_projects() if isinstance(inputs.locked, UvLock) else ()
-    if not (inputs.local_projects or inputs.dynamic_projects or members):
+    projects = any(map(is_pyproject, inputs.files))  # their uv sources are checked
+    if not (inputs.local_projects or inputs.dynamic_projects or members or projects):
         return inputs
     return local.prepare(inputs, targets, members)
 
@@ -349,6 +355,7 @@ def _manifest(
     return manifest_dict(
         dataclasses.replace(
             request,
+            requirements=tuple(moved_path(text, os.path.abspath) for text in request.requirements),
             requirement_files=tuple(map(_absolute, request.requirement_files)),
             constraint_files=tuple(map(_absolute, request.constraint_files)),
             from_lock=_absolute(request.from_lock) if request.from_lock else None,

@@ -96,7 +96,7 @@ def refresh(
         reporter = reporter or BuildReporter()
         run = open_run(wheelhouse, request, index, reporter, inputs.formats)
         with run as (finder, staging, _maker):
-            local = local_builder(wheelhouse, request, staging)
+            local = local_builder(wheelhouse, request, staging, reporter)
             inputs = prepare_local(local, inputs, targets)
             resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)
         new = {r.target.name: {n: str(p.version) for n, p in r.pins.items()} for r in resolutions}

@@ -9,15 +9,24 @@ An editable line means the same as its path: a wheelhouse holds wheels.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
-__all__ = ["DynamicProject", "LocalProject", "is_local_text", "local_reference"]
+__all__ = [
+    "DynamicProject",
+    "LocalProject",
+    "is_local_text",
+    "local_reference",
+    "moved_path",
+    "uv_disk_sources",
+]
 
 _EXTRAS = re.compile(r"^(?P<path>.*?)(?:\[(?P<extras>[^\]]*)\])?$")
 
@@ -98,6 +107,31 @@ def local_reference(
     )
 
 
+def moved_path(text: str, move: Callable[[str], str]) -> str:
+    """A command-line requirement with the path of the local project it names passed
+    through ``move``; any other requirement as it is.
+
+    How the manifest records ``./pkgs/liba`` or ``-e ./pkgs/liba`` apart from the
+    working directory, and reads it back. A ``~`` path and a ``file:`` URL are
+    absolute already; a relative result keeps a leading ``./``, so it still reads
+    as a path.
+    """
+    words = text.split(maxsplit=1)
+    flag = ""
+    if len(words) == 2 and words[0] in ("-e", "--editable"):
+        flag, text = f"{words[0]} ", words[1]
+    if not is_local_text(text) or text.lstrip().startswith(("~", "file:")):
+        return flag + text
+    spec, sep, marker = text.partition(";")
+    match = _EXTRAS.match(spec.strip())
+    path = match["path"] if match else spec.strip()
+    extras = spec.strip()[len(path) :]
+    moved = move(path)
+    if not PurePosixPath(moved).is_absolute() and not moved.startswith("."):
+        moved = f"./{moved}"
+    return f"{flag}{moved}{extras}{sep}{marker}"
+
+
 def _file_url(
     text: str, base: PurePath | None, *, origin: str, location: str
 ) -> LocalProject | None:
@@ -150,3 +184,30 @@ def _join(base: PurePath | None, path: str) -> str:
     if base is None or PurePosixPath(path).is_absolute() or path.startswith("~"):
         return path
     return str(base / path)
+
+
+def uv_disk_sources(document: Mapping[str, Any]) -> dict[NormalizedName, str]:
+    """The dependencies a pyproject.toml takes from disk with uv, and where (``""``: its
+    workspace).
+
+    Only ``[tool.uv.sources]`` entries that are a workspace member or a path
+    and that its dependencies or optional dependencies name: those a plain
+    requirement would take from the index instead.
+    """
+    uv = document.get("tool", {}).get("uv", {})
+    sources = uv.get("sources", {}) if isinstance(uv, dict) else {}
+    project = document.get("project", {})
+    texts = list(project.get("dependencies", []))
+    texts += [t for group in project.get("optional-dependencies", {}).values() for t in group]
+    named = {canonicalize_name(_name(text)) for text in texts if isinstance(text, str)}
+    found: dict[NormalizedName, str] = {}
+    for name, entries in sources.items() if isinstance(sources, dict) else ():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            disk = isinstance(entry, dict) and (entry.get("workspace") or "path" in entry)
+            if disk and canonicalize_name(name) in named:
+                found[canonicalize_name(name)] = str(entry.get("path", ""))
+    return found
+
+
+def _name(text: str) -> str:
+    return re.split(r"[\s\[<>=!~;@(]", text.strip(), maxsplit=1)[0]

@@ -18,6 +18,7 @@ from typing import Any
 from wheelhouse import __version__
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_upload_time
 from wheelhouse.model.limits import Limits
+from wheelhouse.model.localproj import moved_path
 from wheelhouse.model.pages import FIRST_INDEX
 from wheelhouse.model.pyproject import Choice
 from wheelhouse.model.reqfile import Inputs
@@ -73,8 +74,9 @@ def targets_from_manifest(manifest: Mapping[str, Any]) -> list[Target]:
     return targets
 
 
-#: ``[inputs] paths``: the relative paths of input files are the wheelhouse's. A manifest
-#: without it (older versions) holds paths relative to where build ran.
+#: ``[inputs] paths``: the relative paths of input files, and of local projects given as
+#: requirements (``./pkgs/liba``), are the wheelhouse's. A manifest without it (older
+#: versions) holds paths relative to where build ran.
 _FROM_WHEELHOUSE = "wheelhouse"
 
 
@@ -97,8 +99,11 @@ def request_from_manifest(
     def found(text: str) -> Path:
         return _found(Path(text), base, cwd)
 
+    def project(text: str) -> str:
+        return moved_path(text, lambda path: str(found(path)))
+
     recorded = BuildRequest(
-        requirements=tuple(inputs.get("requirements", ())),
+        requirements=tuple(map(project, inputs.get("requirements", ()))),
         requirement_files=tuple(found(path) for path in inputs.get("requirement-files", ())),
         constraint_files=tuple(found(path) for path in inputs.get("constraint-files", ())),
         index_url=index.get("url", ""),
@@ -221,8 +226,11 @@ def _inputs(
     def recorded(path: Path) -> str:
         return str(path if house is None else record_path(path, house, trees))
 
+    def project(text: str) -> str:
+        return moved_path(text, lambda path: recorded(Path(path)))
+
     table: dict[str, Any] = {
-        "requirements": list(request.requirements),
+        "requirements": [project(text) for text in request.requirements],
         "requirement-files": [recorded(path) for path in request.requirement_files],
         "constraint-files": [recorded(path) for path in request.constraint_files],
     }

@@ -22,6 +22,7 @@ once, with every target it holds for. Why each file was passed over comes from
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from packaging.version import Version
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.model.distributions import DistFile, Selection, Skip, SkipReason
 from wheelhouse.model.reqfile import InputRequirement, Inputs
-from wheelhouse.model.targets import Truth
+from wheelhouse.model.targets import Target, Truth
 from wheelhouse.resolve.candidates import Req
 from wheelhouse.resolve.errors import (
     FORMAT,
@@ -52,7 +53,7 @@ from wheelhouse.resolve.errors import (
 )
 from wheelhouse.resolve.provider import Provider
 
-__all__ = ["combine", "explain", "where_written"]
+__all__ = ["combine", "explain", "tried_versions", "where_written"]
 
 COMMAND_LINE = "the command line"
 #: Files passed over because of an option, and the kind of failure each makes.
@@ -120,14 +121,15 @@ def _no_file(
         passed.setdefault(skip.file.version, []).append(skip)
     # As matching does (and pip): with no final release to take, prereleases are taken.
     pre = provider.pre or all(version.is_prerelease for version in selection.versions())
-    whys = [_why(v, selection, passed.get(v, []), requirement, pre) for v in allowed]
+    whys = [
+        _why(v, selection, passed.get(v, []), requirement, pre, provider.target) for v in allowed
+    ]
     if any(why is None for why in whys):
         return None  # a version has a usable file: something other than files is at fault
     first, *rest = [why for why in whys if why is not None]
-    tried = [
-        f"{version}" if why.brief == first.brief else f"{version} ({why.brief})"
-        for version, why in zip(allowed[1 : 1 + MAX_SHOWN], rest, strict=False)
-    ]
+    tried = tried_versions(
+        first.brief, [(str(v), why.brief) for v, why in zip(allowed[1:], rest, strict=False)]
+    )
     return NoFileForTarget(
         requirement.name,
         str(allowed[0]),
@@ -140,6 +142,15 @@ def _no_file(
         more=max(0, len(allowed) - 1 - len(tried)),
         sdist=first.sdist,
     )
+
+
+def tried_versions(first: str, others: Sequence[tuple[str, str]]) -> list[str]:
+    """The next versions shown after the first, each with its brief reason unless all
+    shown share the first's (a bare version among annotated ones would read as unknown).
+    """
+    shown = others[:MAX_SHOWN]
+    same = all(brief == first for _, brief in shown)
+    return [version if same else f"{version} ({brief})" for version, brief in shown]
 
 
 def where_written(requirement: Req, inputs: Inputs) -> str:
@@ -198,7 +209,12 @@ def _conflict(
 
 
 def _why(
-    version: Version, selection: Selection, passed: Sequence[Skip], requirement: Req, pre: bool
+    version: Version,
+    selection: Selection,
+    passed: Sequence[Skip],
+    requirement: Req,
+    pre: bool,
+    target: Target,
 ) -> _Why | None:
     """Why ``version`` offers the target no file (``passed``: its files passed over); None
     when it does offer one.
@@ -219,7 +235,7 @@ def _why(
     if not wheels:
         only = "only an sdist, and sdists are built only with --build"
         return _Why(kind=SDIST, reasons=[only], sdist=sdist, brief="sdist only")
-    reasons = [f"no wheel for the target (its wheels: {shortened(_wheel_tags(wheels))})"]
+    reasons = [f"no wheel for the target (its wheels: {shortened(_wheel_tags(wheels, target))})"]
     if sdist:
         reasons.append("its sdist is built only with --build")
     return _Why(kind=PLATFORM, reasons=reasons, sdist=sdist, brief="no wheel for the target")
@@ -238,13 +254,25 @@ def _why_usable(
     return None
 
 
-def _wheel_tags(wheels: Iterable[DistFile]) -> list[str]:
-    """Each wheel's Python and first platform, as a target is named (``cp313-win_amd64``)."""
+def _wheel_tags(wheels: Iterable[DistFile], target: Target) -> list[str]:
+    """Each wheel's Python and first platform, as a target is named (``cp313-win_amd64``).
+
+    The target's platforms first, newest Python first: what a reader shortened to the
+    first few needs to see is the nearest miss (``cp312-manylinux_2_17_x86_64``
+    for a Python 3.13 target).
+    """
     found = set()
     for wheel in wheels:
         python, _abi, platforms = wheel.filename[: -len(".whl")].split("-")[-3:]
-        found.add(f"{python}-{platforms.split('.')[0]}")
-    return sorted(found)
+        found.add((python, platforms.split(".")[0]))
+    ours = {tag.platform for tag in target.tags}
+
+    def nearest(item: tuple[str, str]) -> tuple[bool, int, str]:
+        python, platform = item
+        newest = max(int("".join(re.findall(r"\d", tag)) or 0) for tag in python.split("."))
+        return (platform not in ours, -newest, f"{python}-{platform}")
+
+    return [f"{python}-{platform}" for python, platform in sorted(found, key=nearest)]
 
 
 def combine(errors: Sequence[WheelhouseError]) -> WheelhouseError:

@@ -140,3 +140,28 @@ class LocalBuildFailed(WheelhouseError):
             "check the project's [build-system] (its requires must be on the index, "
             "its build-backend importable from them), then build it by hand: pip wheel PATH"
         )
+
+
+@dataclass(eq=False)
+class SourceNotGiven(WheelhouseError):
+    """A local project takes a dependency from disk (``[tool.uv.sources]``), and the build
+    is not given it: the index's project of that name would stand in for it.
+
+    ``where`` is the path of that dependency, when the project says.
+    """
+
+    project: str
+    name: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        source = f"from {self.where}" if self.where else "from its uv workspace"
+        return (
+            f"{self.project} takes {self.name} {source} ([tool.uv.sources]), and the build "
+            f"is not given it: the index's {self.name} would be locked in its place"
+        )
+
+    @property
+    def hint(self) -> str:
+        path = self.where or f"the path of the member {self.name}"
+        return f"give {path} too, as uv does, or build from the lock: --from-lock uv.lock"

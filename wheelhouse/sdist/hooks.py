@@ -74,14 +74,21 @@ class BackendSpec:
     backend_path: tuple[str, ...] = ()
 
 
+def read_pyproject(source: Path) -> Mapping[str, Any]:
+    """A project directory's ``pyproject.toml`` (empty without one).
+
+    Raises ``ValueError`` when it is not valid TOML.
+    """
+    path = source / "pyproject.toml"
+    return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
+
+
 def backend_spec(source: Path) -> BackendSpec:
     """The ``[build-system]`` of a project directory, with pip's defaults.
 
     Raises ``ValueError`` when ``pyproject.toml`` is not valid TOML.
     """
-    path = source / "pyproject.toml"
-    document: Mapping[str, Any] = tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
-    system = document.get("build-system")
+    system = read_pyproject(source).get("build-system")
     if not isinstance(system, dict):
         return BackendSpec(requires=(*DEFAULT_BUILD_REQUIRES, "wheel"), backend=DEFAULT_BACKEND)
     requires = tuple(str(item) for item in system.get("requires", []))

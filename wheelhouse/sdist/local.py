@@ -33,29 +33,37 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import InterpreterInfo, probe
 from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.errors import InputFileError
-from wheelhouse.model.localproj import DynamicProject, LocalProject
+from wheelhouse.model.localproj import DynamicProject, LocalProject, uv_disk_sources
 from wheelhouse.model.manifest import BuildRequest
+from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.candidates import Resolution, ResolvedPin
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
-from wheelhouse.sdist.errors import CannotBuildHere, LocalBuildFailed, NotAProject
+from wheelhouse.sdist.errors import (
+    CannotBuildHere,
+    LocalBuildFailed,
+    NotAProject,
+    SourceNotGiven,
+)
 from wheelhouse.sdist.hooks import (
     BackendSpec,
     backend_spec,
     call_hook,
     install_requirements,
+    read_pyproject,
 )
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
-from wheelhouse.sdist.wheels import WheelMaker
+from wheelhouse.sdist.wheels import BuildHooks, WheelMaker
 
 __all__ = ["LocalBuilder", "source_digest"]
 
@@ -117,8 +125,9 @@ class LocalBuilder:
         files: Staging,
         interpreters: BuildInterpreters,
         built: Mapping[str, Any],
+        hooks: BuildHooks | None = None,
     ) -> None:
-        self.files, self.interpreters = files, interpreters
+        self.files, self.interpreters, self.hooks = files, interpreters, hooks
         self.indexes = PipIndexes(
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
@@ -152,7 +161,13 @@ class LocalBuilder:
         ``projects`` are more local projects (a lock's own members). The dependencies
         of a dynamic ``-r pyproject.toml`` join the requirements.
         """
-        local = [self.project(item, targets) for item in [*inputs.local_projects, *projects]]
+        given = [*inputs.local_projects, *projects]
+        local = [self.project(item, targets) for item in given]
+        names = {canonicalize_name(item.requirement.name) for item in local}
+        for item in given:
+            _check_sources(item.label(), item.path, names)
+        for path in filter(is_pyproject, inputs.files):
+            _check_sources(path, str(Path(path).parent), names)
         learned = [item for found in inputs.dynamic_projects for item in self.learn(found)]
         requirements = [*local, *inputs.requirements, *learned]
         return dataclasses.replace(inputs, requirements=requirements)
@@ -276,6 +291,8 @@ class LocalBuilder:
         self.files.waiting[record.wheel.filename] = path
         self.wheels.append(record)
         self.built.append(record)
+        if self.hooks is not None:
+            self.hooks.built(record)
         return record
 
     def _wheel_file(self, source: _Source, path: Path) -> DistFile:
@@ -326,14 +343,26 @@ class LocalBuilder:
 
         Their files go into the wheelhouse and its index, not into the lock: pip
         and uv take build requirements from ``--find-links`` when they build.
+        The target's pins constrain them when they can: pip before 26 applies
+        ``PIP_CONSTRAINT`` (``wheelhouse env``) to its isolated build
+        environment too, so a backend that needs another version of a pinned
+        project could not be installed there.
         """
         extra = []
         for resolution in resolutions:
             wanted = {text for name in resolution.pins for text in self.requires.get(name, ())}
             if not wanted:
                 continue
-            inputs = Inputs(requirements=[self._build_input(text) for text in sorted(wanted)])
-            pending = resolve(finder, resolution.target, inputs)
+            inputs = Inputs(
+                requirements=[self._build_input(text) for text in sorted(wanted)],
+                constraints=[_pinned(pin) for pin in resolution.pins.values()],
+            )
+            try:
+                pending = resolve(finder, resolution.target, inputs)
+            except WheelhouseError:  # the newest backends need other versions: theirs, then
+                pending = resolve(
+                    finder, resolution.target, dataclasses.replace(inputs, constraints=[])
+                )
             if maker is not None:
                 (pending,) = maker.realize([pending])
             extra.append(pending)
@@ -370,6 +399,40 @@ class LocalBuilder:
         return _declared(metadata, project)
 
 
+def _check_sources(label: str, directory: str, given: set[NormalizedName]) -> None:
+    """Refuse a project whose uv sources take from disk a dependency the build is not given.
+
+    ``directory`` is the project's (a local project, or a ``-r pyproject.toml``'s).
+    """
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        return
+    document = read_pyproject(root)  # read once already, so valid
+    for name, where in sorted(uv_disk_sources(document).items()):
+        if name not in given:
+            path = str(Path(directory) / where) if where else _member(root, document, name)
+            raise SourceNotGiven(label, name, path)
+
+
+def _member(root: Path, document: Mapping[str, Any], name: str) -> str:
+    """The path of the workspace member ``name``, from the root's ``[tool.uv.workspace]``."""
+    members = document.get("tool", {}).get("uv", {}).get("workspace", {}).get("members", [])
+    for pattern in members if isinstance(members, list) else []:
+        for path in sorted(root.glob(str(pattern))):
+            try:
+                found = read_pyproject(path).get("project", {}).get("name", "")
+            except (OSError, ValueError):
+                continue
+            if canonicalize_name(str(found)) == name:
+                return str(path)
+    return ""
+
+
+def _pinned(pin: ResolvedPin) -> InputRequirement:
+    requirement = Requirement(f"{pin.name}=={pin.version}")
+    return InputRequirement(requirement=requirement, origin="the target's lock", location="")
+
+
 def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     """The archive's files and directories, each inside it (no links, devices or escapes)."""
     members = []
@@ -393,11 +456,14 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
         raise InputFileError(project.path, f"no extra {', '.join(unknown)} (it has: {have})")
     found = []
     for number, text in enumerate(raw.get("requires_dist", []), 1):
+        decided, extra = _without_extra(text, chosen)
+        if decided is None:
+            continue
         try:
-            requirement = Requirement(_without_extra(text, chosen))
+            requirement = Requirement(decided)
         except InvalidRequirement as exc:
             raise InputFileError(project.path, f"its backend declares {text!r}: {exc}") from None
-        origin = f"-r {project.path}"
+        origin = f"{project.path} [extra {extra}]" if extra else f"-r {project.path}"
         found.append(
             InputRequirement(
                 requirement=requirement, origin=origin, location=f"{project.path} #{number}"
@@ -406,12 +472,22 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
     return found
 
 
-def _without_extra(text: str, chosen: set[str]) -> str:
-    """The requirement with each ``extra == "x"`` decided: true for the chosen extras."""
+def _without_extra(text: str, chosen: set[str]) -> tuple[str | None, str]:
+    """The requirement with each ``extra == "x"`` decided (chosen: true), and its extra.
+
+    A marker that is one extra alone, as backends write them, is dropped when
+    the extra is chosen and drops the requirement (None) when it is not, so the
+    lock and the manifest read as for a static pyproject.toml.
+    """
+    head, sep, marker = text.partition(";")
+    names = [canonicalize_name(a if a is not None else b) for a, b in _EXTRA.findall(marker)]
+    if not sep or not names:
+        return text, ""
+    if _EXTRA.fullmatch(marker.strip().strip("()").strip()):
+        return (head.strip() if names[0] in chosen else None), names[0]
 
     def decide(match: re.Match[str]) -> str:
         name = canonicalize_name(match[1] if match[1] is not None else match[2])
         return 'python_version >= "0"' if name in chosen else 'python_version < "0"'
 
-    head, sep, marker = text.partition(";")
-    return head + sep + _EXTRA.sub(decide, marker) if sep else text
+    return head + sep + _EXTRA.sub(decide, marker), names[0]

@@ -122,10 +122,15 @@ class PipIndexes:
 
 
 def build_wheel(python: InterpreterInfo, sdist: Path, out: Path, indexes: PipIndexes) -> Path:
-    """Build ``sdist`` into one wheel in the empty directory ``out`` with ``python``'s pip."""
+    """Build ``sdist`` into one wheel in the empty directory ``out`` with ``python``'s pip.
+
+    Always through PEP 517 in an isolated environment: pip before 23.1 runs a
+    ``setup.py``-only sdist's ``bdist_wheel`` in the interpreter itself, which
+    fails where ``wheel`` is not installed (an old sdist, for Python 3.8).
+    """
     command = [
         *pip_command(python),
-        *("wheel", "--no-deps", "--no-cache-dir", *indexes.options()),
+        *("wheel", "--no-deps", "--no-cache-dir", "--use-pep517", *indexes.options()),
         *("--wheel-dir", str(out), str(sdist)),
     ]
     result = run(command, capture=True, tmp_dir=out.parent)
