@@ -122,8 +122,9 @@ def test_bad_lines_name_file_and_line(tmp_path: Path, text: str, lineno: int, re
 
 
 def test_missing_and_recursive_files(tmp_path: Path) -> None:
-    with pytest.raises(RequirementFileError, match="cannot read it"):
+    with pytest.raises(RequirementFileError, match="cannot read it") as missing:
         parse_inputs([], [tmp_path / "nope.txt"], [])
+    assert missing.value.hint.startswith("check the path")  # not "fix the line"
     loop = _write(tmp_path / "loop.txt", "-r loop.txt\n")
     with pytest.raises(RequirementFileError, match="includes itself"):
         parse_inputs([], [loop], [])

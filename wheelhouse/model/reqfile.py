@@ -217,7 +217,13 @@ def _parse_file(
         identity, text = context.read(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise RequirementFileError(str(path), 0, "", f"cannot read it: {reason}") from None
+        advice = (
+            "check the path (a manifest records input files relative to its wheelhouse, "
+            "so a copy of it must sit at the same depth beside them)"
+        )
+        raise RequirementFileError(
+            str(path), 0, "", f"cannot read it: {reason}", advice=advice
+        ) from None
     if identity in seen:
         raise RequirementFileError(str(path), 0, "", "it includes itself")
 
