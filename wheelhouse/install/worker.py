@@ -29,6 +29,7 @@ import warnings
 import zipfile
 from importlib.machinery import PathFinder
 from importlib.util import cache_from_source, module_from_spec
+from pathlib import Path
 from typing import IO, Any
 
 #: What ``INSTALLER`` says: pip lists, shows and uninstalls whatever it holds.
@@ -77,6 +78,7 @@ def _load_installer(location: str) -> Any:
     importlib.import_module("installer.destinations")
     importlib.import_module("installer.records")
     importlib.import_module("installer.sources")
+    importlib.import_module("installer.utils")
     return module
 
 
@@ -140,18 +142,24 @@ def _script_kind() -> str:
 
 def _destination_class(installer: Any) -> type:
     """``installer``'s destination, safe beside other workers, writing RECORDs as pip does."""
-    entries_of = installer.records.RecordEntry
+    entries_of, hash_of = installer.records.RecordEntry, installer.records.Hash
+    copy_hashing = installer.utils.copyfileobj_with_hashing
+    make_executable = installer.utils.make_file_executable
 
     class Destination(installer.destinations.SchemeDictionaryDestination):  # type: ignore[misc]
         def write_to_fs(
             self, scheme: str, path: str, stream: IO[bytes], is_executable: bool
         ) -> Any:
-            target = self._path_with_destdir(scheme, path)  # refuses a path outside the scheme
+            target = _inside(self.scheme_dict[scheme], path)
             # Another worker may create the same namespace directory at the same moment.
             os.makedirs(os.path.dirname(target), exist_ok=True)
             if os.path.lexists(target):  # never write through a hard link into some cache
                 os.unlink(target)
-            return super().write_to_fs(scheme, path, stream, is_executable)
+            with open(target, "wb") as handle:
+                digest, size = copy_hashing(stream, handle, "sha256")
+            if is_executable:
+                make_executable(Path(target))
+            return entries_of(path, hash_of("sha256", digest), size)
 
         # The argument names are installer's: it passes them by keyword.
         def finalize_installation(self, scheme: str, record_file_path: str, records: Any) -> None:
@@ -174,7 +182,7 @@ def _compiled(destination: Any, entry_of: Any, scheme: str, entry: Any) -> list[
     """
     if scheme not in ("purelib", "platlib") or not entry.path.endswith(".py"):
         return []
-    source = str(destination._path_with_destdir(scheme, entry.path))
+    source = _inside(destination.scheme_dict[scheme], entry.path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a file that does not compile stays as it is
         if not compileall.compile_file(source, force=True, quiet=2):
@@ -182,6 +190,19 @@ def _compiled(destination: Any, entry_of: Any, scheme: str, entry: Any) -> list[
     root = destination.scheme_dict[scheme]
     path = os.path.relpath(cache_from_source(source), root).replace(os.sep, "/")
     return [(scheme, entry_of(path, None, None))]
+
+
+def _inside(root: str, path: str) -> str:
+    """``path`` of a wheel under ``root``; ``ValueError`` if it would land outside.
+
+    Plain string work: ``installer``'s own check builds several ``Path`` objects
+    per file, which is a good part of unpacking a wheel of thousands of files.
+    """
+    base = os.path.abspath(root)
+    target = os.path.abspath(os.path.join(base, path))
+    if not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise ValueError(f"{path} would be written outside of the target directory {root}")
+    return target
 
 
 def _prefix(destination: Any, root: str, scheme: str) -> str | None:
