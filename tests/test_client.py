@@ -37,7 +37,7 @@ from wheelhouse.index.client import IndexClient
 from wheelhouse.index.errors import DownloadError, IndexUnreachable, LimitExceeded, Untrusted
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.limits import Limits
-from wheelhouse.model.pages import ACCEPT, UNSAFE_BEST_MATCH
+from wheelhouse.model.pages import ACCEPT, FIRST_INDEX, UNSAFE_BEST_MATCH
 
 # Project pages
 
@@ -166,6 +166,24 @@ def test_first_index_takes_the_first_index_that_knows_the_project(fake: FakeInde
     assert f"{EXTRA}/private/" not in asked, "a later index heard a name an earlier one has"
     with IndexClient([INDEX], transport=httpx.MockTransport(fake)) as alone:
         assert digests == alone.page_digests(["private"])
+
+
+@pytest.mark.parametrize("strategy", [FIRST_INDEX, UNSAFE_BEST_MATCH])
+def test_a_parsed_page_keeps_its_digest_not_its_body(fake: FakeIndex, strategy: str) -> None:
+    """Bodies of large projects run to megabytes: once parsed only the digest stays,
+    and page_digests asks for nothing again."""
+    fake.routes[f"{INDEX}/demo/"] = html_answer(f"{FILES}/main/demo-1.0.zip")
+    fake.routes[f"{EXTRA}/demo/"] = html_answer(f"{FILES}/extra/demo-2.0.zip")
+    indexes = [INDEX, EXTRA]
+    with IndexClient(indexes, transport=httpx.MockTransport(fake), strategy=strategy) as client:
+        client.project_files("demo")
+        kept = [future.result() for future in client._raw_pages.values()]
+        digests = client.page_digests(["demo"])
+    assert [page.content if page else None for page in kept] == [b""] * len(kept)
+    asked = [str(request.url) for request in fake.log]
+    assert len(asked) == len(set(asked)), "a page was fetched twice"
+    with IndexClient(indexes, transport=httpx.MockTransport(fake), strategy=strategy) as fresh:
+        assert digests == fresh.page_digests(["demo"])  # from bodies never parsed
 
 
 def test_a_redirect_from_https_to_http_is_refused(fake: FakeIndex, client: IndexClient) -> None:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime, timezone
+
 import pytest
+from indexserver import FIXTURES, IndexServer
 from packaging.version import Version
 
+from wheelhouse.index.client import IndexClient
+from wheelhouse.model import distributions
 from wheelhouse.model.distributions import (
     DistFile,
     Policy,
+    Skip,
     SkipReason,
     parse_filename,
+    parse_upload_time,
+    select,
     select_files,
 )
 from wheelhouse.model.errors import InvalidFilename
@@ -96,3 +106,139 @@ def test_per_project_formats_and_prefer_binary() -> None:
     chosen = select_files(files, target, only)
     assert chosen.versions() == [Version("1.0")]
     assert {s.reason for s in chosen.skips} == {SkipReason.ONLY_BINARY}
+
+
+def _upload_time_as_before(text: str) -> datetime:
+    """How upload times were read before ``fromisoformat`` came first: always rewritten."""
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    text = re.sub(r"\.(\d+)", lambda match: "." + f"{match[1]:0<6}"[:6], text, count=1)
+    if "T" in text or " " in text:
+        text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+UPLOAD_TIMES = [
+    "2024-01-02T03:04:05.123456Z",
+    "2024-01-02T03:04:05Z",
+    "2024-01-02T03:04:05.1Z",
+    "2024-01-02T03:04:05.123Z",
+    "2024-01-02T03:04:05.1234567Z",
+    "2024-01-02T03:04:05.999999z",
+    "2024-01-02T03:04:05.5+0200",
+    "2024-01-02T03:04:05-05:30",
+    "2024-01-02T03:04:05",
+    "2024-01-02 03:04:05.25",
+    " 2024-01-02T03:04:05Z ",
+    "2024-01-02",
+]
+
+
+@pytest.mark.parametrize("text", UPLOAD_TIMES)
+def test_upload_times_read_as_they_were_before(text: str) -> None:
+    assert parse_upload_time(text) == _upload_time_as_before(text)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "", "2024-13-01T00:00:00Z", "Z"])
+def test_upload_times_that_never_parsed_still_do_not(text: str) -> None:
+    with pytest.raises(ValueError):
+        _upload_time_as_before(text)
+    with pytest.raises(ValueError):
+        parse_upload_time(text)
+
+
+def test_an_index_s_usual_upload_time_is_read_without_rewriting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Z`` with six fraction digits goes straight to fromisoformat, as Python 3.10 reads it."""
+    read: list[str] = []
+
+    class Reading(datetime):
+        @classmethod
+        def fromisoformat(cls, text: str) -> datetime:
+            read.append(text)
+            return datetime.fromisoformat(text)
+
+    def rewritten(text: str) -> datetime:
+        raise AssertionError(f"{text} was rewritten")
+
+    monkeypatch.setattr(distributions, "datetime", Reading)
+    monkeypatch.setattr(distributions, "_parse_spelled_otherwise", rewritten)
+    expected = datetime(2024, 1, 2, 3, 4, 5, 123456, timezone.utc)
+    assert parse_upload_time("2024-01-02T03:04:05.123456Z") == expected
+    assert read == ["2024-01-02T03:04:05.123456+00:00"]  # no "Z": Python 3.10 refuses it
+
+
+def _skips_as_before(files: list[DistFile], target: Target, policy: Policy) -> list[Skip]:
+    """The skips as they were worked out for every file of every page, during resolution."""
+    skips = []
+    for file in files:
+        reason, detail = None, ""
+        if file.is_wheel and not file.tags & target.tag_set:
+            reason, detail = SkipReason.PLATFORM, f"for {target.name}"
+        elif not file.is_wheel and not policy.allow_sdist:
+            reason = SkipReason.SDIST
+        elif file.is_wheel and not policy.formats.allows_wheel(file.project):
+            reason = SkipReason.NO_BINARY
+        elif not file.is_wheel and not policy.formats.allows_sdist(file.project):
+            reason = SkipReason.ONLY_BINARY
+        elif not target.allows_python(file.requires_python):
+            reason, detail = SkipReason.REQUIRES_PYTHON, file.requires_python or ""
+        elif policy.exclude_newer is not None:
+            uploaded = file.uploaded_at()
+            if uploaded is None:
+                reason = SkipReason.NO_UPLOAD_TIME
+            elif uploaded > policy.exclude_newer:
+                reason, detail = SkipReason.EXCLUDE_NEWER, file.upload_time or ""
+        if reason is not None:
+            skips.append(Skip(file=file, reason=reason, detail=detail))
+    return skips
+
+
+FIXTURE_PROJECTS = sorted(
+    {entry["project"] for entry in json.loads((FIXTURES / "index.json").read_text())["files"]}
+)
+POLICIES = [
+    Policy(),
+    Policy(allow_sdist=True),
+    Policy(allow_sdist=True, exclude_newer=datetime(2024, 6, 1, tzinfo=timezone.utc)),
+    Policy(allow_sdist=True, formats=Formats().updated("--no-binary", ":all:")),
+    Policy(allow_sdist=True, formats=Formats().updated("--only-binary", ":all:")),
+]
+TARGETS = [
+    Target(python_version=(3, 12), platform="manylinux_2_28_x86_64"),
+    Target(python_version=(3, 8), platform="win_amd64"),
+    Target(python_version=(3, 13), platform="macosx_11_0_arm64"),
+]
+
+
+@pytest.mark.parametrize("html", [False, True], ids=["json", "html, no upload times"])
+def test_skips_worked_out_on_demand_are_the_ones_worked_out_eagerly(
+    index_server: IndexServer, html: bool
+) -> None:
+    """Over every fixture page, target and kind of policy: same files, reasons and details.
+
+    And each file is either usable or skipped, never both.
+    """
+    index_server.configure(html_only=html)
+    compared, reasons = 0, set()
+    with IndexClient([index_server.url]) as client:
+        pages = [client.project_files(project) for project in FIXTURE_PROJECTS]
+    for page in pages:
+        for target in TARGETS:
+            for policy in POLICIES:
+                selection = select(page.listed, target, policy)
+                eager = _skips_as_before(list(page.files), target, policy)
+                assert selection.skips == eager, (target.name, policy)
+                usable = sum(len(rows) for rows in selection.usable.values())
+                assert usable + len(eager) == len(page.listed)
+                compared += len(eager)
+                reasons |= {skip.reason for skip in eager}
+    assert compared > 500
+    upload_times = {SkipReason.EXCLUDE_NEWER} if not html else {SkipReason.NO_UPLOAD_TIME}
+    assert reasons == set(SkipReason) - {SkipReason.YANKED, *_UPLOAD_REASONS} | upload_times
+
+
+_UPLOAD_REASONS = {SkipReason.EXCLUDE_NEWER, SkipReason.NO_UPLOAD_TIME}

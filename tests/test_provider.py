@@ -23,7 +23,7 @@ class NoIndex:
     """The sort key and the narrowing read no index."""
 
     def project_files(self, name: str) -> ProjectPage:
-        return ProjectPage(files=())
+        return ProjectPage()
 
     def prefetch(self, names: Iterable[str]) -> None:
         pass

@@ -68,7 +68,7 @@ class FakeIndex:
                 self.deps[file.url] = requires
 
     def project_files(self, name: str) -> ProjectPage:
-        return ProjectPage(files=tuple(self.files.get(name, [])))
+        return ProjectPage.of(self.files.get(name, []))
 
     def prefetch(self, names: Iterable[str]) -> None:
         list(names)
@@ -421,3 +421,38 @@ def test_giving_up_names_the_projects_it_kept_going_back_on(served: IndexClient)
     assert "40 rounds" in str(info.value)
     assert "it kept going back on lb-plugin (3 versions tried), lb-framework" in str(info.value)
     assert "pin or bound lb-plugin, lb-framework" in info.value.hint
+
+
+def test_file_objects_are_made_only_for_the_versions_whose_metadata_is_read(
+    served: IndexClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are kept as rows; a version's files become DistFiles when it is visited.
+
+    Alone, lb-framework takes its newest release: one of its 40 versions is made.
+    The lower-bound-heavy set backtracks over many of them: every file made
+    still belongs to a version whose metadata the resolver (or its guessing
+    ahead) read.
+    """
+    made: list[tuple[str, str]] = []
+    read: set[tuple[str, str]] = set()
+    make, requires = DistFile.__init__, Finder.requires
+
+    def counting_init(self: DistFile, **fields: Any) -> None:
+        make(self, **fields)
+        made.append((self.project, str(self.version)))
+
+    def noting_requires(self: Finder, file: DistFile, target: Target) -> Any:
+        read.add((file.project, str(file.version)))
+        return requires(self, file, target)
+
+    monkeypatch.setattr(DistFile, "__init__", counting_init)
+    monkeypatch.setattr(Finder, "requires", noting_requires)
+    assert len(served.project_files("lb-framework").listed) == 40
+    made.clear()
+    pins = _pins(_resolve_served(served, ["lb-framework"]))
+    assert [v for name, v in made if name == "lb-framework"] == [pins["lb-framework"]]
+    made.clear()
+    pins = _pins(_resolve_served(served, LOWER_BOUND_HEAVY))
+    assert pins["lb-framework"] == "1.0.9"
+    assert ("lb-framework", "1.0.9") in read
+    assert set(made) <= read

@@ -25,6 +25,7 @@ from wheelhouse.cli.options import (
 )
 from wheelhouse.cli.progress import ProgressReporter
 from wheelhouse.commands.build import BuildResult, build, read_inputs
+from wheelhouse.commands.collector import collecting_rarely
 from wheelhouse.commands.refresh import rebuild, rebuild_targets, refresh
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.files import atomic_write
@@ -201,16 +202,22 @@ def _online(
     index: IndexOptions,
     step: Callable[[IndexClient, ProgressReporter], R],
 ) -> R:
-    """Run a step with one HTTP client for the whole run, over the persistent cache."""
+    """Run a step with one HTTP client for the whole run, over the persistent cache.
+
+    The garbage collector runs rarely meanwhile (:func:`collecting_rarely`).
+    """
     reporter = ProgressReporter(quiet=index.quiet)
     try:
-        with IndexClient(
-            index_urls=[request.index_url, *request.extra_index_urls],
-            jobs=request.jobs,
-            cache=Cache(index.cache_dir or default_cache_dir()),
-            limits=request.limits,
-            strategy=request.index_strategy,
-        ) as client:
+        with (
+            collecting_rarely(),
+            IndexClient(
+                index_urls=[request.index_url, *request.extra_index_urls],
+                jobs=request.jobs,
+                cache=Cache(index.cache_dir or default_cache_dir()),
+                limits=request.limits,
+                strategy=request.index_strategy,
+            ) as client,
+        ):
             return step(client, reporter)
     finally:
         reporter.close()  # a failure's message must not land inside a live bar

@@ -77,9 +77,7 @@ def _on_index(pin: LockedPin, locked: LockedFile, pages: Pages) -> list[DistFile
     checked against it.
     """
     found = []
-    for file in pages.project_files(pin.name).files:
-        if file.version != pin.version:
-            continue
+    for file in pages.project_files(pin.name).files_of(pin.version):
         if locked.filename is not None:
             same = file.filename == locked.filename and file.sha256 in (None, locked.sha256)
         else:

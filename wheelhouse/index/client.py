@@ -20,6 +20,7 @@ checks both), and only what was verified is cached
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -98,8 +99,14 @@ class IndexClient:
         )
         self._wheels = WheelMetadata(self._http, cache, self.limits)
         self._lock = threading.Lock()
+        # One page parsed at a time: parsing holds the interpreter anyway, and a large
+        # page's decoded document is many times its size while it lasts.
+        self._parsing = threading.Lock()
         self._pages: dict[tuple[str, NormalizedName], Future[ProjectPage]] = {}
         self._raw_pages: dict[tuple[str, NormalizedName], Future[CachedPage | None]] = {}
+        # A page's body is let go once parsed (large projects' pages run to megabytes);
+        # its digest stays for page_digests.
+        self._digests: dict[tuple[str, NormalizedName], bytes] = {}
         self._metadata: dict[str, Future[bytes]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -184,8 +191,20 @@ class IndexClient:
 
     def _pages_digest(self, project: NormalizedName) -> str:
         if self.strategy == UNSAFE_BEST_MATCH:  # every page counts: no need to parse them
-            return _digest(self._raw_page(index, project) for index in self.index_urls)
-        return _digest(self._raw_page(index, project) for index in self._sources(project))
+            return _digest(self._page_digest(index, project) for index in self.index_urls)
+        return _digest(self._page_digest(index, project) for index in self._sources(project))
+
+    def _page_digest(self, index: str, project: NormalizedName) -> bytes:
+        """The sha256 of the page's body (of nothing for an unknown project)."""
+        with self._lock:
+            digest = self._digests.get((index, project))
+        if digest is None:
+            page = self._raw_page(index, project)
+            with self._lock:  # a parse may have kept the digest and let the body go meanwhile
+                digest = self._digests.get((index, project))
+            if digest is None:
+                digest = hashlib.sha256(page.content if page else b"").digest()
+        return digest
 
     def _page(self, index: str, project: NormalizedName) -> ProjectPage:
         return self._once(self._pages, (index, project), partial(self._parse_page, index, project))
@@ -195,9 +214,24 @@ class IndexClient:
         if page is None:
             return ProjectPage(found=False)
         try:
-            return parse_page(page.content, page.content_type, page.url, project)
+            with self._parsing:
+                parsed = parse_page(page.content, page.content_type, page.url, project)
         except ValueError as exc:
             raise IndexUnreachable(f"{index}/{project}/", str(exc)) from None
+        self._let_body_go(index, project, page)
+        return parsed
+
+    def _let_body_go(self, index: str, project: NormalizedName, page: CachedPage) -> None:
+        """Keep a parsed page's digest, not its body: the parsed page is kept instead.
+
+        The entry stays (emptied), so nothing fetches the page again.
+        """
+        digest = hashlib.sha256(page.content).digest()
+        emptied: Future[CachedPage | None] = Future()
+        emptied.set_result(dataclasses.replace(page, content=b""))
+        with self._lock:
+            self._digests[(index, project)] = digest
+            self._raw_pages[(index, project)] = emptied
 
     def _raw_page(self, index: str, project: NormalizedName) -> CachedPage | None:
         fetch = partial(self._fetch_page, index, project)
@@ -313,10 +347,10 @@ class IndexClient:
         return future.result()
 
 
-def _digest(pages: Iterable[CachedPage | None]) -> str:
+def _digest(page_digests: Iterable[bytes]) -> str:
     digest = hashlib.sha256()
-    for page in pages:
-        digest.update(hashlib.sha256(page.content if page else b"").digest())
+    for page_digest in page_digests:
+        digest.update(page_digest)
     return digest.hexdigest()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.tags import Tag, create_compatible_tags_selector
 from packaging.utils import (
@@ -28,6 +29,7 @@ from wheelhouse.model.targets import Target
 __all__ = [
     "BuiltWheel",
     "DistFile",
+    "Listed",
     "Policy",
     "Selection",
     "Skip",
@@ -35,7 +37,9 @@ __all__ = [
     "is_distribution_filename",
     "parse_filename",
     "parse_upload_time",
+    "select",
     "select_files",
+    "skipped",
 ]
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
@@ -64,10 +68,9 @@ def parse_filename(
         raise ValueError("the name contains a path separator or '..'")
     if filename.endswith(".whl"):
         try:
-            name, version, _build, tags = parse_wheel_filename(filename)
+            return _parse_wheel(filename)
         except InvalidWheelFilename as exc:
             raise ValueError(str(exc)) from None
-        return name, version, tags
     if filename.endswith(SDIST_SUFFIXES):
         try:
             name, version = parse_sdist_filename(filename)
@@ -78,8 +81,59 @@ def parse_filename(
         if project is not None and name != canonicalize_name(project):
             with contextlib.suppress(ValueError):
                 name, version = project_name_and_version(filename, project, "")
-        return name, version, frozenset()
+        return name, _shared_version(version), _NO_TAGS
     raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
+
+
+#: Wheel names already read, by (name part, tag part): a project's thousands of
+#: wheels share a few of each, so a name is checked and tags are parsed once, and
+#: every wheel with the same tags shares one set (cheap to compare with a target's).
+_WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
+_TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
+_VERSIONS: dict[Version, Version] = {}
+_MEMO_LIMIT = 1 << 16
+_NO_TAGS: frozenset[Tag] = frozenset()
+
+
+def _shared_version(version: Version) -> Version:
+    """One object for equal versions: a project's sdist and wheels of a release share it."""
+    if len(_VERSIONS) >= _MEMO_LIMIT:
+        _VERSIONS.clear()
+    return _VERSIONS.setdefault(version, version)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _version(text: str) -> Version | None:
+    try:
+        return _shared_version(Version(text))
+    except InvalidVersion:
+        return None
+
+
+def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """What ``parse_wheel_filename`` says, from what earlier names taught when it can.
+
+    Only a name whose name and tag parts already parsed together, and whose
+    version parses, takes the short way; anything else (a build tag, an error)
+    goes through packaging, which words the error.
+    """
+    stem = filename[:-4]
+    plain = stem.count("-") == 4  # no build tag
+    if plain:
+        name_part, version_part, tag_part = stem.split("-", 2)
+        known = _WHEEL_PARTS.get((name_part, tag_part))
+        version = _version(version_part) if known is not None else None
+        if known is not None and version is not None:
+            return known[0], version, known[1]
+    name, version, _build, tags = parse_wheel_filename(filename)
+    version = _shared_version(version)
+    if plain:
+        if len(_WHEEL_PARTS) >= _MEMO_LIMIT:
+            _WHEEL_PARTS.clear()
+            _TAG_SETS.clear()
+        tags = _TAG_SETS.setdefault(tags, tags)
+        _WHEEL_PARTS[(name_part, tag_part)] = (name, tags)
+    return name, version, tags
 
 
 def project_name_and_version(
@@ -107,16 +161,49 @@ def parse_upload_time(text: str) -> datetime:
     """Parse an ISO 8601 upload time (PEP 700), assuming UTC when no zone is given.
 
     Accepts ``Z``, any number of fraction digits and ``+HHMM`` on every Python;
-    raises ``ValueError`` for anything that is not such a moment.
+    raises ``ValueError`` for anything that is not such a moment. An index's
+    usual spelling (``Z`` and six digits) is read by ``fromisoformat`` directly,
+    on Python 3.10 too; only other spellings take the slower, rewriting way.
     """
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] == "Z" else text)
+    except ValueError:
+        moment = _parse_spelled_otherwise(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _parse_spelled_otherwise(text: str) -> datetime:
+    """Rewrite what Python 3.10's ``fromisoformat`` refuses, then read it."""
     text = text.strip()
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     text = _FRACTION.sub(lambda match: "." + f"{match[1]:0<6}"[:6], text, count=1)
     if "T" in text or " " in text:
         text = _OFFSET.sub(r"\1:\2", text)
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)
+
+
+def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+    """Name, version and tags of a file an index lists for ``project``.
+
+    Raises :class:`InvalidFilename` for a name that is no distribution, that
+    tries to leave its directory, or that belongs to another project.
+    """
+    if _escapes(filename):
+        raise InvalidFilename(filename, project, "the name contains a path separator or '..'")
+    try:
+        name, version, tags = parse_filename(filename, project)
+    except ValueError as exc:
+        raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
+    wanted = _canonical(project)
+    if name != wanted:
+        raise InvalidFilename(filename, project, f"it is a file of {name}")
+    return wanted, version, tags  # the project's one name string, not one per file
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _canonical(project: str) -> NormalizedName:
+    return canonicalize_name(project)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -143,14 +230,7 @@ class DistFile:
     @classmethod
     def create(cls, *, filename: str, url: str, project: str, **details: object) -> DistFile:
         """Build from an index entry, refusing names that are not ``project``'s."""
-        if _escapes(filename):
-            raise InvalidFilename(filename, project, "the name contains a path separator or '..'")
-        try:
-            name, version, tags = parse_filename(filename, project)
-        except ValueError as exc:
-            raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
-        if name != canonicalize_name(project):
-            raise InvalidFilename(filename, project, f"it is a file of {name}")
+        name, version, tags = read_name(filename, project)
         return cls(filename=filename, url=url, project=name, version=version, tags=tags, **details)  # type: ignore[arg-type]
 
     @classmethod
@@ -190,6 +270,62 @@ class DistFile:
         return parse_upload_time(self.upload_time) if self.upload_time else None
 
 
+class Listed(NamedTuple):
+    """One file as an index page lists it: a :class:`DistFile`'s fields in a plain row.
+
+    A page keeps every file as a row (its version and tags shared with the other
+    rows, its details as read); only the files of the versions a resolution
+    visits become :class:`DistFile` objects (:meth:`file`).
+    """
+
+    filename: str
+    url: str
+    project: NormalizedName
+    version: Version
+    tags: frozenset[Tag]
+    sha256: str | None = None
+    requires_python: str | None = None
+    yanked: str | None = None
+    size: int | None = None
+    upload_time: str | None = None
+    metadata_sha256: str | None = None
+
+    @classmethod
+    def of(cls, file: DistFile) -> Listed:
+        return cls(
+            file.filename,
+            file.url,
+            file.project,
+            file.version,
+            file.tags,
+            file.sha256,
+            file.requires_python,
+            file.yanked,
+            file.size,
+            file.upload_time,
+            file.metadata_sha256,
+        )
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    def file(self) -> DistFile:
+        return DistFile(
+            filename=self.filename,
+            url=self.url,
+            project=self.project,
+            version=self.version,
+            tags=self.tags,
+            sha256=self.sha256,
+            requires_python=self.requires_python,
+            yanked=self.yanked,
+            size=self.size,
+            upload_time=self.upload_time,
+            metadata_sha256=self.metadata_sha256,
+        )
+
+
 class SkipReason(enum.Enum):
     """Why a file was not a candidate for a target."""
 
@@ -227,56 +363,158 @@ class Policy:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Selection:
-    """A project's files sorted for one target: per version, best file first."""
+    """A project's files sorted for one target: per version, best file first.
 
-    by_version: dict[Version, list[DistFile]]
-    skips: list[Skip]
-    prefer_binary: bool = False
+    ``usable`` holds, per version, the rows the target can take, in page order.
+    They become :class:`DistFile` objects, ranked, when a version is first read
+    through :attr:`by_version`; why the other files were passed over is worked
+    out only when :attr:`skips` is read (for an error).
+    """
+
+    target: Target
+    policy: Policy
+    listed: Sequence[Listed]
+    usable: Mapping[Version, Sequence[Listed]]
+    order: tuple[Version, ...] = ()
+    _ranked: dict[Version, list[DistFile]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def prefer_binary(self) -> bool:
+        return self.policy.formats.prefer_binary
+
+    @property
+    def by_version(self) -> Mapping[Version, list[DistFile]]:
+        """Per usable version, its files, best first; each version's built when first read."""
+        return _ByVersion(self)
+
+    @property
+    def skips(self) -> list[Skip]:
+        """Every file the target cannot take, with the reason (see :func:`skipped`)."""
+        return skipped(self.listed, self.target, self.policy)
+
+    def files(self, version: Version) -> list[DistFile]:
+        """The usable files of ``version``, best first (wheels by the target's tag order)."""
+        ranked = self._ranked.get(version)
+        if ranked is None:
+            rows = self.usable[version]
+            wheels = _selector(self.target)((row, row.tags) for row in rows if row.is_wheel)
+            sdists = sorted((row for row in rows if not row.is_wheel), key=lambda row: row.filename)
+            built = [row.file() for row in [*wheels, *sdists]]
+            ranked = self._ranked.setdefault(version, built)
+        return ranked
+
+    def has_file(self, version: Version, *, allow_yanked: bool) -> bool:
+        """Whether ``version`` has a usable file (not yanked, unless ``allow_yanked``)."""
+        return any(allow_yanked or row.yanked is None for row in self.usable.get(version, ()))
 
     def versions(self) -> list[Version]:
         """Versions with a usable file, newest first; with a wheel first if ``prefer_binary``."""
-        newest = sorted(self.by_version, reverse=True)
-        if not self.prefer_binary:
-            return newest
-        return sorted(newest, key=lambda v: not any(f.is_wheel for f in self.by_version[v]))
+        return list(self.order)
 
 
-def select_files(files: list[DistFile], target: Target, policy: Policy) -> Selection:
-    """Keep the files ``target`` can use, best first per version, and say why others went."""
-    ranked = create_compatible_tags_selector(target.tags)
-    by_version: dict[Version, list[DistFile]] = {}
-    skips: list[Skip] = []
-    for file in files:
-        if skip := _skip(file, target, policy):
-            skips.append(skip)
-        else:
-            by_version.setdefault(file.version, []).append(file)
-    for version, group in by_version.items():
-        wheels = list(ranked((file, file.tags) for file in group if file.is_wheel))
-        by_version[version] = wheels + sorted(
-            (file for file in group if not file.is_wheel), key=lambda f: f.filename
-        )
-    return Selection(by_version=by_version, skips=skips, prefer_binary=policy.formats.prefer_binary)
+class _ByVersion(Mapping[Version, list[DistFile]]):
+    """A selection's files by version, built only for the versions read."""
+
+    def __init__(self, selection: Selection) -> None:
+        self._selection = selection
+
+    def __getitem__(self, version: Version) -> list[DistFile]:
+        return self._selection.files(version)
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self._selection.usable)
+
+    def __len__(self) -> int:
+        return len(self._selection.usable)
 
 
-def _skip(file: DistFile, target: Target, policy: Policy) -> Skip | None:
-    if file.is_wheel and not file.tags & target.tag_set:
-        return Skip(file=file, reason=SkipReason.PLATFORM, detail=f"for {target.name}")
-    if not file.is_wheel and not policy.allow_sdist:
-        return Skip(file=file, reason=SkipReason.SDIST)
-    if file.is_wheel and not policy.formats.allows_wheel(file.project):
-        return Skip(file=file, reason=SkipReason.NO_BINARY)
-    if not file.is_wheel and not policy.formats.allows_sdist(file.project):
-        return Skip(file=file, reason=SkipReason.ONLY_BINARY)
-    if not target.allows_python(file.requires_python):
-        return Skip(file=file, reason=SkipReason.REQUIRES_PYTHON, detail=file.requires_python or "")
-    if policy.exclude_newer is not None:
-        uploaded = file.uploaded_at()
-        if uploaded is None:
-            return Skip(file=file, reason=SkipReason.NO_UPLOAD_TIME)
-        if uploaded > policy.exclude_newer:
-            return Skip(file=file, reason=SkipReason.EXCLUDE_NEWER, detail=file.upload_time or "")
-    return None
+@functools.lru_cache(maxsize=64)
+def _selector(target: Target) -> Any:
+    """packaging's tag ranking for a target's tags, made once per target."""
+    return create_compatible_tags_selector(target.tags)
+
+
+def select(listed: Sequence[Listed], target: Target, policy: Policy) -> Selection:
+    """Keep the rows ``target`` can use, by version; files are built when a version is read."""
+    usable: dict[Version, list[Listed]] = {}
+    rules = _Rules(target, policy)
+    for row in listed:
+        if rules.reason(row) is None:
+            usable.setdefault(row.version, []).append(row)
+    order = sorted(usable, reverse=True)
+    if policy.formats.prefer_binary:
+        order.sort(key=lambda version: not any(row.is_wheel for row in usable[version]))
+    return Selection(target=target, policy=policy, listed=listed, usable=usable, order=tuple(order))
+
+
+def select_files(files: Iterable[DistFile], target: Target, policy: Policy) -> Selection:
+    """Keep the files ``target`` can use, best first per version (see :func:`select`)."""
+    return select([Listed.of(file) for file in files], target, policy)
+
+
+def skipped(listed: Iterable[Listed], target: Target, policy: Policy) -> list[Skip]:
+    """Why each file ``target`` cannot take was passed over, in page order.
+
+    The answer to "why was no file of this project usable": worked out when an
+    error needs it, never during a resolution that succeeds.
+    """
+    rules = _Rules(target, policy)
+    skips = []
+    for row in listed:
+        if (why := rules.reason(row)) is not None:
+            skips.append(Skip(file=row.file(), reason=why[0], detail=why[1]))
+    return skips
+
+
+class _Rules:
+    """Whether a target takes a file, remembering what files share: tag sets, Requires-Python."""
+
+    def __init__(self, target: Target, policy: Policy) -> None:
+        self.target, self.policy = target, policy
+        self._tags: dict[frozenset[Tag], bool] = {}
+        self._python: dict[str, bool] = {}
+        self._formats: dict[tuple[str, bool], bool] = {}
+
+    def reason(self, row: Listed) -> tuple[SkipReason, str] | None:
+        """Why ``target`` passes the file over, with the detail; None when it takes it."""
+        wheel = row.is_wheel
+        if wheel and not self._fits(row.tags):
+            return SkipReason.PLATFORM, f"for {self.target.name}"
+        if not wheel and not self.policy.allow_sdist:
+            return SkipReason.SDIST, ""
+        if not self._format_allowed(row.project, wheel):
+            return (SkipReason.NO_BINARY, "") if wheel else (SkipReason.ONLY_BINARY, "")
+        if row.requires_python and not self._python_allowed(row.requires_python):
+            return SkipReason.REQUIRES_PYTHON, row.requires_python
+        if self.policy.exclude_newer is not None:
+            if not row.upload_time:
+                return SkipReason.NO_UPLOAD_TIME, ""
+            if parse_upload_time(row.upload_time) > self.policy.exclude_newer:
+                return SkipReason.EXCLUDE_NEWER, row.upload_time
+        return None
+
+    def _fits(self, tags: frozenset[Tag]) -> bool:
+        fits = self._tags.get(tags)
+        if fits is None:
+            fits = self._tags[tags] = not tags.isdisjoint(self.target.tag_set)
+        return fits
+
+    def _python_allowed(self, requires_python: str) -> bool:
+        allowed = self._python.get(requires_python)
+        if allowed is None:
+            allowed = self._python[requires_python] = self.target.allows_python(requires_python)
+        return allowed
+
+    def _format_allowed(self, project: str, wheel: bool) -> bool:
+        key = (project, wheel)
+        allowed = self._formats.get(key)
+        if allowed is None:
+            formats = self.policy.formats
+            allowed = formats.allows_wheel(project) if wheel else formats.allows_sdist(project)
+            self._formats[key] = allowed
+        return allowed
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,18 +4,30 @@ Parsing is pure: fetching is the client's job. A file whose name is not a
 distribution of the project asked for, or that tries to leave its directory, is
 refused and returned for the caller to report; a file that is neither a wheel
 nor an sdist (``.exe``, ``.egg``, ``.tar.bz2``) is ignored without a word.
+
+A page is read once into compact rows (:class:`~wheelhouse.model.distributions.Listed`):
+large projects list tens of thousands of files, of which a resolution looks at
+a few versions' worth, so file objects are made later, for those only.
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from wheelhouse.model.distributions import DistFile, is_distribution_filename, parse_upload_time
+from packaging.version import Version
+
+from wheelhouse.model.distributions import (
+    DistFile,
+    Listed,
+    is_distribution_filename,
+    parse_upload_time,
+    read_name,
+)
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import MAX_JSON_DEPTH
 
@@ -59,12 +71,28 @@ ACCEPT = (
 class ProjectPage:
     """The files an index lists for one project, and the entries it refused.
 
-    ``found`` is False when the index does not know the project at all.
+    ``listed`` keeps every file as a row, in the page's order; :attr:`files`
+    makes them all into file objects, which only a caller that needs every one
+    should read. ``found`` is False when the index does not know the project.
     """
 
-    files: tuple[DistFile, ...] = ()
+    listed: tuple[Listed, ...] = ()
     refused: tuple[InvalidFilename, ...] = ()
     found: bool = True
+
+    @classmethod
+    def of(cls, files: Iterable[DistFile], refused: Iterable[InvalidFilename] = ()) -> ProjectPage:
+        """A page listing ``files``."""
+        return cls(listed=tuple(Listed.of(file) for file in files), refused=tuple(refused))
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every file, as a file object (made anew on each read)."""
+        return tuple(row.file() for row in self.listed)
+
+    def files_of(self, version: Version) -> list[DistFile]:
+        """The files of one version, in the page's order."""
+        return [row.file() for row in self.listed if row.version == version]
 
 
 def parse_page(content: bytes, content_type: str, url: str, project: str) -> ProjectPage:
@@ -74,6 +102,7 @@ def parse_page(content: bytes, content_type: str, url: str, project: str) -> Pro
     malformed document, or an API version whose major is not 1.
     """
     media_type, params = _split_content_type(content_type)
+    entries: Iterable[tuple[str, str, Details]]
     if media_type in JSON_TYPES:
         entries = _json_entries(content, url)
     elif media_type in HTML_TYPES:
@@ -89,15 +118,18 @@ def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
     A file name listed by several indexes is kept once, from the first that
     lists it: the wheelhouse is flat, so one name can only be one file.
     """
-    files: dict[str, DistFile] = {}
+    pages = list(pages)
+    if len(pages) == 1:
+        return pages[0]
+    listed: dict[str, Listed] = {}
     refused: list[InvalidFilename] = []
     found = False
     for page in pages:
-        for file in page.files:
-            files.setdefault(file.filename, file)
+        for row in page.listed:
+            listed.setdefault(row.filename, row)
         refused.extend(page.refused)
         found = found or page.found
-    return ProjectPage(files=tuple(files.values()), refused=tuple(refused), found=found)
+    return ProjectPage(listed=tuple(listed.values()), refused=tuple(refused), found=found)
 
 
 def _split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
@@ -115,20 +147,30 @@ def _check_api_version(version: str) -> None:
         raise ValueError(f"unsupported index API version {version!r} (this tool reads 1.x)")
 
 
-def _collect(entries: Iterable[tuple[str, str, dict[str, object]]], project: str) -> ProjectPage:
-    """Turn (file name, URL, details) entries into files, refusals and silence."""
-    files: list[DistFile] = []
+#: A file's details as a page gives them, in :class:`Listed`'s order after its tags:
+#: sha256, Requires-Python, yanked, size, upload time, metadata sha256.
+Details = tuple[str | None, str | None, str | None, int | None, str | None, str | None]
+
+
+def _collect(entries: Iterable[tuple[str, str, Details]], project: str) -> ProjectPage:
+    """Turn (file name, URL, details) entries into rows, refusals and silence."""
+    listed: list[Listed] = []
     refused: list[InvalidFilename] = []
+    shared: dict[str | None, str | None] = {}  # Requires-Python and yanked texts repeat
     for filename, file_url, details in entries:
         if not is_distribution_filename(filename) and not _escapes(filename):
             continue
         try:
-            files.append(
-                DistFile.create(filename=filename, url=file_url, project=project, **details)
-            )
+            name, version, tags = read_name(filename, project)
         except InvalidFilename as exc:
             refused.append(exc)
-    return ProjectPage(files=tuple(files), refused=tuple(refused))
+            continue
+        sha256, requires_python, yanked, size, upload_time, metadata_sha256 = details
+        requires_python = shared.setdefault(requires_python, requires_python)
+        yanked = shared.setdefault(yanked, yanked)
+        row = (sha256, requires_python, yanked, size, upload_time, metadata_sha256)
+        listed.append(Listed(filename, file_url, name, version, tags, *row))
+    return ProjectPage(listed=tuple(listed), refused=tuple(refused))
 
 
 def _escapes(filename: str) -> bool:
@@ -139,7 +181,7 @@ def _escapes(filename: str) -> bool:
 # PEP 691 JSON
 
 
-def _json_entries(content: bytes, url: str) -> list[tuple[str, str, dict[str, object]]]:
+def _json_entries(content: bytes, url: str) -> Iterator[tuple[str, str, Details]]:
     _check_depth(content)
     try:
         document = json.loads(content)
@@ -149,7 +191,22 @@ def _json_entries(content: bytes, url: str) -> list[tuple[str, str, dict[str, ob
         raise ValueError("malformed JSON index page: no list of files")
     meta = document.get("meta")
     _check_api_version(str(meta.get("api-version", "1.0")) if isinstance(meta, dict) else "1.0")
-    return [_json_entry(entry, url) for entry in document["files"] if isinstance(entry, dict)]
+    return (
+        _json_entry(entry, url)
+        for entry in _drained(document.pop("files"))
+        if isinstance(entry, dict)
+    )
+
+
+def _drained(items: list[object]) -> Iterator[object]:
+    """Each item once, the list letting go of it as it goes.
+
+    A large page's decoded entries weigh several times the rows made of them:
+    each is freed as soon as its row exists, not when the whole page is done.
+    """
+    for index, item in enumerate(items):
+        items[index] = None
+        yield item
 
 
 def _check_depth(content: bytes) -> None:
@@ -172,17 +229,17 @@ def _check_depth(content: bytes) -> None:
         raise ValueError(f"malformed JSON index page: nested more than {MAX_JSON_DEPTH} deep")
 
 
-def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, dict[str, object]]:
+def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, Details]:
     hashes = entry.get("hashes")
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
-    details: dict[str, object] = {
-        "sha256": _sha256_of(hashes) if isinstance(hashes, dict) else None,
-        "requires_python": _str_or_none(entry.get("requires-python")),
-        "yanked": _json_yanked(entry.get("yanked")),
-        "size": _int_or_none(entry.get("size")),
-        "upload_time": _upload_time(entry.get("upload-time")),
-        "metadata_sha256": _json_metadata(metadata),
-    }
+    details = (
+        _sha256_of(hashes) if isinstance(hashes, dict) else None,
+        _str_or_none(entry.get("requires-python")),
+        _json_yanked(entry.get("yanked")),
+        _int_or_none(entry.get("size")),
+        _upload_time(entry.get("upload-time")),
+        _json_metadata(metadata),
+    )
     return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
 
 
@@ -258,7 +315,7 @@ class _AnchorParser(HTMLParser):
             self.version = values.get("content") or "1.0"
 
 
-def _html_entries(text: str, url: str) -> list[tuple[str, str, dict[str, object]]]:
+def _html_entries(text: str, url: str) -> list[tuple[str, str, Details]]:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
@@ -267,16 +324,18 @@ def _html_entries(text: str, url: str) -> list[tuple[str, str, dict[str, object]
     return [_html_entry(anchor, base) for anchor in parser.anchors]
 
 
-def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, str, dict[str, object]]:
+def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, str, Details]:
     file_url, fragment = urldefrag(urljoin(base, anchor["href"] or ""))
     filename = unquote(posixpath.basename(urlsplit(file_url).path))
     key = "data-core-metadata" if "data-core-metadata" in anchor else "data-dist-info-metadata"
-    details: dict[str, object] = {
-        "sha256": _html_sha256(fragment),
-        "requires_python": anchor.get("data-requires-python") or None,
-        "yanked": (anchor["data-yanked"] or "") if "data-yanked" in anchor else None,
-        "metadata_sha256": _html_metadata(anchor[key] or "") if key in anchor else None,
-    }
+    details = (
+        _html_sha256(fragment),
+        anchor.get("data-requires-python") or None,
+        (anchor["data-yanked"] or "") if "data-yanked" in anchor else None,
+        None,
+        None,
+        _html_metadata(anchor[key] or "") if key in anchor else None,
+    )
     return filename, file_url, details
 
 

@@ -8,8 +8,9 @@ of :class:`ResolvedPin`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -20,7 +21,7 @@ from packaging.version import Version
 from wheelhouse.model.distributions import DistFile, Selection
 from wheelhouse.model.targets import Target, Truth
 
-__all__ = ["Candidate", "Req", "Resolution", "ResolvedPin", "matching_versions"]
+__all__ = ["Candidate", "Req", "Resolution", "ResolvedPin", "VersionFiles", "matching_versions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,12 +81,16 @@ class Req:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Candidate:
-    """One version of one project (with extras, as a separate identifier)."""
+    """One version of one project (with extras, as a separate identifier).
+
+    ``files`` are usable files, best first; from a selection they are made
+    when first read (:class:`VersionFiles`), as most candidates never are.
+    """
 
     name: NormalizedName
     version: Version
     extras: frozenset[str]
-    files: tuple[DistFile, ...]
+    files: Sequence[DistFile] = field(compare=False)
 
     @property
     def identifier(self) -> str:
@@ -128,8 +133,11 @@ def _identifier(name: str, extras: frozenset[str]) -> str:
 
 def matching_versions(
     selection: Selection, specifiers: list[SpecifierSet], *, pre: bool, allow_yanked: bool
-) -> Iterator[tuple[Version, list[DistFile]]]:
-    """The versions of ``selection`` every specifier allows, each with its usable files."""
+) -> Iterator[tuple[Version, VersionFiles]]:
+    """The versions of ``selection`` every specifier allows, each with its usable files.
+
+    The files are made only when read: matching looks at versions alone.
+    """
     versions = selection.versions()
     pre = pre or any(spec.prereleases for spec in specifiers)
     if not pre and not any(not v.is_prerelease for v in versions):
@@ -139,9 +147,37 @@ def matching_versions(
             continue
         if not all(spec.contains(version, prereleases=True) for spec in specifiers):
             continue
-        files = [f for f in selection.by_version[version] if allow_yanked or f.yanked is None]
-        if files:
-            yield version, files
+        if selection.has_file(version, allow_yanked=allow_yanked):
+            yield version, VersionFiles(selection, version, allow_yanked=allow_yanked)
+
+
+class VersionFiles(Sequence[DistFile]):
+    """One version's usable files, best first, made from the selection when first read."""
+
+    __slots__ = ("_allow_yanked", "_files", "_selection", "_version")
+
+    def __init__(self, selection: Selection, version: Version, *, allow_yanked: bool) -> None:
+        self._selection, self._version = selection, version
+        self._allow_yanked = allow_yanked
+        self._files: tuple[DistFile, ...] | None = None
+
+    def _all(self) -> tuple[DistFile, ...]:
+        if self._files is None:
+            files = self._selection.by_version[self._version]
+            self._files = tuple(f for f in files if self._allow_yanked or f.yanked is None)
+        return self._files
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DistFile, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> DistFile | tuple[DistFile, ...]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

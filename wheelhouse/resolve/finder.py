@@ -23,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.model.distributions import DistFile, Policy, Selection, select_files
+from wheelhouse.model.distributions import DistFile, Policy, Selection, select
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target, Truth
@@ -136,11 +136,11 @@ class Finder:
             page = self.index.project_files(name)
             if (
                 self.policy.exclude_newer
-                and page.files
-                and not any(file.upload_time for file in page.files)
+                and page.listed
+                and not any(row.upload_time for row in page.listed)
             ):
                 raise NoUploadTimes(name)
-            selection = select_files(list(page.files), target, self.policy)
+            selection = select(page.listed, target, self.policy)
             with self._lock:
                 self._refusals[name] = page.refused
                 self._selections[key] = selection

@@ -30,10 +30,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
-from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target, Truth
-from wheelhouse.resolve.candidates import Candidate, Req, matching_versions
+from wheelhouse.resolve.candidates import Candidate, Req, VersionFiles, matching_versions
 from wheelhouse.resolve.finder import Finder
 
 if TYPE_CHECKING:
@@ -178,7 +177,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         distinct = _distinct_specifiers(reqs)
         allow_yanked = any(req.allows_yanked() for req in distinct) or self._pinned(name)
         candidates = [
-            Candidate(name=name, version=version, extras=extras, files=tuple(files))
+            Candidate(name=name, version=version, extras=extras, files=files)
             for version, files in self._fitting(name, distinct, pre=self.pre, yanked=allow_yanked)
             if version not in bad
         ]
@@ -197,7 +196,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
 
     def _fitting(
         self, name: NormalizedName, reqs: list[Req], *, pre: bool, yanked: bool
-    ) -> Iterator[tuple[Version, list[DistFile]]]:
+    ) -> Iterator[tuple[Version, VersionFiles]]:
         """The versions that every one of ``reqs`` and the user's constraints allow."""
         specifiers = [req.specifier for req in reqs]
         specifiers += [c.requirement.specifier for c in self.constraints.get(name, [])]

@@ -184,7 +184,7 @@ def _resolution(
         pins[name] = ResolvedPin(
             name=name,
             version=candidate.version,
-            files=candidate.files[:1],
+            files=tuple(candidate.files[:1]),
             via=tuple(via),
             dependencies=tuple(sorted(children.get(name, set()) - {name})),
             marker=markers.get(name),
