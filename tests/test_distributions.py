@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from wheelhouse.index.client import IndexClient
 from wheelhouse.model import distributions
 from wheelhouse.model.distributions import (
     DistFile,
+    Listed,
     Policy,
     Skip,
     SkipReason,
@@ -242,3 +244,28 @@ def test_skips_worked_out_on_demand_are_the_ones_worked_out_eagerly(
 
 
 _UPLOAD_REASONS = {SkipReason.EXCLUDE_NEWER, SkipReason.NO_UPLOAD_TIME}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://files.example.invalid/ab/cd/demo-1.0-py3-none-any.whl",
+        "https://files.example.invalid/get?name=demo-1.0-py3-none-any.whl",
+        "https://files.example.invalid/ab/",
+        "https://files.example.invalid/ab#",
+        "https://files.example.invalid/ab/#",
+        "demo-1.0-py3-none-any.whl",
+        "../demo-1.0-py3-none-any.whl",
+    ],
+)
+def test_a_row_gives_back_the_url_it_was_given(url: str) -> None:
+    file = _file("demo-1.0-py3-none-any.whl", "demo")
+    file = dataclasses.replace(file, url=url)
+    assert Listed.of(file).url == url
+    assert Listed.of(file).file() == file
+
+
+def test_a_row_does_not_keep_a_file_s_name_twice() -> None:
+    url = "https://files.example.invalid/ab/cd/demo-1.0-py3-none-any.whl"
+    row = Listed.of(dataclasses.replace(_file("demo-1.0-py3-none-any.whl", "demo"), url=url))
+    assert row.location == "https://files.example.invalid/ab/cd/"

@@ -35,6 +35,7 @@ __all__ = [
     "Skip",
     "SkipReason",
     "is_distribution_filename",
+    "location",
     "parse_filename",
     "parse_upload_time",
     "select",
@@ -90,16 +91,20 @@ def parse_filename(
 #: every wheel with the same tags shares one set (cheap to compare with a target's).
 _WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
-_VERSIONS: dict[Version, Version] = {}
+_VERSIONS: dict[str, Version] = {}
 _MEMO_LIMIT = 1 << 16
 _NO_TAGS: frozenset[Tag] = frozenset()
 
 
 def _shared_version(version: Version) -> Version:
-    """One object for equal versions: a project's sdist and wheels of a release share it."""
+    """One object per version as written: a release's sdist and wheels share it.
+
+    Keyed by the text, not by equality: ``1.2`` and ``1.2.0`` are equal but
+    each is pinned, and printed, as its files spell it.
+    """
     if len(_VERSIONS) >= _MEMO_LIMIT:
         _VERSIONS.clear()
-    return _VERSIONS.setdefault(version, version)
+    return _VERSIONS.setdefault(str(version), version)
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -192,7 +197,10 @@ def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, fro
     if _escapes(filename):
         raise InvalidFilename(filename, project, "the name contains a path separator or '..'")
     try:
-        name, version, tags = parse_filename(filename, project)
+        if filename.endswith(".whl"):  # parse_filename's way for a wheel, its checks done
+            name, version, tags = _parse_wheel(filename)
+        else:
+            name, version, tags = parse_filename(filename, project)
     except ValueError as exc:
         raise InvalidFilename(filename, project, str(exc), suspicious=False) from None
     wanted = _canonical(project)
@@ -275,11 +283,12 @@ class Listed(NamedTuple):
 
     A page keeps every file as a row (its version and tags shared with the other
     rows, its details as read); only the files of the versions a resolution
-    visits become :class:`DistFile` objects (:meth:`file`).
+    visits become :class:`DistFile` objects (:meth:`file`). ``location`` is the
+    URL as :func:`location` keeps it; :attr:`url` gives it back whole.
     """
 
     filename: str
-    url: str
+    location: str
     project: NormalizedName
     version: Version
     tags: frozenset[Tag]
@@ -294,7 +303,7 @@ class Listed(NamedTuple):
     def of(cls, file: DistFile) -> Listed:
         return cls(
             file.filename,
-            file.url,
+            location(file.url, file.filename),
             file.project,
             file.version,
             file.tags,
@@ -310,6 +319,14 @@ class Listed(NamedTuple):
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
 
+    @property
+    def url(self) -> str:
+        if self.location.endswith("/"):
+            return self.location + self.filename
+        if self.location.endswith("#"):
+            return self.location[:-1]
+        return self.location
+
     def file(self) -> DistFile:
         return DistFile(
             filename=self.filename,
@@ -324,6 +341,19 @@ class Listed(NamedTuple):
             upload_time=self.upload_time,
             metadata_sha256=self.metadata_sha256,
         )
+
+
+def location(url: str, filename: str) -> str:
+    """A file's URL as a row keeps it: without the file's name when the URL ends with it.
+
+    Most indexes link each file by its own name, so a row would hold the name
+    twice. What is kept ends with ``/`` only then; any other URL ending with
+    ``/`` or ``#`` gets a ``#`` more, which :attr:`Listed.url` takes off again.
+    """
+    head = url[: -len(filename)]
+    if url.endswith(filename) and head.endswith("/"):
+        return head
+    return url + "#" if url.endswith(("/", "#")) else url
 
 
 class SkipReason(enum.Enum):

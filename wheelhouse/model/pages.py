@@ -25,6 +25,7 @@ from wheelhouse.model.distributions import (
     DistFile,
     Listed,
     is_distribution_filename,
+    location,
     parse_upload_time,
     read_name,
 )
@@ -169,7 +170,7 @@ def _collect(entries: Iterable[tuple[str, str, Details]], project: str) -> Proje
         requires_python = shared.setdefault(requires_python, requires_python)
         yanked = shared.setdefault(yanked, yanked)
         row = (sha256, requires_python, yanked, size, upload_time, metadata_sha256)
-        listed.append(Listed(filename, file_url, name, version, tags, *row))
+        listed.append(Listed(filename, location(file_url, filename), name, version, tags, *row))
     return ProjectPage(listed=tuple(listed), refused=tuple(refused))
 
 
@@ -230,17 +231,22 @@ def _check_depth(content: bytes) -> None:
 
 
 def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, Details]:
-    hashes = entry.get("hashes")
-    metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    get = entry.get  # tens of thousands of entries on a large page: every look-up counts
+    hashes = get("hashes")
+    metadata = get("core-metadata", _ABSENT)
     details = (
         _sha256_of(hashes) if isinstance(hashes, dict) else None,
-        _str_or_none(entry.get("requires-python")),
-        _json_yanked(entry.get("yanked")),
-        _int_or_none(entry.get("size")),
-        _upload_time(entry.get("upload-time")),
-        _json_metadata(metadata),
+        _str_or_none(get("requires-python")),
+        _json_yanked(get("yanked")),
+        _int_or_none(get("size")),
+        _upload_time(get("upload-time")),
+        _json_metadata(get("dist-info-metadata") if metadata is _ABSENT else metadata),
     )
-    return str(entry.get("filename", "")), _absolute(url, str(entry.get("url", ""))), details
+    return str(get("filename", "")), _absolute(url, str(get("url", ""))), details
+
+
+#: What a JSON entry holds under a key it lacks (None is JSON's null).
+_ABSENT = object()
 
 
 def _absolute(page_url: str, link: str) -> str:
@@ -283,13 +289,13 @@ def _str_or_none(value: object) -> str | None:
 
 def _upload_time(value: object) -> str | None:
     """A PEP 700 upload time that parses, else None: one bad entry must not fail a run later."""
-    text = _str_or_none(value)
-    if text is not None:
-        try:
-            parse_upload_time(text)
-        except ValueError:
-            return None
-    return text
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parse_upload_time(value)
+    except ValueError:
+        return None
+    return value
 
 
 # PEP 503 HTML
