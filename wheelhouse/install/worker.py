@@ -215,28 +215,32 @@ def _destination_class(installer: Any) -> type:
         # The argument names are installer's: it passes them by keyword.
         def finalize_installation(self, scheme: str, record_file_path: str, records: Any) -> None:
             entries = list(records)
-            rows = sorted(entry.to_row(_prefix(self, scheme, where)) for where, entry in entries)
+            prefixes = {where: _prefix(self, scheme, where) for where in self.scheme_dict}
+            rows = sorted(entry.to_row(prefixes[where]) for where, entry in entries)
             with io.StringIO(newline="") as text:
                 csv.writer(text).writerows(rows)  # pip's dialect, CRLF included
                 data = text.getvalue().encode("utf-8")
             self.write_to_fs(scheme, record_file_path, io.BytesIO(data), is_executable=False)
             self.record = _inside(self.scheme_dict[scheme], record_file_path)
-            self.sources = [_source(self, scheme, *item) for item in entries]
+            self.sources = [_source(self, prefixes, *item) for item in entries]
             self.sources = [found for found in self.sources if found]
 
     return Destination
 
 
-def _source(destination: Any, root: str, scheme: str, entry: Any) -> list[Any]:
+def _source(
+    destination: Any, prefixes: dict[str, str | None], scheme: str, entry: Any
+) -> list[Any]:
     """``[path, pyc's RECORD line, size]`` for a ``.py`` file pip would byte-compile, else ``[]``.
 
-    The RECORD of scheme ``root`` lists the ``.pyc`` so that uninstalling removes it.
+    The RECORD lists the ``.pyc`` (under ``prefixes[scheme]``) so that uninstalling removes it.
     """
     if scheme not in ("purelib", "platlib") or not entry.path.endswith(".py"):
         return []
     path = _inside(destination.scheme_dict[scheme], entry.path)
-    compiled = os.path.relpath(cache_from_source(path), destination.scheme_dict[scheme])
-    line = (_prefix(destination, root, scheme) or "") + compiled.replace(os.sep, "/")
+    folder = entry.path.rpartition("/")[0]  # RECORD paths use "/"; -I leaves no pycache prefix
+    compiled = os.path.basename(cache_from_source(path))
+    line = (prefixes[scheme] or "") + "/".join(filter(None, (folder, "__pycache__", compiled)))
     return [path, line, entry.size or 0]
 
 
