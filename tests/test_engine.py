@@ -25,6 +25,7 @@ from wheelhouses import make_wheel, make_wheelhouse, target_for, tree_digest
 from wheelhouse.install import engine, installer
 from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import BackendUnavailable
+from wheelhouse.install.plan import BATCH_BYTES, batches
 from wheelhouse.install.probe import InterpreterInfo
 
 #: Not the tool's own Python: the workers run in the target interpreter.
@@ -338,3 +339,42 @@ def test_a_wheel_that_escapes_its_scheme_fails_naming_it(tmp_path: Path) -> None
     assert first.startswith(f"error: installing {wheelhouse / evil.name} failed: ValueError: ")
     assert "outside of the target directory" in first
     assert not list(tmp_path.rglob("x.py"))
+
+
+def test_compile_batches_split_by_bytes_and_files() -> None:
+    """In order; a batch closes at the byte or file limit; a file over the limit stands alone."""
+    sources = [("a", 60), ("b", 60), ("c", 300), ("d", 10), ("e", 10), ("f", 10)]
+    assert batches(sources, most=100, files=2) == [["a"], ["b"], ["c"], ["d", "e"], ["f"]]
+    assert batches([], most=100) == []
+
+
+def test_a_large_wheels_files_are_compiled_by_every_worker() -> None:
+    """Unpacked, a wheel's sources become batches that any free worker takes; its RECORD gets
+    the lines of the files that compiled once every batch is back."""
+    tasks = engine._Tasks([{"path": "big.whl"}, {"path": "small.whl"}])
+    big, small = tasks.take(), tasks.take()
+    assert (big, small) == ({"unpack": {"path": "big.whl"}}, {"unpack": {"path": "small.whl"}})
+    sources = [[f"/sp/m{n}.py", f"__pycache__/m{n}.pyc", BATCH_BYTES] for n in range(3)]
+    tasks.done(big, {"installed": "big.whl", "record": "/sp/big/RECORD", "sources": sources})
+    assert [task.get("compile") for task in tasks.queued] == [[f"/sp/m{n}.py"] for n in range(3)]
+    first, second = tasks.take(), tasks.take()  # both workers compile the big wheel's files
+    assert first is not None and second is not None
+    tasks.done(small, {"installed": "small.whl", "record": "/sp/small/RECORD", "sources": []})
+    tasks.done(first, {"compiled": ["/sp/m0.py"]})
+    third = tasks.take()
+    assert third is not None and third["compile"] == ["/sp/m2.py"]
+    tasks.done(third, {"compiled": []})  # a file that does not compile gets no .pyc line
+    assert not tasks.queued  # the RECORD waits for the last batch
+    tasks.done(second, {"compiled": ["/sp/m1.py"]})
+    rows = ["__pycache__/m0.pyc", "__pycache__/m1.pyc"]
+    assert tasks.queued == ({"record": "/sp/big/RECORD", "rows": rows},)
+
+
+def test_after_a_failure_no_task_is_handed_out() -> None:
+    tasks = engine._Tasks([{"path": "a.whl"}, {"path": "b.whl"}])
+    first = tasks.take()
+    assert first is not None
+    tasks.done(first, {"error": "OSError: disk full", "path": "a.whl"})
+    assert tasks.queued  # b.whl is left, and stays so
+    assert tasks.take() is None
+    assert tasks.failure == {"error": "OSError: disk full", "path": "a.whl"}

@@ -3,12 +3,13 @@
 The wheels are split into shares of about equal size; each worker
 (:mod:`wheelhouse.install.worker`, run with ``python -I -c``) checks its share
 against the lock's hashes. Only when every worker has found every file right
-are old versions removed (from their RECORDs) and the wheels handed out, biggest
-first, one at a time to whichever worker is free: what a wheel costs to
-byte-compile is not its size, so fixed shares would leave a core idle. A file
-that differs from the lock leaves the environment untouched. Each worker unpacks
-with the ``installer`` library and byte-compiles with the target interpreter
-itself: one interpreter start per core, no pip.
+are old versions removed (from their RECORDs) and the work handed out, one task
+at a time to whichever worker is free: unpacking each wheel, biggest first,
+then byte-compiling its ``.py`` files in batches that any worker takes, so one
+large wheel does not leave the other cores idle, then adding the ``.pyc`` lines
+to its RECORD. A file that differs from the lock leaves the environment
+untouched. Each worker unpacks with the ``installer`` library and byte-compiles
+with the target interpreter itself: one interpreter start per core, no pip.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import importlib.resources
 import importlib.util
 import json
 import os
-import queue
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from wheelhouse.install.choice import Choice
 from wheelhouse.install.errors import EngineFailed, FilesDiffer
-from wheelhouse.install.plan import Change, LockedFile, balanced, usable_cores
+from wheelhouse.install.plan import Change, LockedFile, balanced, batches, usable_cores
 from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.install.process import spawn
 from wheelhouse.install.removal import Removal, plan_removal, remove
@@ -147,26 +149,86 @@ def _checked(workers: Sequence[_Worker], lock: str) -> list[tuple[str, Any]]:
 
 
 def _hand_out(workers: Sequence[_Worker], wheels: Sequence[Any]) -> None:
-    """Each wheel to the next free worker; the first failure is raised once all have stopped."""
-    pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    for wheel in wheels:
-        pending.put(wheel)
+    """Every task to the next free worker; the first failure is raised once all have stopped."""
+    tasks = _Tasks(wheels)
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-        failures = [f for f in pool.map(lambda worker: _feed(worker, pending), workers) if f]
-    if failures:
-        raise EngineFailed(failures[0]["error"], failures[0].get("path"))
+        list(pool.map(lambda worker: _feed(worker, tasks), workers))
+    if failure := tasks.failure:
+        raise EngineFailed(failure["error"], failure.get("path"))
 
 
-def _feed(worker: _Worker, pending: queue.SimpleQueue[Any]) -> Any:
-    """Send ``worker`` wheels until none is left or it fails; its failure, or None."""
-    while True:
+def _feed(worker: _Worker, tasks: _Tasks) -> None:
+    """Send ``worker`` tasks until none is left or a worker has failed."""
+    while (task := tasks.take()) is not None:
+        _send(worker, json.dumps(task))
         try:
-            wheel = pending.get_nowait()
-        except queue.Empty:
-            return None
-        _send(worker, json.dumps(wheel))
-        if "error" in (reply := _reply(worker)):
-            return reply
+            answer = _reply(worker)
+        except Exception:
+            tasks.done(task, {"error": "stopped"})  # the others stop waiting for its work
+            raise
+        tasks.done(task, answer)
+
+
+class _Tasks:
+    """What the workers have left to do, taken one task at a time by whichever is free.
+
+    Unpacking comes first, biggest wheel first. Each unpacked wheel adds batches
+    of its ``.py`` files to byte-compile, so the files of one large wheel are
+    compiled by every worker at once; when all of a wheel's batches are back,
+    one more task adds their ``.pyc`` lines to its RECORD. After the first
+    failure nothing more is handed out.
+    """
+
+    def __init__(self, wheels: Sequence[Any]) -> None:
+        self._queue: deque[dict[str, Any]] = deque({"unpack": wheel} for wheel in wheels)
+        self._busy = 0
+        self._ready = threading.Condition()
+        self._lines: dict[str, dict[str, str]] = {}  # RECORD: source path -> its .pyc line
+        self._left: dict[str, int] = {}  # RECORD: batches not back yet
+        self._rows: dict[str, list[str]] = {}  # RECORD: .pyc lines of the files compiled
+        self.failure: dict[str, Any] | None = None
+
+    @property
+    def queued(self) -> tuple[dict[str, Any], ...]:
+        """The tasks waiting for a worker, next first."""
+        with self._ready:
+            return tuple(self._queue)
+
+    def take(self) -> dict[str, Any] | None:
+        """The next task; None when all is done (or failed), after waiting for tasks in flight."""
+        with self._ready:
+            while not self._queue and self._busy and self.failure is None:
+                self._ready.wait()
+            if not self._queue or self.failure is not None:
+                return None
+            self._busy += 1
+            return self._queue.popleft()
+
+    def done(self, task: dict[str, Any], answer: dict[str, Any]) -> None:
+        """A worker's ``answer`` to ``task``: the tasks it leads to are queued."""
+        with self._ready:
+            self._busy -= 1
+            if "error" in answer:
+                self.failure = self.failure or answer
+            elif "unpack" in task:
+                self._unpacked(answer)
+            elif "compile" in task:
+                self._compiled(task["record"], answer["compiled"])
+            self._ready.notify_all()
+
+    def _unpacked(self, answer: dict[str, Any]) -> None:
+        record, sources = answer["record"], answer["sources"]
+        found = batches([(path, size) for path, _line, size in sources])
+        if found:
+            self._lines[record] = {path: line for path, line, _size in sources}
+            self._left[record], self._rows[record] = len(found), []
+        self._queue.extend({"compile": batch, "record": record} for batch in found)
+
+    def _compiled(self, record: str, compiled: list[str]) -> None:
+        self._rows[record] += [self._lines[record][path] for path in compiled]
+        self._left[record] -= 1
+        if self._left[record] == 0 and self._rows[record]:
+            self._queue.append({"record": record, "rows": self._rows[record]})
 
 
 def _stop(workers: Sequence[_Worker]) -> None:

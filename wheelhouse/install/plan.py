@@ -13,10 +13,24 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["MAX_WORKERS", "Change", "LockedFile", "balanced", "plan", "usable_cores"]
+__all__ = [
+    "BATCH_BYTES",
+    "BATCH_FILES",
+    "MAX_WORKERS",
+    "Change",
+    "LockedFile",
+    "balanced",
+    "batches",
+    "plan",
+    "usable_cores",
+]
 
 #: Processes at once at most: beyond this, disk and memory, not cores, set the pace.
 MAX_WORKERS = 8
+#: A batch of files to byte-compile holds about this much source, or this many files: enough
+#: that a task's round trip is a small part of it, few enough that the last ones end together.
+BATCH_BYTES = 128 * 1024
+BATCH_FILES = 64
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,3 +99,21 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def batches(
+    sources: Sequence[tuple[str, int]], most: int = BATCH_BYTES, files: int = BATCH_FILES
+) -> list[list[str]]:
+    """Paths to byte-compile, in order, in batches of at most ``most`` bytes and ``files`` files.
+
+    A file larger than ``most`` is a batch of its own.
+    """
+    found: list[list[str]] = []
+    size = 0
+    for path, weight in sources:
+        if not found or size + weight > most or len(found[-1]) >= files:
+            found.append([])
+            size = 0
+        found[-1].append(path)
+        size += weight
+    return found

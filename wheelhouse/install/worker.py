@@ -4,11 +4,13 @@ The tool runs this file's source with ``python -I -c`` and talks to it in JSON
 lines. The first line on stdin is the job: where ``installer`` is, the scheme,
 and a share of the wheels, which the worker checks against the lock's sha256;
 it answers with what each file looked like when hashed (or which differ). Then,
-once every worker has checked and old versions are gone, the tool sends one
-wheel per line, biggest first, to whichever worker is free; the worker unpacks
-each with ``installer`` and byte-compiles it here, so the ``.pyc`` files carry
-this interpreter's magic number and pip's timestamp checks, and answers. The
-end of its input ends it: before any wheel, having written nothing.
+once every worker has checked and old versions are gone, the tool sends tasks,
+one per line, to whichever worker is free, and each gets one answer: unpack a
+wheel with ``installer`` (the answer lists its ``.py`` files), byte-compile a
+batch of files from any wheel, or add the ``.pyc`` lines to a RECORD. Compiling
+here gives the ``.pyc`` files this interpreter's magic number and pip's
+timestamp checks. The end of its input ends it: before any task, having
+written nothing.
 
 It imports the standard library and ``installer`` only, and nothing else from
 the tool's environment, so it cannot shadow a module of the target.
@@ -29,6 +31,7 @@ import warnings
 import zipfile
 from importlib.machinery import PathFinder
 from importlib.util import cache_from_source, module_from_spec
+from pathlib import Path
 from typing import IO, Any
 
 #: What ``INSTALLER`` says: pip lists, shows and uninstalls whatever it holds.
@@ -50,14 +53,31 @@ def main() -> int:
     mismatched = [found for found in checked if "actual" in found]
     _reply(replies, {"mismatched": mismatched} if mismatched else {"checked": checked}, 0)
     for line in iter(sys.stdin.readline, ""):
-        wheel = json.loads(line)
+        task = json.loads(line)
         try:
-            _install(installer, destination, job["scheme"], wheel)
+            answer = _do(installer, destination, job["scheme"], task)
         except Exception as exc:
-            failure = {"error": f"{type(exc).__name__}: {exc}", "path": wheel["path"]}
+            failure = {"error": f"{type(exc).__name__}: {exc}", "path": _subject(task)}
             return _reply(replies, failure, 1)
-        _reply(replies, {"installed": wheel["path"]}, 0)
+        _reply(replies, answer, 0)
     return 0
+
+
+def _do(installer: Any, destination: type, scheme: dict[str, str], task: Any) -> dict[str, Any]:
+    """One task: unpack a wheel, byte-compile some files, or add their ``.pyc`` to a RECORD."""
+    if "unpack" in task:
+        return _install(installer, destination, scheme, task["unpack"])
+    if "compile" in task:
+        return {"compiled": _compile(task["compile"])}
+    _add_rows(task["record"], task["rows"])
+    return {"recorded": task["record"]}
+
+
+def _subject(task: Any) -> str:
+    """The file a task's failure names: the wheel, the first source, or the RECORD."""
+    if "unpack" in task:
+        return str(task["unpack"]["path"])
+    return str(task["compile"][0] if "compile" in task else task["record"])
 
 
 def _reply(stream: IO[str], message: dict[str, Any], status: int) -> int:
@@ -77,6 +97,7 @@ def _load_installer(location: str) -> Any:
     importlib.import_module("installer.destinations")
     importlib.import_module("installer.records")
     importlib.import_module("installer.sources")
+    importlib.import_module("installer.utils")
     return module
 
 
@@ -98,8 +119,14 @@ def _identity(stat: os.stat_result) -> list[int]:
     return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
-def _install(installer: Any, destination: type, scheme: dict[str, str], wheel: Any) -> None:
-    """Unpack one wheel, if it is still the file whose hash was checked (by any worker)."""
+def _install(
+    installer: Any, destination: type, scheme: dict[str, str], wheel: Any
+) -> dict[str, Any]:
+    """Unpack one wheel, if it is still the file whose hash was checked (by any worker).
+
+    Its RECORD lists what was written; the answer names it, and the ``.py``
+    files to byte-compile with the RECORD line of each one's ``.pyc``.
+    """
     with open(wheel["path"], "rb") as handle:
         if _identity(os.fstat(handle.fileno())) != wheel["stat"]:
             raise OSError(f"{wheel['path']} changed after its hash was checked")
@@ -111,10 +138,32 @@ def _install(installer: Any, destination: type, scheme: dict[str, str], wheel: A
                 interpreter=sys.executable,
                 script_kind=_script_kind(),
                 hash_algorithm="sha256",
-                bytecode_optimization_levels=(0,),
+                bytecode_optimization_levels=(),
                 overwrite_existing=True,
             )
             installer.install(source, target, _metadata(wheel))
+    return {"installed": wheel["path"], "record": target.record, "sources": target.sources}
+
+
+def _compile(sources: list[str]) -> list[str]:
+    """Byte-compile each file as pip does; those that compiled (one that does not stays as is)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [path for path in sources if compileall.compile_file(path, force=True, quiet=2)]
+
+
+def _add_rows(record: str, rows: list[str]) -> None:
+    """Add the ``.pyc`` lines (no hash, no size: the interpreter may rewrite them) to a RECORD.
+
+    Written beside it and renamed over it, so that the RECORD is always whole.
+    """
+    with open(record, encoding="utf-8", newline="") as handle:
+        lines = [tuple(line) for line in csv.reader(handle)]
+    lines = sorted(lines + [(row, "", "") for row in rows])
+    partial = f"{record}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(lines)  # pip's dialect, CRLF included
+    os.replace(partial, record)
 
 
 def _metadata(wheel: dict[str, Any]) -> dict[str, bytes]:
@@ -140,48 +189,72 @@ def _script_kind() -> str:
 
 def _destination_class(installer: Any) -> type:
     """``installer``'s destination, safe beside other workers, writing RECORDs as pip does."""
-    entries_of = installer.records.RecordEntry
+    entries_of, hash_of = installer.records.RecordEntry, installer.records.Hash
+    copy_hashing = installer.utils.copyfileobj_with_hashing
+    make_executable = installer.utils.make_file_executable
+    made: set[str] = set()  # directories this worker has made or found
 
     class Destination(installer.destinations.SchemeDictionaryDestination):  # type: ignore[misc]
         def write_to_fs(
             self, scheme: str, path: str, stream: IO[bytes], is_executable: bool
         ) -> Any:
-            target = self._path_with_destdir(scheme, path)  # refuses a path outside the scheme
-            # Another worker may create the same namespace directory at the same moment.
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            target = _inside(self.scheme_dict[scheme], path)
+            parent = os.path.dirname(target)
+            if parent not in made:  # one mkdir call a directory, not one a file
+                # Another worker may create the same namespace directory at the same moment.
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
             if os.path.lexists(target):  # never write through a hard link into some cache
                 os.unlink(target)
-            return super().write_to_fs(scheme, path, stream, is_executable)
+            with open(target, "wb") as handle:
+                digest, size = copy_hashing(stream, handle, "sha256")
+            if is_executable:
+                make_executable(Path(target))
+            return entries_of(path, hash_of("sha256", digest), size)
 
         # The argument names are installer's: it passes them by keyword.
         def finalize_installation(self, scheme: str, record_file_path: str, records: Any) -> None:
             entries = list(records)
-            entries += [pair for item in entries for pair in _compiled(self, entries_of, *item)]
-            rows = sorted(entry.to_row(_prefix(self, scheme, where)) for where, entry in entries)
+            prefixes = {where: _prefix(self, scheme, where) for where in self.scheme_dict}
+            rows = sorted(entry.to_row(prefixes[where]) for where, entry in entries)
             with io.StringIO(newline="") as text:
                 csv.writer(text).writerows(rows)  # pip's dialect, CRLF included
                 data = text.getvalue().encode("utf-8")
             self.write_to_fs(scheme, record_file_path, io.BytesIO(data), is_executable=False)
+            self.record = _inside(self.scheme_dict[scheme], record_file_path)
+            self.sources = [_source(self, prefixes, *item) for item in entries]
+            self.sources = [found for found in self.sources if found]
 
     return Destination
 
 
-def _compiled(destination: Any, entry_of: Any, scheme: str, entry: Any) -> list[tuple[str, Any]]:
-    """Byte-compile one installed ``.py`` file as pip does; its RECORD entry, without a hash.
+def _source(
+    destination: Any, prefixes: dict[str, str | None], scheme: str, entry: Any
+) -> list[Any]:
+    """``[path, pyc's RECORD line, size]`` for a ``.py`` file pip would byte-compile, else ``[]``.
 
-    The ``.pyc`` is listed so that uninstalling removes it; pip leaves its hash
-    and size empty, since the interpreter may rewrite it.
+    The RECORD lists the ``.pyc`` (under ``prefixes[scheme]``) so that uninstalling removes it.
     """
     if scheme not in ("purelib", "platlib") or not entry.path.endswith(".py"):
         return []
-    source = str(destination._path_with_destdir(scheme, entry.path))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a file that does not compile stays as it is
-        if not compileall.compile_file(source, force=True, quiet=2):
-            return []
-    root = destination.scheme_dict[scheme]
-    path = os.path.relpath(cache_from_source(source), root).replace(os.sep, "/")
-    return [(scheme, entry_of(path, None, None))]
+    path = _inside(destination.scheme_dict[scheme], entry.path)
+    folder = entry.path.rpartition("/")[0]  # RECORD paths use "/"; -I leaves no pycache prefix
+    compiled = os.path.basename(cache_from_source(path))
+    line = (prefixes[scheme] or "") + "/".join(filter(None, (folder, "__pycache__", compiled)))
+    return [path, line, entry.size or 0]
+
+
+def _inside(root: str, path: str) -> str:
+    """``path`` of a wheel under ``root``; ``ValueError`` if it would land outside.
+
+    Plain string work: ``installer``'s own check builds several ``Path`` objects
+    per file, which is a good part of unpacking a wheel of thousands of files.
+    """
+    base = os.path.abspath(root)
+    target = os.path.abspath(os.path.join(base, path))
+    if not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise ValueError(f"{path} would be written outside of the target directory {root}")
+    return target
 
 
 def _prefix(destination: Any, root: str, scheme: str) -> str | None:
