@@ -336,6 +336,8 @@ def test_merge_keeps_a_name_once_whether_kept_whole_or_by_name() -> None:
         "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl",
         "demo-3.0-cp312-cp312-win_amd64.whl",
     ]
+    mixed = merge_pages([parse_page(RUN_PAGE, JSON, PAGE, "demo"), extra])  # one page whole
+    assert mixed.others is not None and mixed.others.names == "demo-3.0-cp312-cp312-win_amd64.whl"
 
 
 @pytest.mark.parametrize(

@@ -459,7 +459,8 @@ class Selection:
     ``usable`` holds, per version, the rows the target can take, in page order.
     They become :class:`DistFile` objects, ranked, when a version is first read
     through :attr:`by_version`; why the other files were passed over is worked
-    out only when :attr:`skips` is read (for an error).
+    out only when :attr:`skips` is read (for an error), ``others`` (the page's
+    files kept by name only) included.
     """
 
     target: Target
