@@ -15,6 +15,9 @@ from indexserver import IndexServer
 
 from wheelhouse.cli import cli
 from wheelhouse.cli.progress import ProgressReporter
+from wheelhouse.commands.targets import make_targets
+from wheelhouse.index.client import IndexClient
+from wheelhouse.model.distributions import Keep
 from wheelhouse.model.locks import parse_requirements_lock
 
 if sys.version_info >= (3, 11):
@@ -413,3 +416,21 @@ def test_the_summary_tells_wheels_of_local_projects_from_wheels_of_sdists() -> N
     )
     nothing = BuildResult(targets=[target], locks=[])
     assert _summary(Path("wh"), nothing, allow_sdist=True).endswith("0 wheel(s) built from sdists")
+
+
+def test_a_resolving_build_keeps_whole_only_the_files_its_targets_can_take(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pages keep the other files by name only; a lock's files are looked up whole."""
+    told: list[Keep] = []
+    monkeypatch.setattr(IndexClient, "keep_only", lambda self, keep: told.append(keep))
+    args = ("--python", "3.11", "--python", "3.12", "--platform", LINUX)
+    ok(build(tmp_path / "wh", index_server, "stable", *args))
+    targets = make_targets(["3.11", "3.12"], [LINUX])
+    assert told == [Keep(frozenset().union(*(t.tag_set for t in targets)), sdists=False)]
+    ok(build(tmp_path / "sdists", index_server, "stable", "--build", *args))
+    assert told[-1].sdists
+    lock = tmp_path / "wh" / "locks" / f"cp312-{LINUX}.txt"
+    told.clear()
+    ok(build(tmp_path / "locked", index_server, "--from-lock", str(lock), *args[2:]))
+    assert told == []

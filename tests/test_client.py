@@ -35,9 +35,10 @@ from indexserver import IndexServer
 
 from wheelhouse.index.client import IndexClient
 from wheelhouse.index.errors import DownloadError, IndexUnreachable, LimitExceeded, Untrusted
-from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.distributions import DistFile, Keep, Policy
 from wheelhouse.model.limits import Limits
 from wheelhouse.model.pages import ACCEPT, FIRST_INDEX, UNSAFE_BEST_MATCH
+from wheelhouse.model.targets import Target
 
 # Project pages
 
@@ -52,6 +53,21 @@ def test_json_page_is_asked_for_and_parsed(fake: FakeIndex, client: IndexClient)
     ]
     accept = fake.log[0].headers["accept"]
     assert accept.startswith(JSON) and "text/html;q=0.01" in accept
+
+
+def test_pages_kept_for_a_run_hold_only_what_its_targets_can_take(
+    fake: FakeIndex, client: IndexClient
+) -> None:
+    """A wheel no target can take keeps its name, not its URL or digest."""
+    names = ["demo-1.0-py3-none-any.whl", "demo-1.0-cp312-cp312-win_amd64.whl", "demo-1.0.zip"]
+    fake.routes[f"{INDEX}/demo/"] = json_answer(
+        *({"filename": name, "url": name, "hashes": {"sha256": "ab" * 32}} for name in names)
+    )
+    linux = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+    client.keep_only(Keep.of([linux], Policy()))
+    page = client.project_files("demo")
+    assert [(row.filename, row.sha256) for row in page.listed] == [(names[0], "ab" * 32)]
+    assert page.others is not None and page.others.names == "\n".join(names[1:])
 
 
 def test_html_answer_is_parsed_as_html(fake: FakeIndex, client: IndexClient) -> None:

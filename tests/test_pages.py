@@ -8,8 +8,17 @@ from datetime import datetime, timezone
 import pytest
 from packaging.version import Version
 
-from wheelhouse.model.distributions import DistFile, parse_upload_time
+from wheelhouse.model.distributions import (
+    DistFile,
+    Keep,
+    Others,
+    Policy,
+    SkipReason,
+    parse_upload_time,
+    select,
+)
 from wheelhouse.model.pages import ProjectPage, merge_pages, parse_page
+from wheelhouse.model.targets import Target
 
 PAGE = "https://index.example.invalid/simple/demo/"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -227,6 +236,108 @@ def test_merge_keeps_the_first_index_file_of_a_name() -> None:
         extra_url + "demo-2.0.tar.gz",
     ]
     assert [error.filename for error in merged.refused] == ["nope-1.0.tar.gz"]
+
+
+LINUX_312 = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+FOR_RUN = Keep.of([LINUX_312], Policy())
+RUN_PAGE = json_page(
+    *(
+        {
+            "filename": name,
+            "url": f"https://files.example.invalid/{name}",
+            "hashes": {"sha256": DIGEST},
+            "upload-time": "2024-01-02T03:04:05Z",
+        }
+        for name in (
+            "demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+            "demo-1.0-cp312-cp312-win_amd64.whl",
+            "demo-1.0.tar.gz",
+            "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl",
+        )
+    )
+)
+
+
+def test_a_page_for_a_run_keeps_what_no_target_can_take_by_name_only() -> None:
+    page = parse_page(RUN_PAGE, JSON, PAGE, "Demo", FOR_RUN)
+    assert [row.filename for row in page.listed] == [
+        "demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    ]
+    others = "demo-1.0-cp312-cp312-win_amd64.whl\ndemo-1.0.tar.gz\n"
+    assert page.others == Others(
+        "demo", others + "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl", True
+    )
+    assert [file.filename for file in page.files] == [page.listed[0].filename]
+    with_sdists = parse_page(
+        RUN_PAGE, JSON, PAGE, "demo", Keep.of([LINUX_312], Policy(allow_sdist=True))
+    )
+    assert "demo-1.0.tar.gz" in [row.filename for row in with_sdists.listed]
+
+
+def test_files_kept_by_name_are_passed_over_for_the_same_reasons() -> None:
+    """An error says why each file was passed over, from the name alone: no URL, no digest."""
+    thin = parse_page(RUN_PAGE, JSON, PAGE, "demo", FOR_RUN)
+    whole = parse_page(RUN_PAGE, JSON, PAGE, "demo")
+    assert whole.others is None and len(whole.listed) == 4
+    skips = select(thin.listed, LINUX_312, Policy(), thin.others).skips
+    expected = select(whole.listed, LINUX_312, Policy()).skips
+    assert sorted((str(s), s.file.version, s.detail) for s in skips) == sorted(
+        (str(s), s.file.version, s.detail) for s in expected
+    )
+    assert [skip.reason for skip in skips] == [
+        SkipReason.PLATFORM,
+        SkipReason.SDIST,
+        SkipReason.PLATFORM,
+    ]
+    assert {(skip.file.url, skip.file.sha256, skip.file.upload_time) for skip in skips} == {
+        ("", None, None)
+    }
+    assert not select(thin.listed, LINUX_312, Policy(), thin.others).by_version.get(Version("2.0"))
+
+
+def test_a_page_is_undated_only_when_no_file_has_an_upload_time() -> None:
+    thin = parse_page(RUN_PAGE, JSON, PAGE, "demo", FOR_RUN)
+    assert not thin.undated
+    undated = RUN_PAGE.replace(b"upload-time", b"uploaded")
+    assert parse_page(undated, JSON, PAGE, "demo", FOR_RUN).undated
+    assert parse_page(undated, JSON, PAGE, "demo").undated
+    # dated only among the files kept by name: dated all the same
+    others_dated = json_page(
+        {
+            "filename": "demo-1.0-py3-none-win_amd64.whl",
+            "url": "a.whl",
+            "upload-time": "2024-01-02T03:04:05Z",
+        },
+        {"filename": "demo-1.0-py3-none-any.whl", "url": "b.whl"},
+    )
+    assert not parse_page(others_dated, JSON, PAGE, "demo", FOR_RUN).undated
+    assert not ProjectPage().undated
+
+
+def test_merge_keeps_a_name_once_whether_kept_whole_or_by_name() -> None:
+    main = parse_page(RUN_PAGE, JSON, PAGE, "demo", FOR_RUN)
+    extra_html = html_page(
+        '<a href="demo-1.0-cp312-cp312-win_amd64.whl">e</a>',
+        '<a href="demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl">e</a>',
+        '<a href="demo-3.0-cp312-cp312-win_amd64.whl">e</a>',
+        '<a href="demo-3.0-py3-none-any.whl">e</a>',
+    )
+    extra = parse_page(
+        extra_html, "text/html", "https://extra.example.invalid/demo/", "demo", FOR_RUN
+    )
+    merged = merge_pages([main, extra])
+    assert [row.url for row in merged.listed] == [
+        "https://files.example.invalid/demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "https://extra.example.invalid/demo/demo-3.0-py3-none-any.whl",
+    ]
+    assert merged.others is not None and merged.others.names.split("\n") == [
+        "demo-1.0-cp312-cp312-win_amd64.whl",
+        "demo-1.0.tar.gz",
+        "demo-2.0-cp311-cp311-macosx_11_0_arm64.whl",
+        "demo-3.0-cp312-cp312-win_amd64.whl",
+    ]
+    mixed = merge_pages([parse_page(RUN_PAGE, JSON, PAGE, "demo"), extra])  # one page whole
+    assert mixed.others is not None and mixed.others.names == "demo-3.0-cp312-cp312-win_amd64.whl"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
@@ -109,3 +110,22 @@ def test_the_last_conflict_is_decided_first_then_projects_that_keep_conflicting(
     assert provider.promoted == {"core", "plugin"}  # a decided project is not counted
     assert list(provider.narrow_requirement_selection(undecided, {}, {}, {}, [])) == ["core"]
     assert _order(provider, {"core": ("core>=1",), "exact": ("exact==1.0",)}) == ["core", "exact"]
+
+
+def test_whether_a_pin_meets_a_requirement_is_worked_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """resolvelib asks again every round, for every requirement of every pin."""
+    asked: list[tuple[str, str]] = []
+    meets = Req.is_satisfied_by
+
+    def counted(req: Req, candidate: Candidate) -> bool:
+        asked.append((str(req), candidate.pin))
+        return meets(req, candidate)
+
+    monkeypatch.setattr(Req, "is_satisfied_by", counted)
+    provider = _provider()
+    wide, narrow, pin = _req("alpha>=1"), _req("alpha<2"), _candidate("alpha", "2.0")
+    answers = [provider.is_satisfied_by(req, pin) for _ in range(3) for req in (wide, narrow)]
+    assert answers == [True, False] * 3
+    assert asked == [("alpha>=1", "alpha==2.0"), ("alpha<2", "alpha==2.0")]

@@ -128,6 +128,8 @@ def build(
     run = open_run(wheelhouse, request, index, reporter, inputs.formats)
     with wheelhouse.exclusive(), run as parts:
         finder, staging, maker = parts
+        if inputs.locked is None:  # a lock's files are looked up by name or digest
+            finder.only_for(targets)
         local = local_builder(wheelhouse, request, staging, reporter)
         inputs = prepare_local(local, inputs, targets)
         planned = plan_all(finder, staging, targets, inputs, request, reporter, preferred)

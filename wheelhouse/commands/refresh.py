@@ -96,6 +96,8 @@ def refresh(
         reporter = reporter or BuildReporter()
         run = open_run(wheelhouse, request, index, reporter, inputs.formats)
         with run as (finder, staging, _maker):
+            if inputs.locked is None:
+                finder.only_for(targets)
             local = local_builder(wheelhouse, request, staging, reporter)
             inputs = prepare_local(local, inputs, targets)
             resolutions = plan_all(finder, staging, targets, inputs, request, reporter, preferred)

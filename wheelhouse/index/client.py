@@ -39,7 +39,7 @@ from wheelhouse.index.credentials import Credentials, Runner
 from wheelhouse.index.errors import IndexUnreachable
 from wheelhouse.index.http import Fetched, Http
 from wheelhouse.index.wheelmeta import WheelMetadata
-from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.distributions import DistFile, Keep
 from wheelhouse.model.limits import Limits
 from wheelhouse.model.pages import (
     ACCEPT,
@@ -117,6 +117,7 @@ class IndexClient:
         # its digest stays for page_digests.
         self._digests: dict[tuple[str, NormalizedName], bytes] = {}
         self._metadata: dict[str, Future[bytes]] = {}
+        self._keep: Keep | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
 
@@ -145,6 +146,16 @@ class IndexClient:
         """
         project = canonicalize_name(name)
         return merge_pages(self._page(index, project) for index in self._sources(project))
+
+    def keep_only(self, keep: Keep) -> None:
+        """Keep, of the pages parsed from now on, only the files ``keep`` keeps whole;
+        the others by name (:attr:`ProjectPage.others`).
+
+        A resolving run's pages list far more files than its targets can take
+        (wheels for other platforms and Pythons, sdists when none are built):
+        those need no URL, digest or upload time, only a name to explain with.
+        """
+        self._keep = keep
 
     def _sources(self, project: NormalizedName) -> Sequence[str]:
         """The indexes whose pages make the project's: with ``first-index``, the indexes
@@ -224,7 +235,7 @@ class IndexClient:
             return ProjectPage(found=False)
         try:
             with self._parsing:
-                parsed = parse_page(page.content, page.content_type, page.url, project)
+                parsed = parse_page(page.content, page.content_type, page.url, project, self._keep)
         except ValueError as exc:
             raise IndexUnreachable(f"{index}/{project}/", str(exc)) from None
         self._let_body_go(index, project, page)

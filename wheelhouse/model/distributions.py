@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,9 @@ from wheelhouse.model.targets import Target
 __all__ = [
     "BuiltWheel",
     "DistFile",
+    "Keep",
     "Listed",
+    "Others",
     "Policy",
     "Selection",
     "Skip",
@@ -361,6 +364,46 @@ class Listed(NamedTuple):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Which files a run's pages keep whole: those some target of the run may take.
+
+    A wheel with none of ``tags`` (the run's targets' tags together), or an sdist
+    when ``sdists`` is False, is no candidate for any target: its page keeps its
+    name only (:class:`Others`), which is all that saying why it was passed over takes.
+    """
+
+    tags: frozenset[Tag]
+    sdists: bool
+
+    @classmethod
+    def of(cls, targets: Iterable[Target], policy: Policy) -> Keep:
+        return cls(frozenset().union(*(target.tag_set for target in targets)), policy.allow_sdist)
+
+    def whole(self, tags: frozenset[Tag]) -> bool:
+        """Whether a file with ``tags`` (none for an sdist) is kept whole."""
+        return not tags.isdisjoint(self.tags) if tags else self.sdists
+
+
+class Others(NamedTuple):
+    """The files of a page that no target of the run can take, by name only.
+
+    ``names`` holds one file name a line, in the page's order; ``dated`` says
+    whether the page gave any of them an upload time. :meth:`rows` reads the
+    names again, for an error that says why each file was passed over.
+    """
+
+    project: NormalizedName
+    names: str = ""
+    dated: bool = False
+
+    def rows(self) -> Iterator[Listed]:
+        """Each file as a row with its name, version and tags, and nothing else."""
+        for filename in self.names.split("\n") if self.names else ():
+            name, version, tags = read_name(filename, self.project)
+            yield Listed(filename, "", name, version, tags)
+
+
 def location(url: str, filename: str) -> str:
     """A file's URL as a row keeps it: without the file's name when the URL ends with it.
 
@@ -416,7 +459,8 @@ class Selection:
     ``usable`` holds, per version, the rows the target can take, in page order.
     They become :class:`DistFile` objects, ranked, when a version is first read
     through :attr:`by_version`; why the other files were passed over is worked
-    out only when :attr:`skips` is read (for an error).
+    out only when :attr:`skips` is read (for an error), ``others`` (the page's
+    files kept by name only) included.
     """
 
     target: Target
@@ -424,6 +468,7 @@ class Selection:
     listed: Sequence[Listed]
     usable: Mapping[Version, Sequence[Listed]]
     order: tuple[Version, ...] = ()
+    others: Others | None = None
     _ranked: dict[Version, list[DistFile]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -440,7 +485,7 @@ class Selection:
     @property
     def skips(self) -> list[Skip]:
         """Every file the target cannot take, with the reason (see :func:`skipped`)."""
-        return skipped(self.listed, self.target, self.policy)
+        return skipped(self.listed, self.target, self.policy, self.others)
 
     def files(self, version: Version) -> list[DistFile]:
         """The usable files of ``version``, best first (wheels by the target's tag order)."""
@@ -484,8 +529,14 @@ def _selector(target: Target) -> Any:
     return create_compatible_tags_selector(target.tags)
 
 
-def select(listed: Sequence[Listed], target: Target, policy: Policy) -> Selection:
-    """Keep the rows ``target`` can use, by version; files are built when a version is read."""
+def select(
+    listed: Sequence[Listed], target: Target, policy: Policy, others: Others | None = None
+) -> Selection:
+    """Keep the rows ``target`` can use, by version; files are built when a version is read.
+
+    ``others`` are the page's files that no target can take (see :class:`Keep`):
+    never candidates, they are read only to say why they were passed over.
+    """
     usable: dict[Version, list[Listed]] = {}
     rules = _Rules(target, policy)
     for row in listed:
@@ -494,7 +545,14 @@ def select(listed: Sequence[Listed], target: Target, policy: Policy) -> Selectio
     order = sorted(usable, reverse=True)
     if policy.formats.prefer_binary:
         order.sort(key=lambda version: not any(row.is_wheel for row in usable[version]))
-    return Selection(target=target, policy=policy, listed=listed, usable=usable, order=tuple(order))
+    return Selection(
+        target=target,
+        policy=policy,
+        listed=listed,
+        usable=usable,
+        order=tuple(order),
+        others=others,
+    )
 
 
 def select_files(files: Iterable[DistFile], target: Target, policy: Policy) -> Selection:
@@ -502,15 +560,19 @@ def select_files(files: Iterable[DistFile], target: Target, policy: Policy) -> S
     return select([Listed.of(file) for file in files], target, policy)
 
 
-def skipped(listed: Iterable[Listed], target: Target, policy: Policy) -> list[Skip]:
+def skipped(
+    listed: Iterable[Listed], target: Target, policy: Policy, others: Others | None = None
+) -> list[Skip]:
     """Why each file ``target`` cannot take was passed over, in page order.
 
     The answer to "why was no file of this project usable": worked out when an
-    error needs it, never during a resolution that succeeds.
+    error needs it, never during a resolution that succeeds. The files kept by
+    name only (``others``) come after the rows, each with its name, version and
+    tags (no URL or digest: no target can take it).
     """
     rules = _Rules(target, policy)
     skips = []
-    for row in listed:
+    for row in itertools.chain(listed, others.rows() if others else ()):
         if (why := rules.reason(row)) is not None:
             skips.append(Skip(file=row.file(), reason=why[0], detail=why[1]))
     return skips

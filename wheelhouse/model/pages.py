@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from wheelhouse.model.distributions import (
     DistFile,
+    Keep,
     Listed,
+    Others,
     is_distribution_filename,
     location,
     parse_upload_time,
@@ -75,11 +78,23 @@ class ProjectPage:
     ``listed`` keeps every file as a row, in the page's order; :attr:`files`
     makes them all into file objects, which only a caller that needs every one
     should read. ``found`` is False when the index does not know the project.
+    A page parsed for a run's targets (:class:`Keep`) keeps the files no target
+    can take by name only, in ``others``: neither ``listed`` nor :attr:`files`
+    holds them.
     """
 
     listed: tuple[Listed, ...] = ()
     refused: tuple[InvalidFilename, ...] = ()
     found: bool = True
+    others: Others | None = None
+
+    @property
+    def undated(self) -> bool:
+        """Whether the page lists files and gives none of them an upload time."""
+        others = self.others or Others(NormalizedName(""))
+        if others.dated:
+            return False
+        return bool(self.listed or others.names) and not any(r.upload_time for r in self.listed)
 
     @classmethod
     def of(cls, files: Iterable[DistFile], refused: Iterable[InvalidFilename] = ()) -> ProjectPage:
@@ -96,11 +111,15 @@ class ProjectPage:
         return [row.file() for row in self.listed if row.version == version]
 
 
-def parse_page(content: bytes, content_type: str, url: str, project: str) -> ProjectPage:
+def parse_page(
+    content: bytes, content_type: str, url: str, project: str, keep: Keep | None = None
+) -> ProjectPage:
     """Parse a project page served as ``content_type`` from ``url`` (the final URL).
 
-    Raises ``ValueError`` for a content type that is not an index page, a
-    malformed document, or an API version whose major is not 1.
+    With ``keep``, the files it does not keep whole are kept by name only
+    (:attr:`ProjectPage.others`). Raises ``ValueError`` for a content type that
+    is not an index page, a malformed document, or an API version whose major
+    is not 1.
     """
     media_type, params = _split_content_type(content_type)
     entries: Iterable[tuple[str, str, Details]]
@@ -110,7 +129,7 @@ def parse_page(content: bytes, content_type: str, url: str, project: str) -> Pro
         entries = _html_entries(content.decode(params.get("charset", "utf-8"), "replace"), url)
     else:
         raise ValueError(f"unexpected content type {content_type!r}, not an index page")
-    return _collect(entries, project)
+    return _collect(entries, project, keep)
 
 
 def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
@@ -123,14 +142,25 @@ def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
     if len(pages) == 1:
         return pages[0]
     listed: dict[str, Listed] = {}
+    names: dict[str, None] = {}  # the files kept by name only, in order
     refused: list[InvalidFilename] = []
-    found = False
+    found, dated, project = False, False, None
     for page in pages:
         for row in page.listed:
-            listed.setdefault(row.filename, row)
+            if row.filename not in names:
+                listed.setdefault(row.filename, row)
+        if page.others is not None and page.others.names:
+            project = page.others.project
+            for name in page.others.names.split("\n"):
+                if name not in listed and name not in names:
+                    names[name] = None
+                    dated = dated or page.others.dated
         refused.extend(page.refused)
         found = found or page.found
-    return ProjectPage(listed=tuple(listed.values()), refused=tuple(refused), found=found)
+    others = Others(project, "\n".join(names), dated) if project is not None else None
+    return ProjectPage(
+        listed=tuple(listed.values()), refused=tuple(refused), found=found, others=others
+    )
 
 
 def _split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
@@ -153,9 +183,13 @@ def _check_api_version(version: str) -> None:
 Details = tuple[str | None, str | None, str | None, int | None, str | None, str | None]
 
 
-def _collect(entries: Iterable[tuple[str, str, Details]], project: str) -> ProjectPage:
-    """Turn (file name, URL, details) entries into rows, refusals and silence."""
+def _collect(
+    entries: Iterable[tuple[str, str, Details]], project: str, keep: Keep | None
+) -> ProjectPage:
+    """Turn (file name, URL, details) entries into rows, names only, refusals and silence."""
     listed: list[Listed] = []
+    others: list[str] = []
+    dated = False
     refused: list[InvalidFilename] = []
     shared: dict[str | None, str | None] = {}  # Requires-Python and yanked texts repeat
     for filename, file_url, details in entries:
@@ -166,12 +200,19 @@ def _collect(entries: Iterable[tuple[str, str, Details]], project: str) -> Proje
         except InvalidFilename as exc:
             refused.append(exc)
             continue
+        if keep is not None and not keep.whole(tags) and "\n" not in filename:
+            others.append(filename)
+            dated = dated or details[4] is not None
+            continue
         sha256, requires_python, yanked, size, upload_time, metadata_sha256 = details
         requires_python = shared.setdefault(requires_python, requires_python)
         yanked = shared.setdefault(yanked, yanked)
         row = (sha256, requires_python, yanked, size, upload_time, metadata_sha256)
         listed.append(Listed(filename, location(file_url, filename), name, version, tags, *row))
-    return ProjectPage(listed=tuple(listed), refused=tuple(refused))
+    if keep is None:
+        return ProjectPage(listed=tuple(listed), refused=tuple(refused))
+    kept = Others(canonicalize_name(project), "\n".join(others), dated)
+    return ProjectPage(listed=tuple(listed), refused=tuple(refused), others=kept)
 
 
 def _escapes(filename: str) -> bool:

@@ -23,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.model.distributions import DistFile, Policy, Selection, Skip, select
+from wheelhouse.model.distributions import DistFile, Keep, Policy, Selection, Skip, select
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target, Truth
@@ -42,6 +42,9 @@ class Index(Protocol):
     def page_digests(self, names: Iterable[str]) -> dict[str, str]: ...
 
     def metadata(self, file: DistFile) -> bytes: ...
+
+    def keep_only(self, keep: Keep) -> None:
+        """Keep, of the pages parsed from now on, only the files ``keep`` keeps whole."""
 
 
 class Wanted(Protocol):
@@ -100,6 +103,12 @@ class Finder:
         self._speculated: set[tuple[str, str]] = set()
         self._guessed: set[str] = set()
 
+    def only_for(self, targets: Iterable[Target]) -> None:
+        """Tell the index the run's targets: the files none of them can take (under
+        the run's policy) are kept by name only, as no resolution of the run needs more.
+        """
+        self.index.keep_only(Keep.of(targets, self.policy))
+
     def consulted(self) -> set[str]:
         """Every project whose page a resolution asked for (speculation aside)."""
         with self._lock:
@@ -141,13 +150,9 @@ class Finder:
         key = (name, target.name)
         if key not in self._selections:
             page = self.index.project_files(name)
-            if (
-                self.policy.exclude_newer
-                and page.listed
-                and not any(row.upload_time for row in page.listed)
-            ):
+            if self.policy.exclude_newer and page.undated:
                 raise NoUploadTimes(name)
-            selection = select(page.listed, target, self.policy)
+            selection = select(page.listed, target, self.policy, page.others)
             with self._lock:
                 self._refusals[name] = page.refused
                 self._selections[key] = selection

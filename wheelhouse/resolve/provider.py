@@ -93,6 +93,11 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         self._dependencies: dict[tuple[str, Version], list[Req]] = {}
         self._conflicts: Counter[str] = Counter()
         self.promoted: set[str] = set()
+        # resolvelib asks, every round, whether each pin still meets each of its
+        # requirements: the same objects again and again. Keyed by identity, each
+        # entry keeps both objects alive, so an identity is never reused meanwhile.
+        self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        self._kinds: dict[int, tuple[Req, bool, bool, bool]] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.identifier
@@ -146,16 +151,24 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         backtrack_causes: Sequence[Information],
     ) -> Preference:
         """A sort key: the lowest is decided first (see the module's docstring)."""
-        requirements = [info.requirement for info in information[identifier]]
+        traits = [self._traits(info.requirement) for info in information[identifier]]
         return (
             identifier not in self.promoted,
             identifier not in self.priorities.pinned,
-            not any(req.is_pinned() for req in requirements),
-            not any(req.is_upper_bounded() for req in requirements),
+            not any(pinned for _req, pinned, _upper, _bound in traits),
+            not any(upper for _req, _pinned, upper, _bound in traits),
             self._input_order(identifier),
-            not any(req.specifier for req in requirements),
+            not any(bound for _req, _pinned, _upper, bound in traits),
             identifier,
         )
+
+    def _traits(self, req: Req) -> tuple[Req, bool, bool, bool]:
+        """Whether ``req`` is pinned, upper-bounded, bounded at all: asked every round."""
+        traits = self._kinds.get(id(req))
+        if traits is None:
+            traits = (req, req.is_pinned(), req.is_upper_bounded(), bool(req.specifier))
+            self._kinds[id(req)] = traits  # keeps req alive: its identity is not reused
+        return traits
 
     def _input_order(self, identifier: str) -> float:
         order = self.priorities.order
@@ -241,7 +254,12 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         return memo[key]
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        return requirement.is_satisfied_by(candidate)
+        key = (id(requirement), id(candidate))
+        known = self._satisfied.get(key)
+        if known is None:
+            known = (requirement, candidate, requirement.is_satisfied_by(candidate))
+            self._satisfied[key] = known
+        return known[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         key = (candidate.identifier, candidate.version)

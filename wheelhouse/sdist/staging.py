@@ -23,7 +23,7 @@ from wheelhouse.house.files import atomic_copy, sha256_of
 from wheelhouse.house.layout import metadata_name
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import probe
-from wheelhouse.model.distributions import DistFile
+from wheelhouse.model.distributions import DistFile, Keep
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.resolve.finder import Index
 from wheelhouse.sdist.errors import SdistBuildFailed
@@ -95,6 +95,9 @@ class Staging:
         self.index.prefetch(
             name for name in names if canonicalize_name(name) not in self.local_pages
         )
+
+    def keep_only(self, keep: Keep) -> None:
+        self.index.keep_only(keep)  # a local project's page is its wheels, always whole
 
     def page_digests(self, names: Iterable[str]) -> dict[str, str]:
         remote = [name for name in names if canonicalize_name(name) not in self.local_pages]
