@@ -29,7 +29,8 @@ from helpers import (
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
-from wheelhouse.model.localproj import moved_path
+from wheelhouse.model.localproj import DynamicProject, moved_path
+from wheelhouse.sdist.local import _declared
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,6 +130,21 @@ def test_a_dynamic_pyproject_is_built_to_learn_its_dependencies(
     assert f"# via {pyproject} [extra fast]" in lock_text(wh)  # as for a static extra
     inputs = tomllib.loads((wh / "wheelhouse.toml").read_text())["inputs"]
     assert sorted(inputs["resolved-requirements"]) == ["gamma", "speedy"]
+
+
+def test_the_extras_of_dynamic_metadata_are_read_in_either_quotes() -> None:
+    metadata = (
+        b"Name: p\nVersion: 1.0\nProvides-Extra: test\nProvides-Extra: doc\n"
+        b"Requires-Dist: pytest ; extra == 'test'\n"
+        b"Requires-Dist: mock ; 'test' == extra and python_version < '3.3'\n"
+        b"Requires-Dist: sphinx ; extra == 'doc'\n\n"
+    )
+    found = _declared(metadata, DynamicProject(path="p", extras=frozenset({"test"})))
+    assert [str(item.requirement) for item in found] == [
+        "pytest",
+        'mock; python_version >= "0" and python_version < "3.3"',  # the target decides the rest
+    ]
+    assert found[0].origin == "p [extra test]"
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(

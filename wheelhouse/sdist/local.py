@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -475,19 +476,26 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
 def _without_extra(text: str, chosen: set[str]) -> tuple[str | None, str]:
     """The requirement with each ``extra == "x"`` decided (chosen: true), and its extra.
 
+    The marker is read by packaging first, so ``extra == 'x'`` (single quotes,
+    as older backends write it) is found as well.
+
     A marker that is one extra alone, as backends write them, is dropped when
     the extra is chosen and drops the requirement (None) when it is not, so the
     lock and the manifest read as for a static pyproject.toml.
     """
-    head, sep, marker = text.partition(";")
+    head, sep, written = text.partition(";")
+    try:  # packaging writes a marker back in one form: double quotes, single spaces
+        marker = str(Marker(written)) if sep else ""
+    except InvalidMarker:
+        return text, ""  # the requirement itself is refused, naming it
     names = [canonicalize_name(a if a is not None else b) for a, b in _EXTRA.findall(marker)]
     if not sep or not names:
         return text, ""
-    if _EXTRA.fullmatch(marker.strip().strip("()").strip()):
+    if _EXTRA.fullmatch(marker):
         return (head.strip() if names[0] in chosen else None), names[0]
 
     def decide(match: re.Match[str]) -> str:
         name = canonicalize_name(match[1] if match[1] is not None else match[2])
         return 'python_version >= "0"' if name in chosen else 'python_version < "0"'
 
-    return head + sep + _EXTRA.sub(decide, marker), names[0]
+    return f"{head.strip()}; {_EXTRA.sub(decide, marker)}", names[0]
