@@ -30,7 +30,7 @@ from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
 from wheelhouse.model.localproj import DynamicProject, moved_path
-from wheelhouse.sdist.local import _declared
+from wheelhouse.sdist.local import _declared, source_digest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -145,6 +145,19 @@ def test_the_extras_of_dynamic_metadata_are_read_in_either_quotes() -> None:
         'mock; python_version >= "0" and python_version < "3.3"',  # the target decides the rest
     ]
     assert found[0].origin == "p [extra test]"
+
+
+def test_a_package_named_build_is_source_the_build_directory_is_not(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", "p", 'version = "1.0"\n')
+    (root / "p" / "build").mkdir()
+    (root / "p" / "build" / "__init__.py").write_text("A = 1\n")
+    (root / "build").mkdir()
+    (root / "build" / "out.txt").write_text("1\n")
+    before = source_digest(root)
+    (root / "build" / "out.txt").write_text("2\n")  # what a build writes
+    assert source_digest(root) == before
+    (root / "p" / "build" / "__init__.py").write_text("A = 2\n")
+    assert source_digest(root) != before
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(

@@ -68,8 +68,9 @@ from wheelhouse.sdist.wheels import BuildHooks, WheelMaker
 
 __all__ = ["LocalBuilder", "source_digest"]
 
-#: Directories a source digest leaves out: what builds, tools and caches write.
-_SKIPPED = {"__pycache__", "build", "dist", "node_modules"}
+#: Directories a source digest leaves out at the top of the tree: what builds and tools
+#: write there. A package of one of these names deeper in the tree is source.
+_SKIPPED_AT_TOP = {"build", "dist", "node_modules"}
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _EXTRA = re.compile(r'extra\s*==\s*"([^"]*)"|"([^"]*)"\s*==\s*extra')
 
@@ -77,13 +78,14 @@ _EXTRA = re.compile(r'extra\s*==\s*"([^"]*)"|"([^"]*)"\s*==\s*extra')
 def source_digest(root: Path) -> str:
     """A digest of a project's source tree: every file's path and content, in order.
 
-    Left out: hidden entries (``.git``, ``.venv``...), ``__pycache__``, ``build``,
-    ``dist``, ``*.egg-info``, virtual environments and wheelhouses inside the tree.
+    Left out: hidden entries (``.git``, ``.venv``...), ``__pycache__``, ``*.egg-info``,
+    virtual environments and wheelhouses inside the tree, and ``build``, ``dist``
+    and ``node_modules`` at its top.
     """
     digest = hashlib.sha256()
     for top, dirs, names in os.walk(root):
         here = Path(top)
-        dirs[:] = sorted(name for name in dirs if not _skipped(here / name))
+        dirs[:] = sorted(name for name in dirs if not _skipped(here / name, top=here == root))
         for name in sorted(names):
             path = here / name
             if name.startswith("."):
@@ -97,11 +99,12 @@ def source_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _skipped(path: Path) -> bool:
+def _skipped(path: Path, *, top: bool) -> bool:
     name = path.name
     return (
         name.startswith(".")
-        or name in _SKIPPED
+        or name == "__pycache__"
+        or (top and name in _SKIPPED_AT_TOP)
         or name.endswith(".egg-info")
         or (path / "pyvenv.cfg").is_file()
         or (path / "wheelhouse.toml").is_file()
