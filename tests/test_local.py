@@ -283,6 +283,7 @@ def test_only_the_path_of_a_local_project_argument_is_moved(written: str, record
     [
         ("not a project", "is not a project to build: it has no pyproject.toml or setup.py"),
         ("not an archive", "is not a project to build: a file that is not a wheel or an sdist"),
+        ("corrupt sdist", "the sdist cannot be unpacked: not a gzip file"),
         ("backend missing", "with its build backend wh_missing: its build requirements (wh-miss"),
         ("backend fails", "with its build backend wh_backend: RuntimeError: wh-backend was told"),
         ("dynamic fails", "pyproject.toml with its build backend wh_backend: RuntimeError"),
@@ -300,6 +301,10 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     elif kind == "not an archive":
         where.write_text("notes\n")
         argument = [f"p @ {where.as_uri()}"]
+    elif kind == "corrupt sdist":
+        where = tmp_path / "bad.tar.gz"
+        where.write_text("notatar\n")
+        argument = [str(where)]
     elif kind == "another name":
         project(where, "p", 'version = "1.0"\n')
         argument = [f"other @ {where.as_uri()}"]

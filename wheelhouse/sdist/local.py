@@ -24,6 +24,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -253,10 +254,11 @@ class LocalBuilder:
                 with zipfile.ZipFile(sdist) as archive:
                     archive.extractall(out)
             else:
-                with tarfile.open(sdist) as archive:
+                with tarfile.open(sdist, "r:gz") as archive:  # one reason, not one per method
                     archive.extractall(out, members=_plain_members(label, archive))
-        except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
-            raise NotAProject(label, f"the sdist cannot be unpacked: {exc}") from None
+        except (OSError, EOFError, zlib.error, tarfile.TarError, zipfile.BadZipFile) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise NotAProject(label, f"the sdist cannot be unpacked: {reason}") from None
         tops = [entry for entry in out.iterdir() if entry.is_dir()]
         if len(tops) != 1:
             raise NotAProject(label, "the sdist has no single top directory")
