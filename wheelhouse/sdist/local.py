@@ -136,23 +136,12 @@ class LocalBuilder:
         self.indexes = PipIndexes(
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
-        self.wheels = self._kept(built)
+        self.wheels = files.kept_wheels(built)
         self.built: list[BuiltWheel] = []  # by this run
         self.used: dict[str, BuiltWheel] = {}  # the wheels the run takes, by file name
         self.requires: dict[NormalizedName, tuple[str, ...]] = {}  # build requirements by name
         self._envs: dict[tuple[str, tuple[str, ...]], Path] = {}
         self._lock = KeyedLocks()
-
-    def _kept(self, table: Mapping[str, Any]) -> list[BuiltWheel]:
-        kept = []
-        for name, entry in table.items():
-            try:
-                record = BuiltWheel.from_dict(name, entry)
-            except (ValueError, KeyError, TypeError):
-                continue  # an entry we cannot read is rebuilt, not trusted
-            if self.files.wheelhouse.has_file(record.wheel, self.files.recorded):
-                kept.append(record)
-        return kept
 
     @property
     def active(self) -> bool:

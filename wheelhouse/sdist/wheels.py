@@ -85,24 +85,12 @@ class WheelMaker:
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
         self.keep_sdist, self.jobs = request.keep_sdist, request.jobs
-        self.wheels = self._kept(built)
+        self.wheels = files.kept_wheels(built)
         self.built: list[BuiltWheel] = []  # by this run
         self.used: dict[str, BuiltWheel] = {}  # the wheels the final pins take, by file name
         self.sources: dict[str, DistFile] = {}  # their sdists, kept beside them
         self._lock = KeyedLocks()
         self._guard = threading.Lock()
-
-    def _kept(self, table: Mapping[str, Any]) -> list[BuiltWheel]:
-        """The manifest's built wheels that are still here, as recorded."""
-        kept = []
-        for name, entry in table.items():
-            try:
-                record = BuiltWheel.from_dict(name, entry)
-            except (ValueError, KeyError, TypeError):
-                continue  # an entry we cannot read is rebuilt, not trusted
-            if self.files.wheelhouse.has_file(record.wheel, self.files.recorded):
-                kept.append(record)
-        return kept
 
     def metadata(self, sdist: DistFile, target: Target) -> bytes:
         """Core metadata of an sdist for ``target``: PKG-INFO when final, else from a build.
