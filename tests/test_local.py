@@ -30,6 +30,7 @@ from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
 from wheelhouse.model.localproj import DynamicProject, moved_path
+from wheelhouse.sdist.errors import LocalBuildFailed
 from wheelhouse.sdist.local import _declared, source_digest
 
 if sys.version_info >= (3, 11):
@@ -320,6 +321,11 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     line = one_error(invoke("build", "-w", str(wh), "-i", index_server.url, *argument))
     assert expected in line
     assert not wh.exists() or not (wh / "locks").exists()  # nothing written
+
+
+def test_an_invalid_build_requirement_names_its_project_without_a_backend() -> None:
+    error = LocalBuildFailed("./p, ./q", "", "invalid build requirement 'x y': bad")
+    assert str(error) == "cannot build ./p, ./q: invalid build requirement 'x y': bad"
 
 
 UV_ROOT = """\
