@@ -328,6 +328,35 @@ def test_an_invalid_build_requirement_names_its_project_without_a_backend() -> N
     assert str(error) == "cannot build ./p, ./q: invalid build requirement 'x y': bad"
 
 
+HANGING_BACKEND = """\
+import os, subprocess, sys, time
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(os.environ["HANG_PID"], "w") as out:
+        out.write(str(child.pid))
+    time.sleep(600)
+"""
+
+
+def test_a_build_backend_that_hangs_is_killed_with_all_it_started(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = '[build-system]\nrequires = []\nbuild-backend = "hang"\nbackend-path = ["."]\n'
+    where = project(tmp_path / "p", "p", 'version = "1.0"\n', backend=backend)
+    (where / "hang.py").write_text(HANGING_BACKEND)
+    monkeypatch.setenv("WHEELHOUSE_BUILD_TIMEOUT", "3")
+    monkeypatch.setenv("HANG_PID", str(tmp_path / "pid"))
+    wh = str(tmp_path / "wh")
+    line = one_error(invoke("build", "-w", wh, "-i", index_server.url, str(where)))
+    assert line.endswith("its wheel hook did not finish within 3 s (WHEELHOUSE_BUILD_TIMEOUT)")
+    stat = Path(f"/proc/{(tmp_path / 'pid').read_text()}/stat")
+    assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")  # killed
+
+
 UV_ROOT = """\
 [project]
 name = "app"
