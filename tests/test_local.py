@@ -10,8 +10,11 @@ with no index; uv does the same for a uv workspace.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,7 @@ from indexserver import FIXTURES, IndexServer
 from wheelhouse.cli import cli
 from wheelhouse.model.localproj import DynamicProject, moved_path
 from wheelhouse.sdist.errors import LocalBuildFailed
-from wheelhouse.sdist.local import _declared, source_digest
+from wheelhouse.sdist.local import _declared, _untar, source_digest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -159,6 +162,19 @@ def test_a_package_named_build_is_source_the_build_directory_is_not(tmp_path: Pa
     assert source_digest(root) == before
     (root / "p" / "build" / "__init__.py").write_text("A = 2\n")
     assert source_digest(root) != before
+
+
+def test_a_local_sdist_is_unpacked_as_data_not_owned_as_its_archive_says(tmp_path: Path) -> None:
+    sdist = tmp_path / "p-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        member = tarfile.TarInfo("p-1.0/setup.py")
+        member.uid = member.gid = 4242  # extracted by root without a filter, chown'ed to it
+        member.mode = 0o4777
+        archive.addfile(member, io.BytesIO(b""))
+    _untar("p", sdist, tmp_path / "out")
+    unpacked = (tmp_path / "out" / "p-1.0" / "setup.py").stat()
+    assert (unpacked.st_uid, unpacked.st_gid) == (os.getuid(), os.getgid())
+    assert unpacked.st_mode & 0o7777 == 0o644
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(

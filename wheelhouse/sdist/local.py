@@ -73,6 +73,8 @@ __all__ = ["LocalBuilder", "source_digest"]
 #: write there. A package of one of these names deeper in the tree is source.
 _SKIPPED_AT_TOP = {"build", "dist", "node_modules"}
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
+#: Who owns what an sdist unpacks to: this process, whatever the archive says.
+_OWNER = (getattr(os, "geteuid", int)(), getattr(os, "getegid", int)(), "", "")
 _EXTRA = re.compile(r'extra\s*==\s*"([^"]*)"|"([^"]*)"\s*==\s*extra')
 
 
@@ -243,8 +245,7 @@ class LocalBuilder:
                 with zipfile.ZipFile(sdist) as archive:
                     archive.extractall(out)
             else:
-                with tarfile.open(sdist, "r:gz") as archive:  # one reason, not one per method
-                    archive.extractall(out, members=_plain_members(label, archive))
+                _untar(label, sdist, out)
         except (OSError, EOFError, zlib.error, tarfile.TarError, zipfile.BadZipFile) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise NotAProject(label, f"the sdist cannot be unpacked: {reason}") from None
@@ -428,6 +429,20 @@ def _pinned(pin: ResolvedPin) -> InputRequirement:
     return InputRequirement(requirement=requirement, origin="the target's lock", location="")
 
 
+def _untar(label: str, sdist: Path, out: Path) -> None:
+    """Unpack the ``.tar.gz`` sdist's plain members into ``out``.
+
+    Through tarfile's ``data`` filter too where this Python has it (3.10.12,
+    3.11.4, 3.12 and later), which refuses what escapes ``out`` by any route.
+    """
+    with tarfile.open(sdist, "r:gz") as archive:  # one reason it is unreadable, not one a method
+        members = _plain_members(label, archive)
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(out, members=members, filter="data")
+        else:  # pragma: no cover - older patch releases only
+            archive.extractall(out, members=members)
+
+
 def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
     """The archive's files and directories, each inside it (no links, devices or escapes)."""
     members = []
@@ -437,6 +452,7 @@ def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo
             raise NotAProject(label, f"the sdist holds {member.name!r}, outside its directory")
         if member.isfile() or member.isdir():
             member.mode = 0o755 if member.isdir() else 0o644
+            member.uid, member.gid, member.uname, member.gname = _OWNER  # root would chown
             members.append(member)
     return members
 
