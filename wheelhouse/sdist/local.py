@@ -35,7 +35,6 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.metadata import wheel_metadata
@@ -47,9 +46,8 @@ from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution, ResolvedPin
+from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import (
     CannotBuildHere,
     LocalBuildFailed,
@@ -65,7 +63,7 @@ from wheelhouse.sdist.hooks import (
 )
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
-from wheelhouse.sdist.wheels import BuildHooks, WheelMaker
+from wheelhouse.sdist.wheels import BuildHooks, WheelMaker, resolve_within_pins
 
 __all__ = ["LocalBuilder", "source_digest"]
 
@@ -339,26 +337,15 @@ class LocalBuilder:
 
         Their files go into the wheelhouse and its index, not into the lock: pip
         and uv take build requirements from ``--find-links`` when they build.
-        The target's pins constrain them when they can: pip before 26 applies
-        ``PIP_CONSTRAINT`` (``wheelhouse env``) to its isolated build
-        environment too, so a backend that needs another version of a pinned
-        project could not be installed there.
+        The target's pins constrain them when they can (:func:`resolve_within_pins`).
         """
         extra = []
         for resolution in resolutions:
             wanted = {text for name in resolution.pins for text in self.requires.get(name, ())}
             if not wanted:
                 continue
-            inputs = Inputs(
-                requirements=[self._build_input(text) for text in sorted(wanted)],
-                constraints=[_pinned(pin) for pin in resolution.pins.values()],
-            )
-            try:
-                pending = resolve(finder, resolution.target, inputs)
-            except WheelhouseError:  # the newest backends need other versions: theirs, then
-                pending = resolve(
-                    finder, resolution.target, dataclasses.replace(inputs, constraints=[])
-                )
+            requirements = [self._build_input(text) for text in sorted(wanted)]
+            pending = resolve_within_pins(finder, resolution, requirements)
             if maker is not None:
                 (pending,) = maker.realize([pending])
             extra.append(pending)
@@ -422,11 +409,6 @@ def _member(root: Path, document: Mapping[str, Any], name: str) -> str:
             if canonicalize_name(str(found)) == name:
                 return str(path)
     return ""
-
-
-def _pinned(pin: ResolvedPin) -> InputRequirement:
-    requirement = Requirement(f"{pin.name}=={pin.version}")
-    return InputRequirement(requirement=requirement, origin="the target's lock", location="")
 
 
 def _untar(label: str, sdist: Path, out: Path) -> None:
