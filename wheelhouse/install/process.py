@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wheelhouse.install.probe import InterpreterInfo
@@ -97,19 +97,12 @@ def run_bounded(
         _RUNNING.add(process)
     try:
         with process:
-            try:
-                out, err = process.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                process.communicate()
+            if (found := _wait(process, timeout)) is None:
                 return None
-            except BaseException:
-                _kill_group(process)
-                raise
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(process)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return subprocess.CompletedProcess(process.args, process.returncode, *found)
 
 
 def kill_running() -> None:
@@ -139,15 +132,29 @@ def output(command: Sequence[str], timeout: float) -> str | None:
     except OSError:
         return None
     with process:
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.communicate()
-            return None
-    if process.returncode != 0:
+        found = _wait(process, timeout)
+    if found is None or process.returncode != 0:
         return None
+    out: bytes = found[0]
     return out.decode("utf-8", errors="replace")
+
+
+def _wait(
+    process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float
+) -> tuple[Any, Any] | None:
+    """Its output and error output; None, with its whole group killed, after ``timeout`` s.
+
+    Its group is killed too when waiting is interrupted (Ctrl-C in this thread).
+    """
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        process.communicate()
+        return None
+    except BaseException:
+        _kill_group(process)
+        raise
 
 
 def _kill_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
