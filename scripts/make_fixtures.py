@@ -444,6 +444,15 @@ RELEASES = (
         native=True,
         build_requires=("cbuild",),
     ),
+    # An sdist whose newest build requirement (bt-left 2.0) needs what its own pins exclude.
+    Release(
+        project="bt-sdist",
+        version="1.0",
+        requires=("bt-shared<2",),
+        wheels=(),
+        sdist=True,
+        build_requires=("bt-left",),
+    ),
     *LOWER_BOUND_HEAVY,
     *LOCAL_PROJECTS,
 )

@@ -10,8 +10,11 @@ with no index; uv does the same for a uv workspace.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,9 @@ from helpers import (
 from indexserver import FIXTURES, IndexServer
 
 from wheelhouse.cli import cli
-from wheelhouse.model.localproj import moved_path
+from wheelhouse.model.localproj import DynamicProject, moved_path
+from wheelhouse.sdist.errors import LocalBuildFailed
+from wheelhouse.sdist.local import _declared, _untar, source_digest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,6 +134,47 @@ def test_a_dynamic_pyproject_is_built_to_learn_its_dependencies(
     assert f"# via {pyproject} [extra fast]" in lock_text(wh)  # as for a static extra
     inputs = tomllib.loads((wh / "wheelhouse.toml").read_text())["inputs"]
     assert sorted(inputs["resolved-requirements"]) == ["gamma", "speedy"]
+
+
+def test_the_extras_of_dynamic_metadata_are_read_in_either_quotes() -> None:
+    metadata = (
+        b"Name: p\nVersion: 1.0\nProvides-Extra: test\nProvides-Extra: doc\n"
+        b"Requires-Dist: pytest ; extra == 'test'\n"
+        b"Requires-Dist: mock ; 'test' == extra and python_version < '3.3'\n"
+        b"Requires-Dist: sphinx ; extra == 'doc'\n\n"
+    )
+    found = _declared(metadata, DynamicProject(path="p", extras=frozenset({"test"})))
+    assert [str(item.requirement) for item in found] == [
+        "pytest",
+        'mock; python_version >= "0" and python_version < "3.3"',  # the target decides the rest
+    ]
+    assert found[0].origin == "p [extra test]"
+
+
+def test_a_package_named_build_is_source_the_build_directory_is_not(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", "p", 'version = "1.0"\n')
+    (root / "p" / "build").mkdir()
+    (root / "p" / "build" / "__init__.py").write_text("A = 1\n")
+    (root / "build").mkdir()
+    (root / "build" / "out.txt").write_text("1\n")
+    before = source_digest(root)
+    (root / "build" / "out.txt").write_text("2\n")  # what a build writes
+    assert source_digest(root) == before
+    (root / "p" / "build" / "__init__.py").write_text("A = 2\n")
+    assert source_digest(root) != before
+
+
+def test_a_local_sdist_is_unpacked_as_data_not_owned_as_its_archive_says(tmp_path: Path) -> None:
+    sdist = tmp_path / "p-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        member = tarfile.TarInfo("p-1.0/setup.py")
+        member.uid = member.gid = 4242  # extracted by root without a filter, chown'ed to it
+        member.mode = 0o4777
+        archive.addfile(member, io.BytesIO(b""))
+    _untar("p", sdist, tmp_path / "out")
+    unpacked = (tmp_path / "out" / "p-1.0" / "setup.py").stat()
+    assert (unpacked.st_uid, unpacked.st_gid) == (os.getuid(), os.getgid())
+    assert unpacked.st_mode & 0o7777 == 0o644
 
 
 def test_an_old_sdist_without_pkg_info_is_built_for_its_metadata(
@@ -254,6 +300,7 @@ def test_only_the_path_of_a_local_project_argument_is_moved(written: str, record
     [
         ("not a project", "is not a project to build: it has no pyproject.toml or setup.py"),
         ("not an archive", "is not a project to build: a file that is not a wheel or an sdist"),
+        ("corrupt sdist", "the sdist cannot be unpacked: not a gzip file"),
         ("backend missing", "with its build backend wh_missing: its build requirements (wh-miss"),
         ("backend fails", "with its build backend wh_backend: RuntimeError: wh-backend was told"),
         ("dynamic fails", "pyproject.toml with its build backend wh_backend: RuntimeError"),
@@ -271,6 +318,10 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     elif kind == "not an archive":
         where.write_text("notes\n")
         argument = [f"p @ {where.as_uri()}"]
+    elif kind == "corrupt sdist":
+        where = tmp_path / "bad.tar.gz"
+        where.write_text("notatar\n")
+        argument = [str(where)]
     elif kind == "another name":
         project(where, "p", 'version = "1.0"\n')
         argument = [f"other @ {where.as_uri()}"]
@@ -286,6 +337,40 @@ def test_a_local_project_that_cannot_be_built_is_one_line(
     line = one_error(invoke("build", "-w", str(wh), "-i", index_server.url, *argument))
     assert expected in line
     assert not wh.exists() or not (wh / "locks").exists()  # nothing written
+
+
+def test_an_invalid_build_requirement_names_its_project_without_a_backend() -> None:
+    error = LocalBuildFailed("./p, ./q", "", "invalid build requirement 'x y': bad")
+    assert str(error) == "cannot build ./p, ./q: invalid build requirement 'x y': bad"
+
+
+HANGING_BACKEND = """\
+import os, subprocess, sys, time
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(os.environ["HANG_PID"], "w") as out:
+        out.write(str(child.pid))
+    time.sleep(600)
+"""
+
+
+def test_a_build_backend_that_hangs_is_killed_with_all_it_started(
+    tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = '[build-system]\nrequires = []\nbuild-backend = "hang"\nbackend-path = ["."]\n'
+    where = project(tmp_path / "p", "p", 'version = "1.0"\n', backend=backend)
+    (where / "hang.py").write_text(HANGING_BACKEND)
+    monkeypatch.setenv("WHEELHOUSE_BUILD_TIMEOUT", "3")
+    monkeypatch.setenv("HANG_PID", str(tmp_path / "pid"))
+    wh = str(tmp_path / "wh")
+    line = one_error(invoke("build", "-w", wh, "-i", index_server.url, str(where)))
+    assert line.endswith("its wheel hook did not finish within 3 s (WHEELHOUSE_BUILD_TIMEOUT)")
+    stat = Path(f"/proc/{(tmp_path / 'pid').read_text()}/stat")
+    assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")  # killed
 
 
 UV_ROOT = """\

@@ -296,6 +296,22 @@ def test_keep_sdist_locks_sdists_and_installs_offline(
     assert run([str(venv), "-I", "-c", "import cext; print(cext.add(1, 2))"]).stdout.strip() == "3"
 
 
+@pytest.mark.usefixtures("no_interpreters")
+def test_kept_sdists_build_requirements_take_the_pins_where_they_fit(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """bt-sdist pins bt-shared<2 and builds with bt-left, whose newest needs bt-shared>=2.
+
+    pip before 26 applies ``wheelhouse env``'s PIP_CONSTRAINT to its isolated
+    build environment too: only bt-left 1.0 installs there, so it is the one kept.
+    """
+    wh, target = tmp_path / "wh", f"cp312-{LINUX}"
+    ok(build(wh, index_server, "bt-sdist", "--keep-sdist", "--python", "3.12", "--platform", LINUX))
+    assert "bt-shared" in lock_hashes(wh, target)
+    requirements = manifest(wh)["build-requirements"][target]["files"]
+    assert requirements == ["bt_left-1.0-py3-none-any.whl", "bt_shared-1.0-py3-none-any.whl"]
+
+
 def test_a_failed_build_shows_the_end_of_pips_output_and_writes_nothing(
     tmp_path: Path, index_server: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

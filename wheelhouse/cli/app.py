@@ -21,6 +21,7 @@ import click
 
 from wheelhouse import __version__
 from wheelhouse.errors import FileSystemError, WheelhouseError
+from wheelhouse.install.process import kill_running
 
 __all__ = [
     "EXIT_STATUSES",
@@ -128,6 +129,7 @@ def _interrupted() -> NoReturn:
     nothing will use; Python's own exit would wait for each, so leave without it.
     """
     click.echo("interrupted", err=True)
+    kill_running()  # builds run in their own process groups, which Ctrl-C does not reach
     if threading.active_count() == 1:
         sys.exit(INTERRUPTED)
     sys.stdout.flush()

@@ -13,14 +13,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wheelhouse.install.probe import InterpreterInfo
 
-__all__ = ["controlled_environment", "output", "pip_command", "run", "spawn"]
+__all__ = [
+    "controlled_environment",
+    "kill_running",
+    "output",
+    "pip_command",
+    "run",
+    "run_bounded",
+    "spawn",
+]
 
 
 def controlled_environment(
@@ -60,6 +69,50 @@ def run(
     )
 
 
+#: The programs :func:`run_bounded` is waiting for, each in its own process group.
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def run_bounded(
+    command: Sequence[str | os.PathLike[str]], *, tmp_dir: Path | None, timeout: float
+) -> subprocess.CompletedProcess[str] | None:
+    """:func:`run` with output captured, or None when it was still running after ``timeout`` s.
+
+    The program runs in its own process group, killed whole on expiry: a build
+    backend that hangs leaves nothing behind (a pip build's backend is a
+    grandchild). Its own group does not hear a terminal's Ctrl-C, so
+    :func:`kill_running` ends what is still running when the tool is interrupted.
+    """
+    process = subprocess.Popen(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(tmp_dir=tmp_dir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        with process:
+            if (found := _wait(process, timeout)) is None:
+                return None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    return subprocess.CompletedProcess(process.args, process.returncode, *found)
+
+
+def kill_running() -> None:
+    """Kill every program :func:`run_bounded` is waiting for, with all it started."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
+
+
 def output(command: Sequence[str], timeout: float) -> str | None:
     """A helper's standard output (``keyring get``), or None when it fails, is missing or hangs.
 
@@ -79,18 +132,32 @@ def output(command: Sequence[str], timeout: float) -> str | None:
     except OSError:
         return None
     with process:
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.communicate()
-            return None
-    if process.returncode != 0:
+        found = _wait(process, timeout)
+    if found is None or process.returncode != 0:
         return None
+    out: bytes = found[0]
     return out.decode("utf-8", errors="replace")
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def _wait(
+    process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float
+) -> tuple[Any, Any] | None:
+    """Its output and error output; None, with its whole group killed, after ``timeout`` s.
+
+    Its group is killed too when waiting is interrupted (Ctrl-C in this thread).
+    """
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        process.communicate()
+        return None
+    except BaseException:
+        _kill_group(process)
+        raise
+
+
+def _kill_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     if hasattr(os, "killpg"):
         with contextlib.suppress(OSError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -31,9 +31,10 @@ VARIABLES = {
     "deadline": "WHEELHOUSE_HTTP_DEADLINE",
     "min_rate": "WHEELHOUSE_MIN_DOWNLOAD_RATE",
     "projects": "WHEELHOUSE_MAX_PROJECTS",
+    "build_timeout": "WHEELHOUSE_BUILD_TIMEOUT",
 }
 #: How each limit is written, when not as a size.
-_KINDS = {"deadline": "seconds", "projects": "count"}
+_KINDS = {"deadline": "seconds", "projects": "count", "build_timeout": "seconds"}
 _EXPECTED = {
     "seconds": "a number of seconds",
     "count": "a whole number",
@@ -56,6 +57,9 @@ class Limits:
     a download gets that long before ``min_rate`` (bytes a second, on average
     since it started) applies. ``projects``: distinct projects the resolutions of
     one run may consult, which ends a dependency chain that never ends.
+    ``build_timeout``: seconds for one program a build runs (pip installing build
+    requirements or building an sdist, a build backend's hook), which ends a
+    backend that hangs.
     """
 
     page_size: int = 64 * MiB
@@ -64,6 +68,7 @@ class Limits:
     deadline: float = 300.0
     min_rate: int = 10 * KiB
     projects: int = 10_000
+    build_timeout: float = 1800.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Limits:
@@ -86,12 +91,13 @@ class Limits:
             deadline=read("deadline"),
             min_rate=int(read("min_rate")),
             projects=int(read("projects")),
+            build_timeout=read("build_timeout"),
         )
 
     def describe(self, name: str) -> str:
         """One limit as a message names it: its value and its variable."""
         value = getattr(self, name)
-        if name == "deadline":
+        if name in ("deadline", "build_timeout"):
             shown = f"{value:g} s"
         elif name == "min_rate":
             shown = f"{describe_size(value)}/s"

@@ -132,7 +132,8 @@ class LocalBuildFailed(WheelhouseError):
     detail: str
 
     def __str__(self) -> str:
-        return f"cannot build {self.project} with its build backend {self.backend}: {self.detail}"
+        backend = f" with its build backend {self.backend}" if self.backend else ""
+        return f"cannot build {self.project}{backend}: {self.detail}"
 
     @property
     def hint(self) -> str:

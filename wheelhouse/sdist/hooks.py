@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from wheelhouse.install.probe import InterpreterInfo
-from wheelhouse.install.process import pip_command, run
+from wheelhouse.install.process import pip_command, run_bounded
 from wheelhouse.sdist.errors import LocalBuildFailed
-from wheelhouse.sdist.pep517 import DEFAULT_BUILD_REQUIRES, PipIndexes
+from wheelhouse.sdist.pep517 import DEFAULT_BUILD_REQUIRES, PipIndexes, build_timeout
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,7 +109,10 @@ def install_requirements(
         *("install", "--quiet", "--no-cache-dir", "--ignore-installed", *indexes.options()),
         *("--target", str(dest), *requirements),
     ]
-    result = run(command, capture=True, tmp_dir=dest.parent)
+    timeout, expired = build_timeout()
+    result = run_bounded(command, tmp_dir=dest.parent, timeout=timeout)
+    if result is None:
+        return f"pip did not finish within {expired}"
     if result.returncode != 0:
         return _last_line(result.stdout + result.stderr) or "pip failed"
     return None
@@ -142,7 +145,11 @@ def call_hook(
         "result": str(report),
     }
     command = [str(python.path), "-I", "-S", "-c", _SCRIPT, json.dumps(arguments)]
-    result = run(command, capture=True, tmp_dir=scratch)
+    timeout, expired = build_timeout()
+    result = run_bounded(command, tmp_dir=scratch, timeout=timeout)
+    if result is None:
+        detail = f"its {hook} hook did not finish within {expired}"
+        raise LocalBuildFailed(label, spec.backend, detail)
     if result.returncode != 0 or not report.is_file():
         detail = _last_line(result.stdout + result.stderr) or f"exit status {result.returncode}"
         raise LocalBuildFailed(label, spec.backend, detail)

@@ -24,16 +24,17 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelhouse.errors import WheelhouseError
 from wheelhouse.house.errors import MetadataError
 from wheelhouse.house.files import local_file, sha256_of
 from wheelhouse.house.metadata import wheel_metadata
@@ -45,9 +46,8 @@ from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.pyproject import is_pyproject
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution, ResolvedPin
+from wheelhouse.resolve.candidates import Resolution
 from wheelhouse.resolve.finder import Finder
-from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import (
     CannotBuildHere,
     LocalBuildFailed,
@@ -63,26 +63,30 @@ from wheelhouse.sdist.hooks import (
 )
 from wheelhouse.sdist.pep517 import BuildInterpreters, PipIndexes, builds_here
 from wheelhouse.sdist.staging import KeyedLocks, Staging
-from wheelhouse.sdist.wheels import BuildHooks, WheelMaker
+from wheelhouse.sdist.wheels import BuildHooks, WheelMaker, resolve_within_pins
 
 __all__ = ["LocalBuilder", "source_digest"]
 
-#: Directories a source digest leaves out: what builds, tools and caches write.
-_SKIPPED = {"__pycache__", "build", "dist", "node_modules"}
+#: Directories a source digest leaves out at the top of the tree: what builds and tools
+#: write there. A package of one of these names deeper in the tree is source.
+_SKIPPED_AT_TOP = {"build", "dist", "node_modules"}
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
+#: Who owns what an sdist unpacks to: this process, whatever the archive says.
+_OWNER = (getattr(os, "geteuid", int)(), getattr(os, "getegid", int)(), "", "")
 _EXTRA = re.compile(r'extra\s*==\s*"([^"]*)"|"([^"]*)"\s*==\s*extra')
 
 
 def source_digest(root: Path) -> str:
     """A digest of a project's source tree: every file's path and content, in order.
 
-    Left out: hidden entries (``.git``, ``.venv``...), ``__pycache__``, ``build``,
-    ``dist``, ``*.egg-info``, virtual environments and wheelhouses inside the tree.
+    Left out: hidden entries (``.git``, ``.venv``...), ``__pycache__``, ``*.egg-info``,
+    virtual environments and wheelhouses inside the tree, and ``build``, ``dist``
+    and ``node_modules`` at its top.
     """
     digest = hashlib.sha256()
     for top, dirs, names in os.walk(root):
         here = Path(top)
-        dirs[:] = sorted(name for name in dirs if not _skipped(here / name))
+        dirs[:] = sorted(name for name in dirs if not _skipped(here / name, top=here == root))
         for name in sorted(names):
             path = here / name
             if name.startswith("."):
@@ -96,11 +100,12 @@ def source_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _skipped(path: Path) -> bool:
+def _skipped(path: Path, *, top: bool) -> bool:
     name = path.name
     return (
         name.startswith(".")
-        or name in _SKIPPED
+        or name == "__pycache__"
+        or (top and name in _SKIPPED_AT_TOP)
         or name.endswith(".egg-info")
         or (path / "pyvenv.cfg").is_file()
         or (path / "wheelhouse.toml").is_file()
@@ -131,23 +136,12 @@ class LocalBuilder:
         self.indexes = PipIndexes(
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
-        self.wheels = self._kept(built)
+        self.wheels = files.kept_wheels(built)
         self.built: list[BuiltWheel] = []  # by this run
         self.used: dict[str, BuiltWheel] = {}  # the wheels the run takes, by file name
         self.requires: dict[NormalizedName, tuple[str, ...]] = {}  # build requirements by name
         self._envs: dict[tuple[str, tuple[str, ...]], Path] = {}
         self._lock = KeyedLocks()
-
-    def _kept(self, table: Mapping[str, Any]) -> list[BuiltWheel]:
-        kept = []
-        for name, entry in table.items():
-            try:
-                record = BuiltWheel.from_dict(name, entry)
-            except (ValueError, KeyError, TypeError):
-                continue  # an entry we cannot read is rebuilt, not trusted
-            if self.files.wheelhouse.has_file(record.wheel, self.files.recorded):
-                kept.append(record)
-        return kept
 
     @property
     def active(self) -> bool:
@@ -249,10 +243,10 @@ class LocalBuilder:
                 with zipfile.ZipFile(sdist) as archive:
                     archive.extractall(out)
             else:
-                with tarfile.open(sdist) as archive:
-                    archive.extractall(out, members=_plain_members(label, archive))
-        except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
-            raise NotAProject(label, f"the sdist cannot be unpacked: {exc}") from None
+                _untar(label, sdist, out)
+        except (OSError, EOFError, zlib.error, tarfile.TarError, zipfile.BadZipFile) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise NotAProject(label, f"the sdist cannot be unpacked: {reason}") from None
         tops = [entry for entry in out.iterdir() if entry.is_dir()]
         if len(tops) != 1:
             raise NotAProject(label, "the sdist has no single top directory")
@@ -343,26 +337,15 @@ class LocalBuilder:
 
         Their files go into the wheelhouse and its index, not into the lock: pip
         and uv take build requirements from ``--find-links`` when they build.
-        The target's pins constrain them when they can: pip before 26 applies
-        ``PIP_CONSTRAINT`` (``wheelhouse env``) to its isolated build
-        environment too, so a backend that needs another version of a pinned
-        project could not be installed there.
+        The target's pins constrain them when they can (:func:`resolve_within_pins`).
         """
         extra = []
         for resolution in resolutions:
             wanted = {text for name in resolution.pins for text in self.requires.get(name, ())}
             if not wanted:
                 continue
-            inputs = Inputs(
-                requirements=[self._build_input(text) for text in sorted(wanted)],
-                constraints=[_pinned(pin) for pin in resolution.pins.values()],
-            )
-            try:
-                pending = resolve(finder, resolution.target, inputs)
-            except WheelhouseError:  # the newest backends need other versions: theirs, then
-                pending = resolve(
-                    finder, resolution.target, dataclasses.replace(inputs, constraints=[])
-                )
+            requirements = [self._build_input(text) for text in sorted(wanted)]
+            pending = resolve_within_pins(finder, resolution, requirements)
             if maker is not None:
                 (pending,) = maker.realize([pending])
             extra.append(pending)
@@ -428,9 +411,18 @@ def _member(root: Path, document: Mapping[str, Any], name: str) -> str:
     return ""
 
 
-def _pinned(pin: ResolvedPin) -> InputRequirement:
-    requirement = Requirement(f"{pin.name}=={pin.version}")
-    return InputRequirement(requirement=requirement, origin="the target's lock", location="")
+def _untar(label: str, sdist: Path, out: Path) -> None:
+    """Unpack the ``.tar.gz`` sdist's plain members into ``out``.
+
+    Through tarfile's ``data`` filter too where this Python has it (3.10.12,
+    3.11.4, 3.12 and later), which refuses what escapes ``out`` by any route.
+    """
+    with tarfile.open(sdist, "r:gz") as archive:  # one reason it is unreadable, not one a method
+        members = _plain_members(label, archive)
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(out, members=members, filter="data")
+        else:  # pragma: no cover - older patch releases only
+            archive.extractall(out, members=members)
 
 
 def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -442,6 +434,7 @@ def _plain_members(label: str, archive: tarfile.TarFile) -> list[tarfile.TarInfo
             raise NotAProject(label, f"the sdist holds {member.name!r}, outside its directory")
         if member.isfile() or member.isdir():
             member.mode = 0o755 if member.isdir() else 0o644
+            member.uid, member.gid, member.uname, member.gname = _OWNER  # root would chown
             members.append(member)
     return members
 
@@ -475,19 +468,26 @@ def _declared(metadata: bytes, project: DynamicProject) -> list[InputRequirement
 def _without_extra(text: str, chosen: set[str]) -> tuple[str | None, str]:
     """The requirement with each ``extra == "x"`` decided (chosen: true), and its extra.
 
+    The marker is read by packaging first, so ``extra == 'x'`` (single quotes,
+    as older backends write it) is found as well.
+
     A marker that is one extra alone, as backends write them, is dropped when
     the extra is chosen and drops the requirement (None) when it is not, so the
     lock and the manifest read as for a static pyproject.toml.
     """
-    head, sep, marker = text.partition(";")
+    head, sep, written = text.partition(";")
+    try:  # packaging writes a marker back in one form: double quotes, single spaces
+        marker = str(Marker(written)) if sep else ""
+    except InvalidMarker:
+        return text, ""  # the requirement itself is refused, naming it
     names = [canonicalize_name(a if a is not None else b) for a, b in _EXTRA.findall(marker)]
     if not sep or not names:
         return text, ""
-    if _EXTRA.fullmatch(marker.strip().strip("()").strip()):
+    if _EXTRA.fullmatch(marker):
         return (head.strip() if names[0] in chosen else None), names[0]
 
     def decide(match: re.Match[str]) -> str:
         name = canonicalize_name(match[1] if match[1] is not None else match[2])
         return 'python_version >= "0"' if name in chosen else 'python_version < "0"'
 
-    return head + sep + _EXTRA.sub(decide, marker), names[0]
+    return f"{head.strip()}; {_EXTRA.sub(decide, marker)}", names[0]

@@ -29,7 +29,8 @@ from wheelhouse.house.metadata import PKG_INFO, sdist_members
 from wheelhouse.install.discovery import find_python
 from wheelhouse.install.errors import InterpreterNotFound
 from wheelhouse.install.probe import InterpreterInfo, probe
-from wheelhouse.install.process import pip_command, run
+from wheelhouse.install.process import pip_command, run_bounded
+from wheelhouse.model.limits import Limits
 from wheelhouse.model.targets import Target, parse_platform
 from wheelhouse.sdist.errors import BadSdist, SdistBuildFailed
 
@@ -121,6 +122,12 @@ class PipIndexes:
         return ["--index-url", self.index_url, *extras, *(("--cert", cert) if cert else ())]
 
 
+def build_timeout() -> tuple[float, str]:
+    """How long one program a build runs may take: seconds, and as a message names it."""
+    limits = Limits.from_environ(os.environ)
+    return limits.build_timeout, limits.describe("build_timeout")
+
+
 def build_wheel(python: InterpreterInfo, sdist: Path, out: Path, indexes: PipIndexes) -> Path:
     """Build ``sdist`` into one wheel in the empty directory ``out`` with ``python``'s pip.
 
@@ -133,7 +140,10 @@ def build_wheel(python: InterpreterInfo, sdist: Path, out: Path, indexes: PipInd
         *("wheel", "--no-deps", "--no-cache-dir", "--use-pep517", *indexes.options()),
         *("--wheel-dir", str(out), str(sdist)),
     ]
-    result = run(command, capture=True, tmp_dir=out.parent)
+    timeout, expired = build_timeout()
+    result = run_bounded(command, tmp_dir=out.parent, timeout=timeout)
+    if result is None:
+        raise SdistBuildFailed(sdist.name, _who(python), f"pip did not finish within {expired}")
     wheels = sorted(out.glob("*.whl"))
     if result.returncode != 0 or len(wheels) != 1:
         raise SdistBuildFailed(sdist.name, _who(python), _tail(result.stdout + result.stderr))
@@ -150,7 +160,10 @@ def prepare_metadata(
         *("install", "--dry-run", "--no-deps", "--ignore-installed", "--no-cache-dir"),
         *("--quiet", "--report", str(report), *indexes.options(), str(sdist)),
     ]
-    result = run(command, capture=True, tmp_dir=scratch)
+    timeout, expired = build_timeout()
+    result = run_bounded(command, tmp_dir=scratch, timeout=timeout)
+    if result is None:
+        raise SdistBuildFailed(sdist.name, _who(python), f"pip did not finish within {expired}")
     try:
         (item,) = json.loads(report.read_text(encoding="utf-8"))["install"]
         return _email(item["metadata"])

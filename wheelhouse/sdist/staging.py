@@ -23,7 +23,7 @@ from wheelhouse.house.files import atomic_copy, sha256_of
 from wheelhouse.house.layout import metadata_name
 from wheelhouse.house.metadata import wheel_metadata
 from wheelhouse.install.probe import probe
-from wheelhouse.model.distributions import DistFile, Keep
+from wheelhouse.model.distributions import BuiltWheel, DistFile, Keep
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.resolve.finder import Index
 from wheelhouse.sdist.errors import SdistBuildFailed
@@ -78,6 +78,18 @@ class Staging:
         #: Wheels of local projects, built here: they stand for their names' pages.
         self.local_pages: dict[NormalizedName, list[DistFile]] = {}
         self._local_paths: dict[str, Path] = {}
+
+    def kept_wheels(self, table: Mapping[str, Any]) -> list[BuiltWheel]:
+        """The manifest's built wheels (``[built]``) that are still here, as recorded."""
+        kept = []
+        for name, entry in table.items():
+            try:
+                record = BuiltWheel.from_dict(name, entry)
+            except (ValueError, KeyError, TypeError):
+                continue  # an entry we cannot read is rebuilt, not trusted
+            if self.wheelhouse.has_file(record.wheel, self.recorded):
+                kept.append(record)
+        return kept
 
     def add_local(self, file: DistFile, path: Path) -> None:
         """A local project's wheel: the only file of its name this run sees."""

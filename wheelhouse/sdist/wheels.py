@@ -27,7 +27,7 @@ from wheelhouse.model.distributions import BuiltWheel, DistFile, parse_filename
 from wheelhouse.model.manifest import BuildRequest
 from wheelhouse.model.reqfile import InputRequirement, Inputs
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve.candidates import Resolution
+from wheelhouse.resolve.candidates import Resolution, ResolvedPin
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.resolver import resolve
 from wheelhouse.sdist.errors import BadSdist, BuildFailed, CannotBuildHere, SdistBuildFailed
@@ -85,24 +85,12 @@ class WheelMaker:
             index_url=request.index_url, extra_index_urls=request.extra_index_urls
         )
         self.keep_sdist, self.jobs = request.keep_sdist, request.jobs
-        self.wheels = self._kept(built)
+        self.wheels = files.kept_wheels(built)
         self.built: list[BuiltWheel] = []  # by this run
         self.used: dict[str, BuiltWheel] = {}  # the wheels the final pins take, by file name
         self.sources: dict[str, DistFile] = {}  # their sdists, kept beside them
         self._lock = KeyedLocks()
         self._guard = threading.Lock()
-
-    def _kept(self, table: Mapping[str, Any]) -> list[BuiltWheel]:
-        """The manifest's built wheels that are still here, as recorded."""
-        kept = []
-        for name, entry in table.items():
-            try:
-                record = BuiltWheel.from_dict(name, entry)
-            except (ValueError, KeyError, TypeError):
-                continue  # an entry we cannot read is rebuilt, not trusted
-            if self.files.wheelhouse.has_file(record.wheel, self.files.recorded):
-                kept.append(record)
-        return kept
 
     def metadata(self, sdist: DistFile, target: Target) -> bytes:
         """Core metadata of an sdist for ``target``: PKG-INFO when final, else from a build.
@@ -246,7 +234,8 @@ class WheelMaker:
 
         Their files go into the wheelhouse (pip builds the sdists from it when
         installing), not into the target's lock. A kept build requirement brings
-        its own build requirements in turn.
+        its own build requirements in turn. They take the target's pins where
+        they can (:func:`resolve_within_pins`).
         """
         extra: list[Resolution] = []
         for resolution in resolutions:
@@ -254,8 +243,9 @@ class WheelMaker:
             pending = resolution
             while wanted := [r for r in self._build_requires(pending) if r not in seen]:
                 seen.update(wanted)
-                inputs = Inputs(requirements=[_build_input(text, pending) for text in wanted])
-                (pending,) = self.realize([resolve(finder, resolution.target, inputs)])
+                requirements = [_build_input(text, pending) for text in wanted]
+                found = resolve_within_pins(finder, resolution, requirements)
+                (pending,) = self.realize([found])
                 extra.append(pending)
         return extra
 
@@ -271,6 +261,31 @@ class WheelMaker:
     def is_built(self, file: DistFile) -> bool:
         """Whether ``file`` is a wheel built in this run (not a download)."""
         return any(record.wheel.filename == file.filename for record in self.built)
+
+
+def resolve_within_pins(
+    finder: Finder, resolution: Resolution, requirements: Sequence[InputRequirement]
+) -> Resolution:
+    """Build requirements for ``resolution``'s target, with its pins as constraints when they fit.
+
+    pip before 26 applies ``PIP_CONSTRAINT`` (``wheelhouse env``) to its isolated
+    build environment too, so a backend that needs another version of a pinned
+    project could not be installed there. When no backend fits the pins (the
+    newest need other versions), they are resolved on their own.
+    """
+    inputs = Inputs(
+        requirements=list(requirements),
+        constraints=[_pinned(pin) for pin in resolution.pins.values()],
+    )
+    try:
+        return resolve(finder, resolution.target, inputs)
+    except WheelhouseError:
+        return resolve(finder, resolution.target, dataclasses.replace(inputs, constraints=[]))
+
+
+def _pinned(pin: ResolvedPin) -> InputRequirement:
+    requirement = Requirement(f"{pin.name}=={pin.version}")
+    return InputRequirement(requirement=requirement, origin="the target's lock", location="")
 
 
 def _key(target: Target, sdist: DistFile) -> _PinKey:
