@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from conftest import require
 from packaging.utils import canonicalize_name
 
@@ -324,3 +325,16 @@ class Recorder:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=30)
+
+
+def invoke(*args: str) -> Result:
+    """Run the command line in this process, as the user types it."""
+    from wheelhouse.cli import cli  # not at import: subprocess scripts import this module
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def ok(result: Result) -> Result:
+    """``result``, after checking that its command succeeded (its output shown if not)."""
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result

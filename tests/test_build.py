@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import find_python, install_lock, installed, make_venv, run, run_uv
+from helpers import find_python, install_lock, installed, make_venv, ok, run, run_uv
 from indexserver import IndexServer
 
 from wheelhouse.cli import cli
@@ -40,11 +40,6 @@ def build(wheelhouse: Path, server: IndexServer, *args: str) -> Result:
     return runner.invoke(
         cli, ["build", "-w", str(wheelhouse), "--index-url", server.url, "-q", *args]
     )
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def pins(wheelhouse: Path, target: str) -> dict[str, str]:

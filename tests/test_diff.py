@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from helpers import invoke, ok
 from indexserver import IndexServer
 from packaging.utils import canonicalize_name
 
-from wheelhouse.cli import cli
 from wheelhouse.model.diff import (
     Change,
     TargetDiff,
@@ -24,15 +24,6 @@ from wheelhouse.model.diff import (
 
 LINUX = "manylinux_2_28_x86_64"
 TARGET = f"cp312-{LINUX}"
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def failed(result: Result) -> str:

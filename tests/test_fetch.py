@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from click.testing import CliRunner, Result
-from helpers import find_python, install_lock, installed, make_venv
+from helpers import find_python, install_lock, installed, invoke, make_venv, ok
 from indexserver import FIXTURES, IndexServer
 
-from wheelhouse.cli import cli
 from wheelhouse.model.urls import with_credentials
 
 if sys.version_info >= (3, 11):
@@ -24,15 +22,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 LINUX = "manylinux_2_28_x86_64"
 TARGET = f"cp312-{LINUX}"
 REQUIREMENTS = ("alpha[fast]", "markerpkg", "native")
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def build(root: Path, server: IndexServer, *args: str) -> None:

@@ -13,11 +13,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from helpers import find_python, install_lock, installed, make_venv, run_uv
+from click.testing import Result
+from helpers import find_python, install_lock, installed, invoke, make_venv, ok, run_uv
 from indexserver import FIXTURES, IndexServer
 
-from wheelhouse.cli import cli
 from wheelhouse.model.locks import parse_requirements_lock
 
 LINUX = "manylinux_2_28_x86_64"
@@ -45,15 +44,6 @@ lint = ["requires-odd"]
 """
 #: Everything the project can ask for: its extra and both groups.
 EVERYTHING = ("--all-extras", "--group", "dev", "--group", "lint")
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def failed(result: Result) -> list[str]:

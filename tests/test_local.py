@@ -18,12 +18,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from helpers import (
     find_uv,
     install_lock,
     installed,
+    invoke,
     make_venv,
+    ok,
     run,
     run_uv,
     unshare_prefix,
@@ -31,7 +33,6 @@ from helpers import (
 )
 from indexserver import FIXTURES, IndexServer
 
-from wheelhouse.cli import cli
 from wheelhouse.model.localproj import DynamicProject, moved_path
 from wheelhouse.sdist.errors import LocalBuildFailed
 from wheelhouse.sdist.local import _declared, _untar, source_digest
@@ -52,15 +53,6 @@ def project(root: Path, name: str, body: str, *, backend: str = BACKEND) -> Path
     package.mkdir()
     (package / "__init__.py").write_text("VALUE = 42\n")
     return root
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def one_error(result: Result) -> str:

@@ -10,12 +10,19 @@ from typing import Any
 
 import pytest
 import tomli_w
-from click.testing import CliRunner, Result
+from click.testing import Result
 from conftest import require
-from helpers import find_python, install_lock, installed, make_venv, require_fixture_machine
+from helpers import (
+    find_python,
+    install_lock,
+    installed,
+    invoke,
+    make_venv,
+    ok,
+    require_fixture_machine,
+)
 from indexserver import IndexServer
 
-from wheelhouse.cli import cli
 from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
 
@@ -26,15 +33,6 @@ else:
 
 LINUX = "manylinux_2_28_x86_64"
 INPUTS = ("alpha[fast]", "native", "stable", "evolving")
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def build(root: Path, server: IndexServer, *args: str) -> None:

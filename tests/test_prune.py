@@ -9,12 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from conftest import require
-from helpers import find_python, install_lock, installed, make_venv, require_fixture_machine
+from helpers import (
+    find_python,
+    install_lock,
+    installed,
+    invoke,
+    make_venv,
+    ok,
+    require_fixture_machine,
+)
 from indexserver import IndexServer
 
-from wheelhouse.cli import cli
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.install import discovery
 from wheelhouse.sdist import pep517 as sdists
@@ -22,15 +29,6 @@ from wheelhouse.sdist import pep517 as sdists
 LINUX = "manylinux_2_28_x86_64"
 TARGETS = ("--python", "3.11", "--python", "3.12", "--platform", LINUX)
 SMALL = ("evolving", "native")
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
 
 
 def build(root: Path, server: IndexServer, *requirements: str) -> None:
