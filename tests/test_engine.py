@@ -351,27 +351,38 @@ def test_compile_batches_split_by_bytes_and_files() -> None:
 def test_a_large_wheels_files_are_compiled_by_every_worker() -> None:
     """Unpacked, a wheel's sources become batches that any free worker takes; its RECORD gets
     the lines of the files that compiled once every batch is back."""
-    tasks = engine._Tasks([{"path": "big.whl"}, {"path": "small.whl"}])
+    tasks = engine._Tasks([{"unpack": {"path": "big.whl"}}, {"unpack": {"path": "small.whl"}}])
     big, small = tasks.take(), tasks.take()
     assert (big, small) == ({"unpack": {"path": "big.whl"}}, {"unpack": {"path": "small.whl"}})
-    sources = [[f"/sp/m{n}.py", f"__pycache__/m{n}.pyc", BATCH_BYTES] for n in range(3)]
-    tasks.done(big, {"installed": "big.whl", "record": "/sp/big/RECORD", "sources": sources})
+    sources = [[f"/sp/m{n}.py", f"__pycache__/m{n}.pyc", BATCH_BYTES, "k"] for n in range(3)]
+    answer = {"record": "/sp/big/RECORD", "sources": sources, "precompiled": ["__pycache__/a.pyc"]}
+    tasks.done(big, answer)
     assert [task.get("compile") for task in tasks.queued] == [[f"/sp/m{n}.py"] for n in range(3)]
     first, second = tasks.take(), tasks.take()  # both workers compile the big wheel's files
     assert first is not None and second is not None
-    tasks.done(small, {"installed": "small.whl", "record": "/sp/small/RECORD", "sources": []})
+    tasks.done(small, {"record": "/sp/small/RECORD", "sources": [], "precompiled": []})
     tasks.done(first, {"compiled": ["/sp/m0.py"]})
     third = tasks.take()
     assert third is not None and third["compile"] == ["/sp/m2.py"]
     tasks.done(third, {"compiled": []})  # a file that does not compile gets no .pyc line
     assert not tasks.queued  # the RECORD waits for the last batch
     tasks.done(second, {"compiled": ["/sp/m1.py"]})
-    rows = ["__pycache__/m0.pyc", "__pycache__/m1.pyc"]
+    rows = ["__pycache__/a.pyc", "__pycache__/m0.pyc", "__pycache__/m1.pyc"]
     assert tasks.queued == ({"record": "/sp/big/RECORD", "rows": rows},)
 
 
+def test_a_wheel_compiled_ahead_needs_only_its_record_task() -> None:
+    """Every ``.pyc`` written from the bytecode archive: no batch, the RECORD task at once."""
+    tasks = engine._Tasks([{"unpack": {"path": "a.whl"}}])
+    unpack = tasks.take()
+    assert unpack is not None
+    ahead = ["__pycache__/m0.pyc", "__pycache__/m1.pyc"]
+    tasks.done(unpack, {"record": "/sp/a/RECORD", "sources": [], "precompiled": ahead})
+    assert tasks.queued == ({"record": "/sp/a/RECORD", "rows": ahead},)
+
+
 def test_after_a_failure_no_task_is_handed_out() -> None:
-    tasks = engine._Tasks([{"path": "a.whl"}, {"path": "b.whl"}])
+    tasks = engine._Tasks([{"unpack": {"path": "a.whl"}}, {"unpack": {"path": "b.whl"}}])
     first = tasks.take()
     assert first is not None
     tasks.done(first, {"error": "OSError: disk full", "path": "a.whl"})

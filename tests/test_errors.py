@@ -50,6 +50,7 @@ from wheelhouse.index.errors import (
 )
 from wheelhouse.install.errors import (
     BackendUnavailable,
+    CannotCompile,
     CannotUninstall,
     EngineFailed,
     ExtraNotInLock,
@@ -144,6 +145,7 @@ SAMPLES: dict[type[WheelhouseError], Callable[[], WheelhouseError]] = {
         "/venv/bin/python", ["find-links comes from PIP_FIND_LINKS"]
     ),
     BackendUnavailable: lambda: BackendUnavailable("uv", "it is not installed"),
+    CannotCompile: lambda: CannotCompile("/usr/bin/python3.8", "installer needs Python >=3.9"),
     InstallFailed: lambda: InstallFailed("pip", 1),
     FilesDiffer: lambda: FilesDiffer(["alpha-1.0-py3-none-any.whl"], LOCK),
     HashNotListed: lambda: HashNotListed(

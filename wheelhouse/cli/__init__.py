@@ -24,6 +24,12 @@ def _install() -> ModuleType:
     return install
 
 
+def _compile() -> ModuleType:
+    from wheelhouse.cli import compile
+
+    return compile
+
+
 def _upkeep() -> ModuleType:
     from wheelhouse.cli import upkeep
 
@@ -49,6 +55,7 @@ _COMMANDS = {
     "fetch": _fetch,
     "install": _install,
     "env": _install,
+    "compile": _compile,
     "diff": _upkeep,
     "verify": _upkeep,
     "prune": _upkeep,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wheelhouse.house.bytecode import archives
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import BadDirectory
 from wheelhouse.house.files import sha256_of
@@ -36,7 +37,7 @@ class PrunePlan:
     """What prune removes: paths relative to the wheelhouse, and manifest entries."""
 
     files: tuple[str, ...]  # distribution files nothing needs
-    leftovers: tuple[str, ...]  # their metadata, orphan metadata, interrupted writes
+    leftovers: tuple[str, ...]  # their metadata and bytecode, orphans, interrupted writes
     entries: Mapping[str, tuple[str, ...]]  # manifest table -> its entries that go
     kept: int
     freed: int  # bytes
@@ -66,6 +67,7 @@ def plan_prune(wheelhouse: Wheelhouse) -> PrunePlan:
         files=tuple(files),
         leftovers=(
             *orphan_metadata(wheelhouse.root, kept),
+            *_stale_bytecode(wheelhouse, {name: digests[name] for name in kept}),
             *sorted({*temporary_files(wheelhouse.root), *wheelhouse.recovered} - {COMMIT_DIR}),
         ),
         entries={
@@ -76,6 +78,15 @@ def plan_prune(wheelhouse: Wheelhouse) -> PrunePlan:
         kept=len(kept),
         freed=sum(wheelhouse.path(name).stat().st_size for name in files),
     )
+
+
+def _stale_bytecode(wheelhouse: Wheelhouse, kept: Mapping[str, str]) -> list[str]:
+    """Bytecode archives whose wheel goes, or that were compiled from another file of its name."""
+    return [
+        archive.relative
+        for archive in archives(wheelhouse.root)
+        if archive.compiled_from() != kept.get(archive.wheel, "")
+    ]
 
 
 def _unneeded(table: Mapping[str, Mapping[str, Any]], needed: References) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from packaging.version import Version
 
 from wheelhouse.commands.workers import parallel_map
 from wheelhouse.house import layout
+from wheelhouse.house.bytecode import archives
 from wheelhouse.house.directory import Wheelhouse
 from wheelhouse.house.errors import MetadataError, UnreadableFile
 from wheelhouse.house.files import sha256_of
@@ -99,6 +100,7 @@ def verify(wheelhouse: Wheelhouse, python: Path | None = None) -> VerifyReport:
     checker.check_targets([entry.get("name") for entry in manifest.get("targets", [])])
     checker.check_matrix_constraints()
     checker.check_strays()
+    checker.check_bytecode()
     pages = checker.check_index()
     if python is not None:
         checker.check_python(python)
@@ -272,6 +274,17 @@ class _Checker:
             self.add("stray file", name, "its wheel is not here")
         for relative in temporary_files(self.root):
             self.add("partial file", relative, "left by an interrupted write")
+
+    def check_bytecode(self) -> None:
+        """Each bytecode archive reads back whole and was compiled from the wheel here."""
+        for archive in archives(self.root):
+            if archive.wheel not in self.hashes:
+                self.add("stale bytecode", archive.relative, "its wheel is not here")
+            elif (reason := archive.damaged()) is not None:
+                self.add("corrupted bytecode", archive.relative, reason)
+            elif archive.compiled_from() != self.hashes[archive.wheel]:
+                detail = "it was compiled from another file of its wheel's name"
+                self.add("stale bytecode", archive.relative, detail)
 
     def check_index(self) -> int:
         """Metadata files match their wheels; simple/ is what the indexer would write now."""

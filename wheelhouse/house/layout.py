@@ -13,6 +13,7 @@ import secrets
 from wheelhouse.model import simple
 
 __all__ = [
+    "BYTECODE",
     "COMMIT_DIR",
     "CONSTRAINTS",
     "LOCKS",
@@ -45,8 +46,10 @@ CONSTRAINTS = "constraints"
 #: The constraints of every target in one file, each line with its targets' marker.
 MATRIX_CONSTRAINTS = f"{CONSTRAINTS}/all.txt"
 SIMPLE = "simple"
+#: Bytecode compiled ahead: ``bytecode/<cache tag>/<wheel>.zip``, written by ``compile``.
+BYTECODE = "bytecode"
 #: The directories a command writes besides the distribution files themselves.
-WORK_DIRS = (LOCKS, CONSTRAINTS, SIMPLE)
+WORK_DIRS = (LOCKS, CONSTRAINTS, SIMPLE, BYTECODE)
 #: What a command commits all at once, in the order a commit swaps them in: the
 #: manifest last, so a manifest naming the new set means every piece is in place.
 PIECES = (CONSTRAINTS, LOCKS, SIMPLE, MANIFEST)

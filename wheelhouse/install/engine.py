@@ -10,6 +10,10 @@ large wheel does not leave the other cores idle, then adding the ``.pyc`` lines
 to its RECORD. A file that differs from the lock leaves the environment
 untouched. Each worker unpacks with the ``installer`` library and byte-compiles
 with the target interpreter itself: one interpreter start per core, no pip.
+
+:func:`compile_ahead` has the same workers compile wheels' bytecode into the
+wheelhouse's ``bytecode/`` once, so that installs write each ``.pyc`` from it
+and compile only what it lacks.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from wheelhouse.house.layout import BYTECODE
 from wheelhouse.install.choice import Choice
 from wheelhouse.install.errors import EngineFailed, FilesDiffer
 from wheelhouse.install.plan import Change, LockedFile, balanced, batches, usable_cores
@@ -38,7 +43,7 @@ from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.install.process import spawn
 from wheelhouse.install.removal import Removal, plan_removal, remove
 
-__all__ = ["install_wheels", "unsupported"]
+__all__ = ["compile_ahead", "install_wheels", "unsupported"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,20 +73,66 @@ def install_wheels(
     info = choice.interpreter
     removals = _removals(info, changes)  # refused before anything is touched
     wheels = {str(change.file.path): _wheel(change.file, requested) for change in changes}
-    source = importlib.resources.files("wheelhouse.install").joinpath("worker.py")
-    command = [str(info.path), "-I", "-c", source.read_text(encoding="utf-8")]
+    bytecode = choice.wheelhouse.root / BYTECODE
     workers: list[_Worker] = []
     try:
-        for number, share in enumerate(balanced([c.file for c in changes], usable_cores())):
-            job = _job(info, [wheels[str(file.path)] for file in share])
-            workers.append(_start(command, job, scratch / f"worker-{number}.log", scratch))
+        workers = _started(info, [change.file for change in changes], wheels, bytecode, scratch)
         for path, stat in _checked(workers, str(choice.wheelhouse.lock_path(choice.target))):
             wheels[path]["stat"] = stat
         for removal in removals:
             remove(removal)
-        _hand_out(workers, sorted(wheels.values(), key=lambda wheel: -int(wheel["size"])))
+        tasks = [{"unpack": wheel} for wheel in _biggest_first(wheels.values())]
+        _hand_out(workers, _Tasks(tasks))
     finally:
         _stop(workers)
+
+
+def compile_ahead(
+    info: InterpreterInfo, files: Sequence[LockedFile], bytecode: Path, lock: str, scratch: Path
+) -> list[str]:
+    """Compile the bytecode of ``files`` with ``info``'s interpreter into ``bytecode``.
+
+    Each wheel is first checked against the lock's hash (``FilesDiffer`` names
+    those that differ, ``lock`` saying whose hashes they are). A wheel whose
+    archive, compiled from it by this interpreter, is already there is left as
+    it is. Returns the archives written.
+    """
+    wheels = {str(file.path): _wheel(file, ()) for file in files}
+    workers: list[_Worker] = []
+    try:
+        workers = _started(info, files, wheels, bytecode, scratch)
+        for path, stat in _checked(workers, lock):
+            wheels[path]["stat"] = stat
+        tasks = _Tasks([{"ahead": wheel} for wheel in _biggest_first(wheels.values())])
+        _hand_out(workers, tasks)
+    finally:
+        _stop(workers)
+    return sorted(tasks.written)
+
+
+def _started(
+    info: InterpreterInfo,
+    files: Sequence[LockedFile],
+    wheels: dict[str, dict[str, Any]],
+    bytecode: Path,
+    scratch: Path,
+) -> list[_Worker]:
+    """One worker per usable core, each given its share of ``files`` to check."""
+    source = importlib.resources.files("wheelhouse.install").joinpath("worker.py")
+    command = [str(info.path), "-I", "-c", source.read_text(encoding="utf-8")]
+    workers: list[_Worker] = []
+    try:
+        for number, share in enumerate(balanced(files, usable_cores())):
+            job = _job(info, [wheels[str(file.path)] for file in share], bytecode)
+            workers.append(_start(command, job, scratch / f"worker-{number}.log", scratch))
+    except BaseException:
+        _stop(workers)
+        raise
+    return workers
+
+
+def _biggest_first(wheels: Collection[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(wheels, key=lambda wheel: -int(wheel["size"]))
 
 
 def _removals(info: InterpreterInfo, changes: Sequence[Change]) -> list[Removal]:
@@ -105,11 +156,16 @@ def _wheel(file: LockedFile, requested: Collection[str]) -> dict[str, Any]:
     }
 
 
-def _job(info: InterpreterInfo, share: Sequence[dict[str, Any]]) -> Any:
+def _job(info: InterpreterInfo, share: Sequence[dict[str, Any]], bytecode: Path) -> Any:
     spec = importlib.util.find_spec("installer")
     assert spec is not None and spec.submodule_search_locations
     location = os.path.dirname(next(iter(spec.submodule_search_locations)))
-    return {"installer": location, "scheme": dict(info.scheme), "wheels": list(share)}
+    return {
+        "installer": location,
+        "scheme": dict(info.scheme),
+        "wheels": list(share),
+        "bytecode": str(bytecode),
+    }
 
 
 def _start(command: Sequence[str], job: Any, log: Path, scratch: Path) -> _Worker:
@@ -148,9 +204,8 @@ def _checked(workers: Sequence[_Worker], lock: str) -> list[tuple[str, Any]]:
     return [(found["path"], found["stat"]) for reply in replies for found in reply["checked"]]
 
 
-def _hand_out(workers: Sequence[_Worker], wheels: Sequence[Any]) -> None:
+def _hand_out(workers: Sequence[_Worker], tasks: _Tasks) -> None:
     """Every task to the next free worker; the first failure is raised once all have stopped."""
-    tasks = _Tasks(wheels)
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
         list(pool.map(lambda worker: _feed(worker, tasks), workers))
     if failure := tasks.failure:
@@ -173,20 +228,21 @@ class _Tasks:
     """What the workers have left to do, taken one task at a time by whichever is free.
 
     Unpacking comes first, biggest wheel first. Each unpacked wheel adds batches
-    of its ``.py`` files to byte-compile, so the files of one large wheel are
-    compiled by every worker at once; when all of a wheel's batches are back,
-    one more task adds their ``.pyc`` lines to its RECORD. After the first
-    failure nothing more is handed out.
+    of its ``.py`` files to byte-compile (those its bytecode archive lacks), so
+    the files of one large wheel are compiled by every worker at once; when all
+    of a wheel's batches are back, one more task adds their ``.pyc`` lines to
+    its RECORD. After the first failure nothing more is handed out.
     """
 
-    def __init__(self, wheels: Sequence[Any]) -> None:
-        self._queue: deque[dict[str, Any]] = deque({"unpack": wheel} for wheel in wheels)
+    def __init__(self, tasks: Sequence[dict[str, Any]]) -> None:
+        self._queue: deque[dict[str, Any]] = deque(tasks)
         self._busy = 0
         self._ready = threading.Condition()
         self._lines: dict[str, dict[str, str]] = {}  # RECORD: source path -> its .pyc line
         self._left: dict[str, int] = {}  # RECORD: batches not back yet
         self._rows: dict[str, list[str]] = {}  # RECORD: .pyc lines of the files compiled
         self.failure: dict[str, Any] | None = None
+        self.written: list[str] = []  # bytecode archives written
 
     @property
     def queued(self) -> tuple[dict[str, Any], ...]:
@@ -214,14 +270,18 @@ class _Tasks:
                 self._unpacked(answer)
             elif "compile" in task:
                 self._compiled(task["record"], answer["compiled"])
+            elif "ahead" in task and answer["compiled"] is not None:
+                self.written.append(answer["ahead"])
             self._ready.notify_all()
 
     def _unpacked(self, answer: dict[str, Any]) -> None:
-        record, sources = answer["record"], answer["sources"]
-        found = batches([(path, size) for path, _line, size in sources])
+        record, sources, ahead = answer["record"], answer["sources"], answer["precompiled"]
+        found = batches([(path, size) for path, _line, size, _key in sources])
         if found:
-            self._lines[record] = {path: line for path, line, _size in sources}
-            self._left[record], self._rows[record] = len(found), []
+            self._lines[record] = {path: line for path, line, _size, _key in sources}
+            self._left[record], self._rows[record] = len(found), list(ahead)
+        elif ahead:
+            self._queue.append({"record": record, "rows": ahead})
         self._queue.extend({"compile": batch, "record": record} for batch in found)
 
     def _compiled(self, record: str, compiled: list[str]) -> None:

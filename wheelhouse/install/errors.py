@@ -9,6 +9,7 @@ from wheelhouse.errors import WheelhouseError
 
 __all__ = [
     "BackendUnavailable",
+    "CannotCompile",
     "CannotUninstall",
     "EngineFailed",
     "ExtraNotInLock",
@@ -120,6 +121,21 @@ class LockUnusable(WheelhouseError):
     @property
     def hint(self) -> str:
         return "run `wheelhouse verify`, then rebuild the wheelhouse"
+
+
+@dataclass(eq=False)
+class CannotCompile(WheelhouseError):
+    """An interpreter that cannot compile bytecode ahead (the engine cannot run in it)."""
+
+    python: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"cannot compile bytecode with {self.python}: {self.reason}"
+
+    @property
+    def hint(self) -> str:
+        return "installs into it compile their own .pyc files; leave it out of --python"
 
 
 @dataclass(eq=False)

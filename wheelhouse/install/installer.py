@@ -50,6 +50,7 @@ __all__ = [
     "InstallRequest",
     "InstallResult",
     "install",
+    "lock_files",
     "pip_groups",
     "render_plan",
     "render_summary",
@@ -109,6 +110,11 @@ def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
     if reason and asked == "wheelhouse":
         raise BackendUnavailable("wheelhouse", reason)
     return "pip" if reason else asked or "wheelhouse"
+
+
+def lock_files(choice: Choice) -> list[LockedFile]:
+    """Every file of the chosen target's lock that the interpreter takes: a whole install."""
+    return _select(choice, parse_inputs([], [], []))[0]
 
 
 def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:

@@ -12,6 +12,14 @@ here gives the ``.pyc`` files this interpreter's magic number and pip's
 timestamp checks. The end of its input ends it: before any task, having
 written nothing.
 
+A wheel's bytecode may have been compiled ahead by ``wheelhouse compile``,
+another task of this worker: an archive under ``bytecode/<cache tag>/`` holding
+the marshalled code of each ``.py`` file the wheel installs. Unpacking then
+writes each ``.pyc`` from it, with the header this interpreter would give the
+file just written (its timestamp and size), and only the files the archive
+lacks are byte-compiled. An archive is used only when it names the wheel's
+sha256 and this interpreter's magic number.
+
 It imports the standard library and ``installer`` only, and nothing else from
 the tool's environment, so it cannot shadow a module of the target.
 """
@@ -24,19 +32,26 @@ import hashlib
 import importlib
 import io
 import json
+import marshal
 import os
+import secrets
 import sys
 import sysconfig
 import warnings
 import zipfile
+import zlib
 from importlib.machinery import PathFinder
-from importlib.util import cache_from_source, module_from_spec
+from importlib.util import MAGIC_NUMBER, cache_from_source, module_from_spec, source_hash
 from pathlib import Path
 from typing import IO, Any
 
 #: What ``INSTALLER`` says: pip lists, shows and uninstalls whatever it holds.
 INSTALLER = b"wheelhouse\n"
 _CHUNK = 1 << 20
+#: The member of a bytecode archive that says what it was compiled from, and by what.
+ABOUT = "bytecode.json"
+_SCHEMES = ("purelib", "platlib")  # where pip byte-compiles ``.py`` files
+_TAG = sys.implementation.cache_tag  # bytecode/<tag>/: as in __pycache__ names
 
 
 def main() -> int:
@@ -55,7 +70,7 @@ def main() -> int:
     for line in iter(sys.stdin.readline, ""):
         task = json.loads(line)
         try:
-            answer = _do(installer, destination, job["scheme"], task)
+            answer = _do(installer, destination, job, task)
         except Exception as exc:
             failure = {"error": f"{type(exc).__name__}: {exc}", "path": _subject(task)}
             return _reply(replies, failure, 1)
@@ -63,20 +78,28 @@ def main() -> int:
     return 0
 
 
-def _do(installer: Any, destination: type, scheme: dict[str, str], task: Any) -> dict[str, Any]:
-    """One task: unpack a wheel, byte-compile some files, or add their ``.pyc`` to a RECORD."""
+def _do(installer: Any, destination: type, job: Any, task: Any) -> dict[str, Any]:
+    """One task: unpack a wheel, byte-compile some files, add their ``.pyc`` to a RECORD,
+    or compile a wheel's bytecode ahead into an archive."""
+    for kind in ("unpack", "ahead"):
+        if kind in task and job.get("bytecode") and _TAG:
+            name = os.path.basename(task[kind]["path"]) + ".zip"
+            task[kind]["bytecode"] = os.path.join(job["bytecode"], _TAG, name)
     if "unpack" in task:
-        return _install(installer, destination, scheme, task["unpack"])
+        return _install(installer, destination, job["scheme"], task["unpack"])
     if "compile" in task:
         return {"compiled": _compile(task["compile"])}
+    if "ahead" in task:
+        return _compile_ahead(installer, task["ahead"])
     _add_rows(task["record"], task["rows"])
     return {"recorded": task["record"]}
 
 
 def _subject(task: Any) -> str:
     """The file a task's failure names: the wheel, the first source, or the RECORD."""
-    if "unpack" in task:
-        return str(task["unpack"]["path"])
+    for kind in ("unpack", "ahead"):
+        if kind in task:
+            return str(task[kind]["path"])
     return str(task["compile"][0] if "compile" in task else task["record"])
 
 
@@ -142,7 +165,171 @@ def _install(
                 overwrite_existing=True,
             )
             installer.install(source, target, _metadata(wheel))
-    return {"installed": wheel["path"], "record": target.record, "sources": target.sources}
+    sources, ahead = _from_archive(wheel, target.sources)
+    return {
+        "installed": wheel["path"],
+        "record": target.record,
+        "sources": sources,
+        "precompiled": ahead,
+    }
+
+
+def _from_archive(wheel: dict[str, Any], sources: list[Any]) -> tuple[list[Any], list[str]]:
+    """The sources still to compile, and the RECORD lines of those written from bytecode.
+
+    Without a usable archive every source is left to compile; a member that
+    does not read back (a damaged archive) leaves its source to compile too.
+    """
+    archive = _archive_of(wheel)
+    if archive is None:
+        return sources, []
+    left, written = [], []
+    with archive:
+        members = set(archive.namelist())
+        for source in sources:
+            path, line, _size, key = source
+            try:
+                if key not in members:
+                    raise KeyError(key)
+                _write_pyc(path, archive.read(key))
+            except (KeyError, OSError, zipfile.BadZipFile, ValueError, zlib.error):
+                left.append(source)
+                continue
+            written.append(line)
+    return left, written
+
+
+def _archive_of(wheel: dict[str, Any]) -> zipfile.ZipFile | None:
+    """The wheel's bytecode archive for this interpreter, if there is one compiled from it."""
+    where = wheel.get("bytecode")
+    if not where:
+        return None
+    try:
+        archive = zipfile.ZipFile(where)
+        about = json.loads(archive.read(ABOUT))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    if about.get("sha256") == wheel["sha256"] and about.get("magic") == MAGIC_NUMBER.hex():
+        return archive
+    archive.close()
+    return None
+
+
+def _write_pyc(path: str, code: bytes) -> None:
+    """``path``'s ``.pyc`` from its marshalled ``code``, with the header py_compile would write.
+
+    As py_compile, a checked hash of the source when ``SOURCE_DATE_EPOCH`` is
+    set, else the source's timestamp and size as they are now.
+    """
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        with open(path, "rb") as handle:
+            header = (3).to_bytes(4, "little") + source_hash(handle.read())
+    else:
+        stat = os.stat(path)
+        header = (0).to_bytes(4, "little") + (
+            (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+            + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        )
+    target = cache_from_source(path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    partial = f"{target}.{os.getpid()}.tmp"
+    with open(partial, "wb") as handle:
+        handle.write(MAGIC_NUMBER + header + code)
+    os.replace(partial, target)
+
+
+def _compile_ahead(installer: Any, wheel: dict[str, Any]) -> dict[str, Any]:
+    """Write the archive of a checked wheel's bytecode, unless one from it is already there.
+
+    ``installer`` reads the wheel, so each ``.py`` file gets the scheme and path
+    it would be installed under; one that does not compile is listed as such
+    (pip leaves it without a ``.pyc`` as well). Written beside its place and
+    renamed into it, so an archive is whole or absent.
+    """
+    out = wheel["bytecode"]
+    existing = _archive_of(wheel)
+    if existing is not None:
+        existing.close()
+        return {"ahead": out, "compiled": None}
+    with open(wheel["path"], "rb") as handle:
+        if _identity(os.fstat(handle.fileno())) != wheel["stat"]:
+            raise OSError(f"{wheel['path']} changed after its hash was checked")
+        with zipfile.ZipFile(handle) as archive:
+            found = _Compiled.of(installer, archive)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    folder, name = os.path.split(out)
+    partial = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    about = {"sha256": wheel["sha256"], "magic": MAGIC_NUMBER.hex(), "failed": found.failed}
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as written:
+            written.writestr(zipfile.ZipInfo(ABOUT), json.dumps(about, sort_keys=True))
+            for key in sorted(found.code):
+                info = zipfile.ZipInfo(key)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                written.writestr(info, found.code[key])
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return {"ahead": out, "compiled": len(found.code)}
+
+
+class _Compiled:
+    """The marshalled code of a wheel's ``.py`` files, keyed ``<scheme>/<path>``."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+        self.failed: list[str] = []
+
+    @classmethod
+    def of(cls, installer: Any, archive: zipfile.ZipFile) -> _Compiled:
+        found = cls()
+        source = installer.sources.WheelFile(archive)
+        collector = _collecting_class(installer)(found)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            installer.install(source, collector, {})
+        return found
+
+    def add(self, scheme: str, path: str, data: bytes) -> None:
+        key = f"{scheme}/{path}"
+        try:
+            code = compile(data, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, UnicodeDecodeError):
+            self.failed.append(key)
+            return
+        self.code[key] = marshal.dumps(code)
+
+
+def _collecting_class(installer: Any) -> type:
+    """A destination that writes nothing: it compiles the ``.py`` files pip would compile."""
+    entries_of = installer.records.RecordEntry
+
+    class Collecting(installer.destinations.SchemeDictionaryDestination):  # type: ignore[misc]
+        def __init__(self, found: _Compiled) -> None:
+            names = ("purelib", "platlib", "headers", "scripts", "data")
+            super().__init__(
+                scheme_dict={name: os.sep + name for name in names},
+                interpreter=sys.executable,
+                script_kind=_script_kind(),
+            )
+            self.found = found
+
+        def write_to_fs(
+            self, scheme: str, path: str, stream: IO[bytes], is_executable: bool
+        ) -> Any:
+            data = stream.read()
+            if scheme in _SCHEMES and path.endswith(".py"):
+                self.found.add(scheme, path, data)
+            return entries_of(path, None, len(data))
+
+        def write_script(self, name: str, module: str, attr: str, section: str) -> Any:
+            return entries_of(name, None, None)  # a launcher: nothing to compile
+
+        def finalize_installation(self, scheme: str, record_file_path: str, records: Any) -> None:
+            list(records)
+
+    return Collecting
 
 
 def _compile(sources: list[str]) -> list[str]:
@@ -231,17 +418,18 @@ def _destination_class(installer: Any) -> type:
 def _source(
     destination: Any, prefixes: dict[str, str | None], scheme: str, entry: Any
 ) -> list[Any]:
-    """``[path, pyc's RECORD line, size]`` for a ``.py`` file pip would byte-compile, else ``[]``.
+    """``[path, pyc's RECORD line, size, key]`` for a ``.py`` file pip would compile, else ``[]``.
 
-    The RECORD lists the ``.pyc`` (under ``prefixes[scheme]``) so that uninstalling removes it.
+    The RECORD lists the ``.pyc`` (under ``prefixes[scheme]``) so that uninstalling
+    removes it; ``key`` names its code in a bytecode archive.
     """
-    if scheme not in ("purelib", "platlib") or not entry.path.endswith(".py"):
+    if scheme not in _SCHEMES or not entry.path.endswith(".py"):
         return []
     path = _inside(destination.scheme_dict[scheme], entry.path)
     folder = entry.path.rpartition("/")[0]  # RECORD paths use "/"; -I leaves no pycache prefix
     compiled = os.path.basename(cache_from_source(path))
     line = (prefixes[scheme] or "") + "/".join(filter(None, (folder, "__pycache__", compiled)))
-    return [path, line, entry.size or 0]
+    return [path, line, entry.size or 0, f"{scheme}/{entry.path}"]
 
 
 def _inside(root: str, path: str) -> str:
