@@ -174,6 +174,8 @@ def test_the_dockerfile_stages_play_outside_docker(
     for step in builder:
         command = place.rewrite(step.arguments.replace("${PYTHON}", PYTHON))
         run(["sh", "-c", command], env=env)
+    archives = place.path("/wheelhouse/bytecode").glob("*/alpha-1.1-*.whl.zip")
+    assert len(list(archives)) == 1  # compiled ahead by the builder
     run(["sh", "-c", place.rewrite(final[0].arguments)], env=env)  # python -m venv /opt/venv
     for step in final[1:]:
         script = " && ".join([*_mounts(step, place), place.rewrite(step.arguments)])
