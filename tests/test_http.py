@@ -287,3 +287,37 @@ def test_a_full_disk_names_the_file_and_leaves_nothing(
         client.download(file, dest)
     assert caught.value.filename == str(dest)
     assert list(tmp_path.iterdir()) == []
+
+
+class _Records:
+    """A TLS stream's inner side: each read gives one record, as OpenSSL's does."""
+
+    def __init__(self, records: list[bytes], tls: bool) -> None:
+        self.records, self.tls, self.reads = list(records), tls, 0
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self.reads += 1
+        record = self.records.pop(0) if self.records else b""
+        if len(record) > max_bytes:
+            self.records.insert(0, record[max_bytes:])
+        return record[:max_bytes]
+
+    def pending(self) -> int:  # decrypted bytes waiting: the rest of the body, here
+        return len(self.records[0]) if self.records else 0
+
+    def get_extra_info(self, info: str) -> object:
+        return self if info == "ssl_object" and self.tls else None
+
+
+def test_a_tls_read_joins_the_records_already_there_up_to_what_was_asked() -> None:
+    from wheelhouse.index.transport import _Stream
+
+    records = [bytes([n]) * 16384 for n in range(6)]
+    inner = _Records(records, tls=True)
+    stream = _Stream(inner)  # type: ignore[arg-type]
+    first = stream.read(65536)
+    assert first == b"".join(records[:4]) and inner.reads == 4
+    assert stream.read(65536) == b"".join(records[4:])
+    assert stream.read(65536) == b""  # the end, not a wait
+    plain = _Records(records, tls=False)  # a plain socket's read takes all there is already
+    assert _Stream(plain).read(65536) == records[0]  # type: ignore[arg-type]

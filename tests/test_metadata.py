@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,70 @@ def test_metadata_must_name_the_project_and_version_of_its_file() -> None:
         check_identity(METADATA, PROJECT, Version("2.0"))
     with pytest.raises(MetadataError, match=r"names evil 1\.0"):
         check_identity(METADATA.replace(b"Demo.Pkg", b"evil"), PROJECT, Version("1.0"))
+
+
+# The central directory scan that reads a local wheel's METADATA without zipfile
+
+
+def test_a_plain_wheel_is_read_without_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = wheel(tmp_path, GOOD_WHEEL)  # beside a vendored METADATA of another project
+    monkeypatch.setattr(zipfile, "ZipFile", lambda *args, **kw: pytest.fail("zipfile read it"))
+    assert wheel_metadata(path, PROJECT) == METADATA
+
+
+def _zip64(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            with archive.open(name, "w", force_zip64=True) as stream:
+                stream.write(data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: b"#!/bin/sh\nexit 0\n" + zip_bytes(GOOD_WHEEL),  # something before the archive
+        lambda: _zip64(GOOD_WHEEL),  # ZIP64 sizes
+        lambda: _stored_with_comment(GOOD_WHEEL),  # stored members and an archive comment
+    ],
+    ids=["prefixed", "zip64", "stored-commented"],
+)
+def test_what_the_scan_does_not_take_zipfile_reads(
+    tmp_path: Path, make: Callable[[], bytes]
+) -> None:
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(make())
+    assert wheel_metadata(path, PROJECT) == METADATA
+
+
+def _stored_with_comment(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.comment = b"built by hand"
+    return buffer.getvalue()
+
+
+def test_a_member_whose_bytes_are_not_its_crc_is_refused(tmp_path: Path) -> None:
+    data = bytearray(zip_bytes({"demo_pkg-1.0.dist-info/METADATA": METADATA}))
+    stored = data.index(b"demo_pkg-1.0.dist-info/METADATA") + len("demo_pkg-1.0.dist-info/METADATA")
+    data[stored + 3] ^= 0x01  # inside the deflated bytes: the scan declines, zipfile refuses
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(bytes(data))
+    with pytest.raises(MetadataError, match="unreadable archive"):
+        wheel_metadata(path, PROJECT)
+
+
+def test_a_duplicated_metadata_entry_is_refused_as_before(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, pytest.warns(UserWarning, match="Duplicate"):
+        archive.writestr("demo_pkg-1.0.dist-info/METADATA", METADATA)
+        archive.writestr("demo_pkg-1.0.dist-info/METADATA", b"Name: evil\nVersion: 6.6.6\n")
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(MetadataError, match=r"no single demo-pkg-\*\.dist-info/METADATA"):
+        wheel_metadata(path, PROJECT)

@@ -7,7 +7,10 @@ not it. An sdist's is the ``PKG-INFO`` right inside its top directory
 (``<name>-<version>/PKG-INFO``), and so are the other members it declares
 (``pyproject.toml``). Every member's bytes pass through one read (:func:`_read`).
 
-A wheel comes as a path or as a seekable file object. One that can
+A wheel comes as a path or as a seekable file object. A path's central
+directory is first scanned for the one member (:mod:`~wheelhouse.house.zipscan`),
+which is most of the cost on a wheel of many files; ``zipfile`` reads what
+that scan does not take. A file object that can
 :meth:`~Prefetching.prefetch` (a remote file read by ranges) is asked for the
 member's bytes in one go once the central directory named them, so reading
 costs that directory and that one member. Whatever goes wrong, from a missing
@@ -27,6 +30,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -34,6 +38,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.house.errors import MetadataError, MetadataTooLarge
+from wheelhouse.house.zipscan import find_member
 from wheelhouse.model.limits import Limits
 
 __all__ = [
@@ -90,6 +95,11 @@ def wheel_metadata(
     """The exact bytes of the wheel's ``<name>-<version>.dist-info/METADATA``."""
     label = str(source) if isinstance(source, Path) else ""
     limits = limits or _limits()
+    if isinstance(source, Path):
+        wanted = partial(_is_metadata_of, project)
+        with _unreadable(label), open(source, "rb") as handle:
+            if found := find_member(handle, wanted, limits.metadata_size):
+                return found.data
     with _unreadable(label), zipfile.ZipFile(source) as archive:
         info = archive.getinfo(_metadata_member(label, archive.namelist(), project))
         if isinstance(source, Prefetching):
@@ -190,6 +200,10 @@ def _metadata_member(label: str, names: Iterable[str], project: NormalizedName) 
     if len(found) != 1:
         raise MetadataError(label, f"no single {project}-*.dist-info/METADATA inside the wheel")
     return found[0]
+
+
+def _is_metadata_of(project: NormalizedName, name: str) -> bool:
+    return _dist_info_project(name) == project
 
 
 def _dist_info_project(name: str) -> NormalizedName | None:

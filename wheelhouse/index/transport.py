@@ -16,6 +16,7 @@ network backend that wraps the standard one; only public ``httpcore`` and
 from __future__ import annotations
 
 import contextlib
+import select
 import ssl
 import threading
 import time
@@ -61,7 +62,36 @@ class _Stream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clip(timeout, httpcore.ReadTimeout))
+        """Up to ``max_bytes``: the first read, then what more has already arrived.
+
+        A TLS read gives one record (16 KiB at most), and each read costs the
+        HTTP parser an event; joining what is already there into one chunk of up
+        to ``max_bytes`` spares it three events in four on a large download.
+        """
+        data = self._inner.read(max_bytes, _clip(timeout, httpcore.ReadTimeout))
+        if not data or len(data) >= max_bytes or not self._more_waiting():
+            return data
+        chunks, size = [data], len(data)
+        while size < max_bytes and self._more_waiting():
+            more = self._inner.read(max_bytes - size, _clip(timeout, httpcore.ReadTimeout))
+            if not more:
+                break
+            chunks.append(more)
+            size += len(more)
+        return b"".join(chunks)
+
+    def _more_waiting(self) -> bool:
+        """Whether a read now would not wait: decrypted bytes pending, or bytes on the socket."""
+        tls = self._inner.get_extra_info("ssl_object")
+        if tls is None:
+            return False  # a plain socket's read already takes all that is there
+        if tls.pending():
+            return True
+        sock = self._inner.get_extra_info("socket")
+        if sock is None:
+            return False
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _clip(timeout, httpcore.WriteTimeout))
