@@ -52,6 +52,7 @@ _CHUNK = 1 << 20
 ABOUT = "bytecode.json"
 _SCHEMES = ("purelib", "platlib")  # where pip byte-compiles ``.py`` files
 _TAG = sys.implementation.cache_tag  # bytecode/<tag>/: as in __pycache__ names
+_MADE: set[str] = set()  # __pycache__ directories this worker has made or found
 
 
 def main() -> int:
@@ -231,7 +232,10 @@ def _write_pyc(path: str, code: bytes) -> None:
             + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
         )
     target = cache_from_source(path)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    folder = os.path.dirname(target)
+    if folder not in _MADE:
+        os.makedirs(folder, exist_ok=True)
+        _MADE.add(folder)
     partial = f"{target}.{os.getpid()}.tmp"
     with open(partial, "wb") as handle:
         handle.write(MAGIC_NUMBER + header + code)
