@@ -223,3 +223,18 @@ def test_an_interrupted_archive_write_is_a_leftover(copy: Path) -> None:
     assert bytecode_problems(copy) == {("partial file", partial.relative_to(copy).as_posix())}
     prune(Wheelhouse.open(copy))
     assert not partial.exists()
+
+
+def test_a_member_declaring_more_than_any_module_is_not_read(copy: Path, tmp_path: Path) -> None:
+    """A damaged or hostile archive cannot make a worker inflate gigabytes: it compiles instead."""
+    alpha = archive(copy)
+    rewrite(alpha, {"purelib/alpha/__init__.py": ahead_code()})
+    data = bytearray(alpha.read_bytes())
+    name = b"purelib/alpha/__init__.py"
+    central = data.index(name, data.index(name) + 1) - 46  # its central directory entry
+    data[central + 24 : central + 28] = (65 << 20).to_bytes(4, "little")  # its declared size
+    alpha.write_bytes(bytes(data))
+    fresh = make_venv(tmp_path, python(OTHER))
+    cli("install", "-w", str(copy), "--python", str(fresh), "alpha")
+    code = "import alpha; print(hasattr(alpha, 'AHEAD'))"
+    assert run([str(fresh), "-B", "-c", code]).stdout == "False\n"

@@ -53,6 +53,7 @@ ABOUT = "bytecode.json"
 _SCHEMES = ("purelib", "platlib")  # where pip byte-compiles ``.py`` files
 _TAG = sys.implementation.cache_tag  # bytecode/<tag>/: as in __pycache__ names
 _MADE: set[str] = set()  # __pycache__ directories this worker has made or found
+_MAX_CODE = 64 << 20  # a member declaring more is not read (zipfile stops at what it declares)
 
 
 def main() -> int:
@@ -190,8 +191,8 @@ def _from_archive(wheel: dict[str, Any], sources: list[Any]) -> tuple[list[Any],
         for source in sources:
             path, line, _size, key = source
             try:
-                if key not in members:
-                    raise KeyError(key)
+                if key not in members or archive.getinfo(key).file_size > _MAX_CODE:
+                    raise KeyError(key)  # absent, or larger than any real module's code
                 _write_pyc(path, archive.read(key))
             except (KeyError, OSError, zipfile.BadZipFile, ValueError, zlib.error):
                 left.append(source)
