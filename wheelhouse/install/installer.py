@@ -11,23 +11,16 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from packaging.markers import Environment
-from packaging.metadata import parse_email
 from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.house.errors import MetadataError, UnreadableFile
-from wheelhouse.house.metadata import core_metadata
+from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.house.reading import load_toml, read_lock
-from wheelhouse.inputs.files import parse_inputs
-from wheelhouse.install import engine
 from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
@@ -43,7 +36,16 @@ from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_c
 from wheelhouse.install.probe import InterpreterInfo
 from wheelhouse.install.process import pip_command, run
 from wheelhouse.model.locks import LockedRequirement
-from wheelhouse.model.reqfile import Inputs
+
+if TYPE_CHECKING:
+    from packaging.markers import Environment
+    from packaging.requirements import Requirement
+
+    from wheelhouse.model.reqfile import Inputs
+
+# Each command starts a fresh process, so what only some installs need (the
+# engine, pip's thread pool, requirement parsing, wheel metadata) is imported
+# where it is used, not here: ``--backend uv`` then loads none of the engine.
 
 __all__ = [
     "Backend",
@@ -92,8 +94,7 @@ def install(request: InstallRequest) -> InstallResult:
     One probe of the interpreter serves the choice of lock, the plan and the engine.
     """
     choice = choose(request.wheelhouse, request.python, installed=True)
-    inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
-    files, requested = _select(choice, inputs)
+    files, requested = _select(choice, _inputs(request))
     changes = plan(files, choice.interpreter.installed_versions)
     backend = _backend(request.backend, choice.interpreter)
     todo = [change for change in changes if change.action != "keep"]
@@ -103,9 +104,22 @@ def install(request: InstallRequest) -> InstallResult:
     return InstallResult(choice=choice, changes=changes, backend=backend, ran=ran)
 
 
+def _inputs(request: InstallRequest) -> Inputs | None:
+    """The requirements asked for, parsed; None for the whole lock, with nothing to parse."""
+    if not (request.requirements or request.requirement_files):
+        return None
+    from wheelhouse.inputs.files import parse_inputs
+
+    return parse_inputs(list(request.requirements), list(request.requirement_files), [])
+
+
 def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
     """The engine unless asked otherwise; pip where ``installer`` cannot run (old Pythons)."""
-    reason = engine.unsupported(info) if asked in (None, "wheelhouse") else None
+    if asked in ("pip", "uv"):
+        return asked
+    from wheelhouse.install import engine
+
+    reason = engine.unsupported(info)
     if reason and asked == "wheelhouse":
         raise BackendUnavailable("wheelhouse", reason)
     return "pip" if reason else asked or "wheelhouse"
@@ -126,30 +140,33 @@ def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
         raise LockUnusable(exc.path, exc.reason) from None
 
 
-def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]:
+def _select(choice: Choice, inputs: Inputs | None) -> tuple[list[LockedFile], set[str]]:
     """The files to install and the projects asked for (their ``REQUESTED`` marker).
 
-    The whole lock, whose roots are what its inputs asked for; or what ``inputs``
-    name, with their extras, and their dependencies, checked before anything runs.
+    The whole lock (``inputs`` None or empty), whose roots are what its inputs
+    asked for; or what ``inputs`` name, with their extras, and their
+    dependencies, checked before anything runs.
     """
     pylock, entries = _read_lock(choice)
-    roots = _asked(choice, entries, inputs) if inputs.requirements else _roots(entries)
-    environment = cast(Environment, dict(choice.interpreter.environment))
+    if inputs is not None and not inputs.requirements:
+        inputs = None
+    roots = _roots(entries) if inputs is None else _asked(choice, entries, inputs)
+    environment = cast("Environment", dict(choice.interpreter.environment))
     try:
         selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
     except PylockSelectError as exc:
         raise LockUnusable(str(choice.wheelhouse.pylock_path(choice.target)), str(exc)) from None
     every = {canonicalize_name(package.name): (package.version, dist) for package, dist in selected}
     wanted = None
-    if inputs.requirements:
-        extras = _extras(choice, entries, inputs, every)
-        wanted = _closure(roots | extras, entries)
+    if inputs is not None:
+        wanted = _closure(roots | _extras(choice, entries, inputs, every), entries)
     files = [
         _locked_file(choice, name, version, dist)
         for name, (version, dist) in every.items()
         if wanted is None or name in wanted
     ]
-    _check_hashes(choice, inputs, files)
+    if inputs is not None:
+        _check_hashes(choice, inputs, files)
     return files, roots
 
 
@@ -205,6 +222,12 @@ def _extras(
 
 def _extra_metadata(file: LockedFile) -> tuple[set[str], list[Requirement]]:
     """A locked wheel's extras (normalized) and ``Requires-Dist``, from its own METADATA."""
+    from packaging.metadata import parse_email
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from wheelhouse.house.errors import MetadataError
+    from wheelhouse.house.metadata import core_metadata
+
     try:
         raw, _ = parse_email(core_metadata(file.path, file.name))
     except MetadataError as exc:
@@ -337,6 +360,8 @@ def _run_backend(
     with tempfile.TemporaryDirectory(prefix=".wheelhouse-tmp-", dir=root) as name:
         scratch = Path(name)
         if backend == "wheelhouse":
+            from wheelhouse.install import engine
+
             engine.install_wheels(choice, changes, requested, scratch)
             return
         if backend == "uv":
@@ -347,6 +372,8 @@ def _run_backend(
             _requirements_file(scratch / f"requirements-{number}.txt", group)
             for number, group in enumerate(pip_groups(changes, usable_cores()))
         ]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(paths)) as pool:
             codes = list(pool.map(lambda path: _run_pip(choice, path, scratch), paths))
         if failed := next((code for code in codes if code != 0), None):
