@@ -33,7 +33,7 @@ from wheelhouse.install.errors import (
     PinMismatch,
 )
 from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_cores
-from wheelhouse.install.probe import InterpreterInfo
+from wheelhouse.install.probe import InterpreterInfo, Probe
 from wheelhouse.install.process import pip_command, run
 from wheelhouse.model.locks import LockedRequirement
 
@@ -88,12 +88,13 @@ class InstallResult:
     ran: bool
 
 
-def install(request: InstallRequest) -> InstallResult:
+def install(request: InstallRequest, *, probe: Probe | None = None) -> InstallResult:
     """Install the lock (or the requirements and their locked dependencies) offline.
 
-    One probe of the interpreter serves the choice of lock, the plan and the engine.
+    One probe of the interpreter serves the choice of lock, the plan and the engine:
+    ``probe``, when the caller started it (of ``request.python``, with ``installed``).
     """
-    choice = choose(request.wheelhouse, request.python, installed=True)
+    choice = choose(request.wheelhouse, probe or request.python, installed=True)
     files, requested = _select(choice, _inputs(request))
     changes = plan(files, choice.interpreter.installed_versions)
     backend = _backend(request.backend, choice.interpreter)
