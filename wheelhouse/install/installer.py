@@ -161,8 +161,9 @@ def _select(choice: Choice, inputs: Inputs | None) -> tuple[list[LockedFile], se
     wanted = None
     if inputs is not None:
         wanted = _closure(roots | _extras(choice, entries, inputs, every), entries)
+    lock = choice.wheelhouse.pylock_path(choice.target)
     files = [
-        _locked_file(choice, name, version, dist)
+        _locked_file(choice, name, version, dist, lock)
         for name, (version, dist) in every.items()
         if wanted is None or name in wanted
     ]
@@ -272,9 +273,14 @@ def _is_request(via: str) -> bool:
     return not _PROJECT.match(via) and not via.startswith("-c ")
 
 
-def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
-    """A selected file as an absolute path; one outside the wheelhouse is refused."""
-    lock = choice.wheelhouse.pylock_path(choice.target)
+def _locked_file(
+    choice: Choice, name: str, version: Version | None, dist: Any, lock: Path | None = None
+) -> LockedFile:
+    """A selected file as an absolute path; one outside the wheelhouse is refused.
+
+    ``lock`` is the target's pylock, when the caller has found it once for many files.
+    """
+    lock = lock or choice.wheelhouse.pylock_path(choice.target)
     if not dist.path:  # a URL alone: this lock was not written by a build
         raise LockUnusable(str(lock), f"{name} {version} has a file with no path")
     path = Path(os.path.normpath(lock.parent / str(dist.path)))
