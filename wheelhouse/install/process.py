@@ -1,9 +1,10 @@
 """Subprocesses: every program the package runs goes through here.
 
-:func:`run` (or :func:`spawn`, for the install engine's workers, which talk back)
-starts an explicit program with no ``PIP_*``/``UV_*`` settings and no pip
-configuration file (:func:`controlled_environment`); :func:`pip_command` says how
-to run pip for an interpreter.
+:func:`run` (or :func:`start`, which returns at once, or :func:`spawn`, for the
+install engine's workers, which talk back) starts an explicit program with no
+``PIP_*``/``UV_*`` settings and no pip configuration file
+(:func:`controlled_environment`); :func:`pip_command` says how to run pip for an
+interpreter.
 """
 
 from __future__ import annotations
