@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import make_venv
+from helpers import make_venv, run
 from wheelhouses import make_wheelhouse, target_for
 
 from wheelhouse.cli import cli
@@ -212,3 +212,70 @@ def test_index_url_help_names_every_place_an_index_comes_from(command: str) -> N
     for place in ("$WHEELHOUSE_INDEX_URL", "$PIP_INDEX_URL", "the recorded index", "pip's default"):
         assert place in help_of_index, (place, help_of_index)
     assert "resolve against" not in help_of_index
+
+
+#: What only build, refresh and fetch need (their error classes aside, which any command may
+#: report, and the empty packages around them): it would cost every other command a third
+#: of a second.
+_BUILD_ONLY = (
+    "httpx",
+    "resolvelib",
+    "wheelhouse.resolve.",
+    "wheelhouse.index.",
+    "wheelhouse.sdist.",
+    "wheelhouse.commands.build",
+    "wheelhouse.model.pages",
+)
+#: Runs ``wheelhouse ARGS...`` in a fresh interpreter, then prints which modules it loaded.
+_LOADED = """\
+import sys
+from wheelhouse.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="wheelhouse")
+finally:
+    print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_loaded(*args: str) -> list[str]:
+    """The modules ``wheelhouse ARGS...`` loaded; it may fail (verify finding problems)."""
+    result = run([sys.executable, "-c", _LOADED, *args], check=False)
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    return result.stderr.splitlines()[-1].split()
+
+
+def _build_only(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.startswith(_BUILD_ONLY) and not m.endswith(".errors")]
+
+
+def test_help_loads_no_command_and_lists_each_by_the_first_line_of_its_help() -> None:
+    code = (
+        "import sys, click\n"
+        "from wheelhouse.cli import cli\n"
+        "ctx = click.Context(cli, info_name='wheelhouse')\n"
+        "listed = cli.get_help(ctx)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('wheelhouse.cli.')))\n"
+        "for name in cli.list_commands(ctx):\n"
+        "    cli.get_command(ctx, name)\n"
+        "print(listed == cli.get_help(ctx))\n"
+    )
+    loaded, same = run([sys.executable, "-c", code]).stdout.splitlines()
+    assert loaded == "['wheelhouse.cli.app']"
+    assert same == "True"  # the summaries registered are what the commands' help says
+    modules = _modules_loaded("--help")
+    assert "click" in modules and _build_only(modules) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("install", "--dry-run"), ("install", "--backend", "uv", "--dry-run"), ("env",), ("verify",)],
+)
+def test_commands_that_never_reach_an_index_load_none_of_its_code(
+    wheelhouse: Path, command: tuple[str, ...]
+) -> None:
+    python = ("--python", sys.executable) if command[0] == "install" else ()
+    modules = _modules_loaded(*command, "-w", str(wheelhouse), *python)
+    assert "wheelhouse.cli.install" in modules or "wheelhouse.cli.upkeep" in modules
+    assert _build_only(modules) == []
+    if "uv" in command:  # nor the engine, when uv installs
+        assert "wheelhouse.install.engine" not in modules

@@ -268,10 +268,8 @@ def test_one_probe_and_no_pip_per_run(
     from wheelhouse.install import probe
 
     probes: list[object] = []
-    real = probe.run
-    monkeypatch.setattr(
-        probe, "run", lambda command, **kw: probes.append(command) or real(command, **kw)
-    )
+    real = probe.start
+    monkeypatch.setattr(probe, "start", lambda command: probes.append(command) or real(command))
     monkeypatch.setattr(installer, "run", lambda *args, **kw: pytest.fail("pip or uv ran"))
     result = installer.install(installer.InstallRequest(wheelhouse=v1, python=fresh))
     assert result.ran and result.backend == "wheelhouse"

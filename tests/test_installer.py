@@ -323,6 +323,37 @@ def test_uv_backend(unchanged: Path, tmp_path: Path, version: str, tmp_dir: bool
     assert leftovers == [] and list(scratch.iterdir()) == []
 
 
+#: ``wheelhouse ARGS...`` in this interpreter, printing every program it started, by name,
+#: and whether the installer had loaded by then.
+_STARTS = """\
+import os, subprocess, sys
+from wheelhouse.cli import cli
+started, real = [], subprocess.Popen.__init__
+def recording(self, args, *rest, **options):
+    loaded = "wheelhouse.install.installer" in sys.modules
+    started.append(os.path.basename(str(args[0])) + ("" if loaded else "(early)"))
+    real(self, args, *rest, **options)
+subprocess.Popen.__init__ = recording
+try:
+    cli.main(sys.argv[1:], prog_name="wheelhouse")
+finally:
+    print(" ".join(started))
+"""
+
+
+def test_uv_backend_starts_one_probe_then_uv_and_nothing_else(
+    unchanged: Path, tmp_path: Path
+) -> None:
+    """The probe starts before the installer loads, which it spends the time answering."""
+    require("uv", find_uv() is not None, "the test extra installs it")
+    venv = make_venv(tmp_path, python("3.12"))
+    args = ["install", "-q", "-w", str(unchanged), "--python", str(venv), "--backend", "uv"]
+    result = run([*unshare_prefix(), sys.executable, "-c", _STARTS, *args], check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [f"{venv.name}(early)", "uv"]
+    assert installed(venv) == expected("3.12", full_version(venv))
+
+
 def test_dry_run_reports_and_changes_nothing(unchanged: Path, tmp_path: Path) -> None:
     venv = make_venv(tmp_path, python("3.11"))
     files = FIXTURES / "files"

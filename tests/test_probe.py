@@ -14,6 +14,7 @@ from helpers import make_venv, run, run_pip, shell_script
 from indexserver import FIXTURES
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
 from wheelhouses import make_wheelhouse, target_for
 
 from wheelhouse.install.errors import InterpreterNotFound
@@ -169,3 +170,31 @@ def test_installed_distributions_and_scheme(tmp_path: Path) -> None:
     assert info.scheme["scripts"] == str(venv.parent)
     assert info.scheme["data"] == str(venv.parent.parent)
     assert info.scheme["headers"] == str(venv.parent.parent / "include" / "site" / site.name)
+
+
+def test_installed_is_what_importlib_metadata_finds(tmp_path: Path) -> None:
+    """The probe reads metadata headers itself, without importlib.metadata's import cost."""
+    venv = make_venv(tmp_path, HERE)
+    site = Path(
+        run(
+            [str(venv), "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        ).stdout.strip()
+    )
+    kinds = {
+        "Zope.Mixed-1.0.dist-info/METADATA": "Name: Zope.Mixed\nVersion: 1.0\n\nName: other\n",
+        "plain-2.0.egg-info/PKG-INFO": "Metadata-Version: 1.1\nname: plain\nversion: 2.0\n",
+        "legacy-3.0-py3.8.egg-info": "Metadata-Version: 1.0\nName: legacy\nVersion: 3.0\n",
+        "unnamed-4.0.dist-info/METADATA": "Version: 4.0\n\nName: in the body\n",
+        "notes.txt": "Name: not a distribution\n",
+    }
+    for relative, text in kinds.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    oracle = (
+        "import json; from importlib import metadata; print(json.dumps("
+        "[(d.metadata['Name'], d.version, str(d._path)) for d in metadata.distributions()]))"
+    )
+    expected = json.loads(run([str(venv), "-I", "-c", oracle]).stdout)
+    found = [(d.name, d.version, str(d.path)) for d in probe(venv, installed=True).installed]
+    assert found == [(canonicalize_name(n), v, p) for n, v, p in expected if n]
+    assert {name for name, _, _ in found} == {"zope-mixed", "plain", "legacy"}

@@ -21,7 +21,6 @@ import click
 
 from wheelhouse import __version__
 from wheelhouse.errors import FileSystemError, WheelhouseError
-from wheelhouse.install.process import kill_running
 
 __all__ = [
     "EXIT_STATUSES",
@@ -51,28 +50,42 @@ _STATUS_KEY = "wheelhouse.failure-status"
 
 
 class LazyGroup(click.Group):
-    """A group that imports a command's module only when that command is used or listed.
+    """A group that imports a command's module only when that command runs or shows its help.
 
     ``wheelhouse install`` in a final image then never loads the resolver, the
-    HTTP client or the sdist builder that ``build`` needs.
+    HTTP client or the sdist builder that ``build`` needs; ``wheelhouse --help``
+    loads no command at all, since each is registered with its one-line summary.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lazy: dict[str, tuple[Callable[[], ModuleType], str]] = {}
+        self.lazy: dict[str, tuple[Callable[[], ModuleType], str, str]] = {}
 
-    def add_lazy(self, name: str, family: Callable[[], ModuleType], attribute: str) -> None:
-        """Register ``name`` as ``attribute`` of the module ``family`` imports, on first use."""
-        self.lazy[name] = (family, attribute)
+    def add_lazy(
+        self, name: str, family: Callable[[], ModuleType], attribute: str, summary: str
+    ) -> None:
+        """Register ``name`` as ``attribute`` of the module ``family`` imports, on first use.
+
+        ``summary`` is what ``--help`` lists for it: the first line of its help.
+        """
+        self.lazy[name] = (family, attribute, summary)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy and cmd_name not in self.commands:
-            family, attribute = self.lazy[cmd_name]
+            family, attribute, _summary = self.lazy[cmd_name]
             self.add_command(getattr(family(), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The listing shows only first lines: stand-ins carrying them spare every import.
+        shown = {
+            name: self.commands.get(name) or click.Command(name, help=self.lazy[name][2])
+            for name in self.list_commands(ctx)
+        }
+        click.Group(commands=shown).format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         # Here rather than in click, which would say "Aborted!" and exit 1.
@@ -128,6 +141,8 @@ def _interrupted() -> NoReturn:
     and the lock released. Worker threads may still wait on a network read that
     nothing will use; Python's own exit would wait for each, so leave without it.
     """
+    from wheelhouse.install.process import kill_running
+
     click.echo("interrupted", err=True)
     kill_running()  # builds run in their own process groups, which Ctrl-C does not reach
     if threading.active_count() == 1:

@@ -72,19 +72,23 @@ def install_command(
     one line: how many were installed, upgraded, downgraded and kept, and how
     long it took (none with --quiet).
     """
-    from wheelhouse.install import installer
+    from wheelhouse.install.discovery import start_probe
 
     started = time.monotonic()
-    request = installer.InstallRequest(
-        wheelhouse=wheelhouse_dir,
-        requirements=requirements,
-        requirement_files=requirement_files,
-        python=python,
-        backend=backend,
-        dry_run=dry_run,
-        tmp_dir=tmp_dir,
-    )
-    result = installer.install(request)
+    # The interpreter answers while the rest of the installer loads (a tenth of a second).
+    with start_probe(python, installed=True) as probe:
+        from wheelhouse.install import installer
+
+        request = installer.InstallRequest(
+            wheelhouse=wheelhouse_dir,
+            requirements=requirements,
+            requirement_files=requirement_files,
+            python=python,
+            backend=backend,
+            dry_run=dry_run,
+            tmp_dir=tmp_dir,
+        )
+        result = installer.install(request, probe=probe)
     if request.dry_run:
         for line in installer.render_plan(result):
             click.echo(line)

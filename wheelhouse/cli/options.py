@@ -13,9 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from wheelhouse.model.pages import STRATEGIES
-from wheelhouse.model.pyproject import Choice
-from wheelhouse.model.targets import canonical_platform, parse_platform
+from wheelhouse.model.strategies import STRATEGIES
 
 __all__ = [
     "IndexOptions",
@@ -116,6 +114,8 @@ def choice_options(func: F) -> F:
 
     @functools.wraps(func)
     def with_choice(*args: Any, **kwargs: Any) -> Any:
+        from wheelhouse.model.pyproject import Choice
+
         choice = Choice(
             extras=kwargs.pop("extras"),
             all_extras=kwargs.pop("all_extras"),
@@ -162,6 +162,8 @@ def _check_platforms(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
     """Validate each tag and give it its canonical spelling, once: it names the target."""
+    from wheelhouse.model.targets import canonical_platform, parse_platform
+
     for platform in value:
         try:
             parse_platform(platform)

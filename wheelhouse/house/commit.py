@@ -16,8 +16,7 @@ are deleted only after it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import functools
 import json
 import os
 import shutil
@@ -294,9 +293,14 @@ def _fsync_dir(path: Path) -> None:
         _fsync_file(path)
 
 
+@functools.cache
 def _load_renameat2() -> object | None:
+    """libc's ``renameat2``, looked up on the first swap: finding libc runs ``ldconfig``."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+    import ctypes.util
+
     libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     function = getattr(libc, "renameat2", None)
     if function is not None:
@@ -312,14 +316,13 @@ def _load_renameat2() -> object | None:
 
 
 _AT_FDCWD = -100
-_renameat2 = _load_renameat2()
 
 
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2``); False where that is not offered."""
-    if _renameat2 is None:
+    if (renameat2 := _load_renameat2()) is None:
         return False
-    result = _renameat2(  # type: ignore[operator]
+    result = renameat2(  # type: ignore[operator]
         _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
     )
     return bool(result == 0)

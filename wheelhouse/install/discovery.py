@@ -17,14 +17,19 @@ from pathlib import Path
 from packaging.tags import Tag
 
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.probe import InterpreterInfo, probe
+from wheelhouse.install.probe import InterpreterInfo, Probe, probe
 
-__all__ = ["active_venv_python", "default_python", "find_python", "find_uv"]
+__all__ = ["active_venv_python", "default_python", "find_python", "find_uv", "start_probe"]
 
 
 def default_python(environ: Mapping[str, str] = os.environ) -> Path:
     """The active virtual environment's interpreter, else the one running this tool."""
     return active_venv_python(environ) or Path(sys.executable)
+
+
+def start_probe(python: Path | None, *, installed: bool = False) -> Probe:
+    """Start asking ``python``, else :func:`default_python`, what it is; it answers meanwhile."""
+    return Probe(python or default_python(), installed=installed)
 
 
 def active_venv_python(environ: Mapping[str, str] = os.environ) -> Path | None:

@@ -11,23 +11,16 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from packaging.markers import Environment
-from packaging.metadata import parse_email
 from packaging.pylock import Pylock, PylockSelectError, PylockValidationError
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.house.errors import MetadataError, UnreadableFile
-from wheelhouse.house.metadata import core_metadata
+from wheelhouse.house.errors import UnreadableFile
 from wheelhouse.house.reading import load_toml, read_lock
-from wheelhouse.inputs.files import parse_inputs
-from wheelhouse.install import engine
 from wheelhouse.install.choice import Choice, choose
 from wheelhouse.install.discovery import find_uv
 from wheelhouse.install.errors import (
@@ -40,10 +33,19 @@ from wheelhouse.install.errors import (
     PinMismatch,
 )
 from wheelhouse.install.plan import Change, LockedFile, balanced, plan, usable_cores
-from wheelhouse.install.probe import InterpreterInfo
+from wheelhouse.install.probe import InterpreterInfo, Probe
 from wheelhouse.install.process import pip_command, run
 from wheelhouse.model.locks import LockedRequirement
-from wheelhouse.model.reqfile import Inputs
+
+if TYPE_CHECKING:
+    from packaging.markers import Environment
+    from packaging.requirements import Requirement
+
+    from wheelhouse.model.reqfile import Inputs
+
+# Each command starts a fresh process, so what only some installs need (the
+# engine, pip's thread pool, requirement parsing, wheel metadata) is imported
+# where it is used, not here: ``--backend uv`` then loads none of the engine.
 
 __all__ = [
     "Backend",
@@ -87,14 +89,14 @@ class InstallResult:
     ran: bool
 
 
-def install(request: InstallRequest) -> InstallResult:
+def install(request: InstallRequest, *, probe: Probe | None = None) -> InstallResult:
     """Install the lock (or the requirements and their locked dependencies) offline.
 
-    One probe of the interpreter serves the choice of lock, the plan and the engine.
+    One probe of the interpreter serves the choice of lock, the plan and the engine:
+    ``probe``, when the caller started it (of ``request.python``, with ``installed``).
     """
-    choice = choose(request.wheelhouse, request.python, installed=True)
-    inputs = parse_inputs(list(request.requirements), list(request.requirement_files), [])
-    files, requested = _select(choice, inputs)
+    choice = choose(request.wheelhouse, probe or request.python, installed=True)
+    files, requested = _select(choice, _inputs(request))
     changes = plan(files, choice.interpreter.installed_versions)
     backend = _backend(request.backend, choice.interpreter)
     todo = [change for change in changes if change.action != "keep"]
@@ -104,9 +106,22 @@ def install(request: InstallRequest) -> InstallResult:
     return InstallResult(choice=choice, changes=changes, backend=backend, ran=ran)
 
 
+def _inputs(request: InstallRequest) -> Inputs | None:
+    """The requirements asked for, parsed; None for the whole lock, with nothing to parse."""
+    if not (request.requirements or request.requirement_files):
+        return None
+    from wheelhouse.inputs.files import parse_inputs
+
+    return parse_inputs(list(request.requirements), list(request.requirement_files), [])
+
+
 def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
     """The engine unless asked otherwise; pip where ``installer`` cannot run (old Pythons)."""
-    reason = engine.unsupported(info) if asked in (None, "wheelhouse") else None
+    if asked in ("pip", "uv"):
+        return asked
+    from wheelhouse.install import engine
+
+    reason = engine.unsupported(info)
     if reason and asked == "wheelhouse":
         raise BackendUnavailable("wheelhouse", reason)
     return "pip" if reason else asked or "wheelhouse"
@@ -114,7 +129,7 @@ def _backend(asked: Backend | None, info: InterpreterInfo) -> Backend:
 
 def lock_files(choice: Choice) -> list[LockedFile]:
     """Every file of the chosen target's lock that the interpreter takes: a whole install."""
-    return _select(choice, parse_inputs([], [], []))[0]
+    return _select(choice, None)[0]
 
 
 def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
@@ -132,30 +147,34 @@ def _read_lock(choice: Choice) -> tuple[Pylock, list[LockedRequirement]]:
         raise LockUnusable(exc.path, exc.reason) from None
 
 
-def _select(choice: Choice, inputs: Inputs) -> tuple[list[LockedFile], set[str]]:
+def _select(choice: Choice, inputs: Inputs | None) -> tuple[list[LockedFile], set[str]]:
     """The files to install and the projects asked for (their ``REQUESTED`` marker).
 
-    The whole lock, whose roots are what its inputs asked for; or what ``inputs``
-    name, with their extras, and their dependencies, checked before anything runs.
+    The whole lock (``inputs`` None or empty), whose roots are what its inputs
+    asked for; or what ``inputs`` name, with their extras, and their
+    dependencies, checked before anything runs.
     """
     pylock, entries = _read_lock(choice)
-    roots = _asked(choice, entries, inputs) if inputs.requirements else _roots(entries)
-    environment = cast(Environment, dict(choice.interpreter.environment))
+    if inputs is not None and not inputs.requirements:
+        inputs = None
+    roots = _roots(entries) if inputs is None else _asked(choice, entries, inputs)
+    environment = cast("Environment", dict(choice.interpreter.environment))
     try:
         selected = list(pylock.select(environment=environment, tags=choice.interpreter.tags))
     except PylockSelectError as exc:
         raise LockUnusable(str(choice.wheelhouse.pylock_path(choice.target)), str(exc)) from None
     every = {canonicalize_name(package.name): (package.version, dist) for package, dist in selected}
     wanted = None
-    if inputs.requirements:
-        extras = _extras(choice, entries, inputs, every)
-        wanted = _closure(roots | extras, entries)
+    if inputs is not None:
+        wanted = _closure(roots | _extras(choice, entries, inputs, every), entries)
+    lock = choice.wheelhouse.pylock_path(choice.target)
     files = [
-        _locked_file(choice, name, version, dist)
+        _locked_file(choice, name, version, dist, lock)
         for name, (version, dist) in every.items()
         if wanted is None or name in wanted
     ]
-    _check_hashes(choice, inputs, files)
+    if inputs is not None:
+        _check_hashes(choice, inputs, files)
     return files, roots
 
 
@@ -211,6 +230,12 @@ def _extras(
 
 def _extra_metadata(file: LockedFile) -> tuple[set[str], list[Requirement]]:
     """A locked wheel's extras (normalized) and ``Requires-Dist``, from its own METADATA."""
+    from packaging.metadata import parse_email
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from wheelhouse.house.errors import MetadataError
+    from wheelhouse.house.metadata import core_metadata
+
     try:
         raw, _ = parse_email(core_metadata(file.path, file.name))
     except MetadataError as exc:
@@ -254,9 +279,14 @@ def _is_request(via: str) -> bool:
     return not _PROJECT.match(via) and not via.startswith("-c ")
 
 
-def _locked_file(choice: Choice, name: str, version: Version | None, dist: Any) -> LockedFile:
-    """A selected file as an absolute path; one outside the wheelhouse is refused."""
-    lock = choice.wheelhouse.pylock_path(choice.target)
+def _locked_file(
+    choice: Choice, name: str, version: Version | None, dist: Any, lock: Path | None = None
+) -> LockedFile:
+    """A selected file as an absolute path; one outside the wheelhouse is refused.
+
+    ``lock`` is the target's pylock, when the caller has found it once for many files.
+    """
+    lock = lock or choice.wheelhouse.pylock_path(choice.target)
     if not dist.path:  # a URL alone: this lock was not written by a build
         raise LockUnusable(str(lock), f"{name} {version} has a file with no path")
     path = Path(os.path.normpath(lock.parent / str(dist.path)))
@@ -343,6 +373,8 @@ def _run_backend(
     with tempfile.TemporaryDirectory(prefix=".wheelhouse-tmp-", dir=root) as name:
         scratch = Path(name)
         if backend == "wheelhouse":
+            from wheelhouse.install import engine
+
             engine.install_wheels(choice, changes, requested, scratch)
             return
         if backend == "uv":
@@ -353,6 +385,8 @@ def _run_backend(
             _requirements_file(scratch / f"requirements-{number}.txt", group)
             for number, group in enumerate(pip_groups(changes, usable_cores()))
         ]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(paths)) as pool:
             codes = list(pool.map(lambda path: _run_pip(choice, path, scratch), paths))
         if failed := next((code for code in codes if code != 0), None):

@@ -1,7 +1,8 @@
 """Interpreters: ask them what they are.
 
 An interpreter is never trusted by its name: :func:`probe` asks it, with a
-standard-library script run through :func:`~wheelhouse.install.process.run`, once per run.
+standard-library script run through :func:`~wheelhouse.install.process.start`, once per
+run. A :class:`Probe` started early answers while the caller loads the rest of itself.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelhouse.errors import printable
 from wheelhouse.install.errors import InterpreterNotFound
-from wheelhouse.install.process import run
+from wheelhouse.install.process import finish, start
 from wheelhouse.model.targets import Target, parse_platform, portable_platform
 
-__all__ = ["InstalledDistribution", "InterpreterInfo", "probe"]
+__all__ = ["InstalledDistribution", "InterpreterInfo", "Probe", "probe"]
 
 _TIMEOUT = 120
 #: What the probe's answer holds, and the type of each value (None: optional).
@@ -48,7 +49,7 @@ _ANSWER: dict[str, tuple[type, ...]] = {
 #: is there (exactly what that pip will accept), else from ``packaging``, else
 #: the host computes them from the facts the script reports.
 _PROBE = r"""
-import json, os, platform, re, subprocess, sys, sysconfig
+import json, os, platform, sys, sysconfig
 impl, info = sys.implementation, sys.implementation.version
 impl_version = "%d.%d.%d" % (info.major, info.minor, info.micro)
 if info.releaselevel != "final":
@@ -84,16 +85,47 @@ scheme = dict((key, paths[key]) for key in ("purelib", "platlib", "scripts", "da
 in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
 site_include = os.path.join(sys.prefix, "include", "site", "python%d.%d" % sys.version_info[:2])
 scheme["headers"] = site_include if in_venv else paths["include"]
+def headers(path):
+    # What importlib.metadata reads (METADATA, PKG-INFO, an .egg-info file itself),
+    # up to the blank line that ends the headers: Name and Version are up there.
+    found = {}
+    for name in ("METADATA", "PKG-INFO", ""):
+        try:
+            with open(os.path.join(path, name) if name else path, encoding="utf-8",
+                      errors="replace") as lines:
+                for line in lines:
+                    if not line.strip():
+                        break
+                    key, colon, value = line.partition(":")
+                    if colon and not line[0].isspace():
+                        found.setdefault(key.strip().lower(), value.strip())
+        except OSError:
+            continue
+        if found:
+            return found
+    return found
+def distributions():
+    # What importlib.metadata.distributions() finds, first on sys.path first, without
+    # importing it: that import alone takes twice as long as the rest of this script.
+    for entry in sys.path:
+        try:
+            children = os.listdir(entry or ".")
+        except OSError:  # a zip file or a missing directory
+            continue
+        egg = os.path.basename(entry).lower().endswith(".egg")
+        for child in children:
+            low = child.lower()
+            if low.endswith((".dist-info", ".egg-info")) or (egg and low == "egg-info"):
+                path = os.path.join(entry, child)
+                found = headers(path)
+                yield found.get("name"), found.get("version", ""), path
 installed = None
 if "--installed" in sys.argv:
-    from importlib import metadata
-    installed = [
-        (dist.metadata["Name"], dist.version, str(getattr(dist, "_path", "") or ""))
-        for dist in metadata.distributions()
-    ]
+    installed = list(distributions())
 musl = None
 loader = "/lib/ld-musl-%s.so.1" % platform.machine()
 if not glibc and os.path.exists(loader):
+    import re, subprocess
     out = subprocess.Popen([loader], stderr=subprocess.PIPE).communicate()[1]
     found = re.search(r"Version (\d+)\.(\d+)", out.decode("utf-8", "replace"))
     musl = found and "%s.%s" % found.groups()
@@ -180,19 +212,79 @@ class InterpreterInfo:
         )
 
 
-def _run_script(python: Path, script: str, *args: str) -> Any:
-    """Run ``script`` in ``python`` (isolated mode) and decode the JSON it prints."""
+class Probe:
+    """An interpreter being asked what it is; it answers while this process goes on.
+
+    The script starts at once; :meth:`info` waits for its answer. A program that
+    cannot start is reported by :meth:`info` too, as every other failure is. As a
+    context manager, it stops the script if an error comes before the answer is read.
+    """
+
+    def __init__(self, python: Path, *, installed: bool = False) -> None:
+        self.python = python
+        self._process: subprocess.Popen[str] | None = None
+        self._failure = ""
+        try:
+            self._process = start(
+                [python, "-I", "-c", _PROBE, *(["--installed"] if installed else [])]
+            )
+        except OSError as exc:
+            self._failure = exc.strerror or str(exc)
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None:
+            with self._process as process:  # closes its pipes and reaps it
+                if process.poll() is None:
+                    process.kill()
+
+    def info(self) -> InterpreterInfo:
+        """What it said; :class:`InterpreterNotFound` when it did not run or answer as Python."""
+        return _interpreter_info(self.python, self._answer())
+
+    def _answer(self) -> Any:
+        """The JSON the script printed, decoded."""
+        if self._process is None:
+            raise InterpreterNotFound(str(self.python), self._failure)
+        try:
+            result = finish(self._process, timeout=_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            raise InterpreterNotFound(str(self.python), str(exc)) from None
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+            raise InterpreterNotFound(str(self.python), printable(last))
+        try:
+            return json.loads(result.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError, RecursionError):
+            raise InterpreterNotFound(str(self.python), "it did not answer like Python 3") from None
+
+
+def _interpreter_info(python: Path, facts: Any) -> InterpreterInfo:
+    """The probe's answer, checked: :class:`InterpreterNotFound` when it is not the probe's."""
+    if problem := _malformed(facts):
+        raise InterpreterNotFound(str(python), f"its answer to the probe is malformed: {problem}")
+    version = (int(facts["version"][0]), int(facts["version"][1]))
     try:
-        result = run([python, "-I", "-c", script, *args], capture=True, timeout=_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InterpreterNotFound(str(python), getattr(exc, "strerror", None) or str(exc)) from None
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        raise InterpreterNotFound(str(python), printable(last))
-    try:
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError, RecursionError):
-        raise InterpreterNotFound(str(python), "it did not answer like Python 3") from None
+        tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
+    except ValueError as exc:
+        raise InterpreterNotFound(str(python), f"it reported a bad tag: {exc}") from None
+    return InterpreterInfo(
+        path=Path(os.path.abspath(python)),
+        executable=Path(facts["executable"] or os.path.abspath(python)),
+        version=version,
+        full_version=facts["full_version"],
+        implementation=facts["implementation"],
+        tags=tags or _computed_tags(facts),
+        environment=dict(facts["environment"]),
+        prefix=Path(facts["prefix"]),
+        base_prefix=Path(facts["base_prefix"]),
+        pip_version=facts["pip_version"],
+        tags_source=facts["tags_source"],
+        scheme=dict(facts.get("scheme") or {}),
+        installed=tuple(_installed(facts.get("installed") or [])),
+    )
 
 
 def _malformed(facts: Any) -> str | None:
@@ -237,29 +329,8 @@ def probe(python: Path, *, installed: bool = False) -> InterpreterInfo:
     ``python`` is kept as given (a venv's ``bin/python`` must not be resolved to
     the base interpreter). Raises :class:`InterpreterNotFound` when it does not run.
     """
-    facts = _run_script(python, _PROBE, *(["--installed"] if installed else []))
-    if problem := _malformed(facts):
-        raise InterpreterNotFound(str(python), f"its answer to the probe is malformed: {problem}")
-    version = (int(facts["version"][0]), int(facts["version"][1]))
-    try:
-        tags = tuple(tag for text in facts["tags"] for tag in parse_tag(text))
-    except ValueError as exc:
-        raise InterpreterNotFound(str(python), f"it reported a bad tag: {exc}") from None
-    return InterpreterInfo(
-        path=Path(os.path.abspath(python)),
-        executable=Path(facts["executable"] or os.path.abspath(python)),
-        version=version,
-        full_version=facts["full_version"],
-        implementation=facts["implementation"],
-        tags=tags or _computed_tags(facts),
-        environment=dict(facts["environment"]),
-        prefix=Path(facts["prefix"]),
-        base_prefix=Path(facts["base_prefix"]),
-        pip_version=facts["pip_version"],
-        tags_source=facts["tags_source"],
-        scheme=dict(facts.get("scheme") or {}),
-        installed=tuple(_installed(facts.get("installed") or [])),
-    )
+    with Probe(python, installed=installed) as started:
+        return started.info()
 
 
 def _installed(found: Sequence[Sequence[str]]) -> Iterator[InstalledDistribution]:

@@ -1,9 +1,10 @@
 """Subprocesses: every program the package runs goes through here.
 
-:func:`run` (or :func:`spawn`, for the install engine's workers, which talk back)
-starts an explicit program with no ``PIP_*``/``UV_*`` settings and no pip
-configuration file (:func:`controlled_environment`); :func:`pip_command` says how
-to run pip for an interpreter.
+:func:`run` (or :func:`start`, which returns at once, or :func:`spawn`, for the
+install engine's workers, which talk back) starts an explicit program with no
+``PIP_*``/``UV_*`` settings and no pip configuration file
+(:func:`controlled_environment`); :func:`pip_command` says how to run pip for an
+interpreter.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "controlled_environment",
+    "finish",
     "kill_running",
     "output",
     "pip_command",
     "run",
     "run_bounded",
     "spawn",
+    "start",
 ]
 
 
@@ -67,6 +70,35 @@ def run(
         timeout=timeout,
         check=False,
     )
+
+
+def start(command: Sequence[str | os.PathLike[str]]) -> subprocess.Popen[str]:
+    """:func:`run` with output captured, returning at once: :func:`finish` waits for it.
+
+    What the caller does in the meantime overlaps with the program's run.
+    Raises ``OSError`` when the program cannot start.
+    """
+    return subprocess.Popen(
+        [os.fspath(part) for part in command],
+        env=controlled_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(
+    process: subprocess.Popen[str], *, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Wait for what :func:`start` started; past ``timeout`` s, kill it, raise TimeoutExpired."""
+    with process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except BaseException:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 #: The programs :func:`run_bounded` is waiting for, each in its own process group.

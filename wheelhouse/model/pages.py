@@ -34,6 +34,7 @@ from wheelhouse.model.distributions import (
 )
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import MAX_JSON_DEPTH
+from wheelhouse.model.strategies import FIRST_INDEX, STRATEGIES, UNSAFE_BEST_MATCH
 
 __all__ = [
     "ACCEPT",
@@ -56,12 +57,6 @@ HTML_TYPES = (
 
 #: Every byte but brackets and quotes: what a depth check leaves out.
 _NOT_MARKS = bytes(sorted(set(range(256)) - set(b'[]{}"')))
-
-#: How a project's files are gathered from several indexes: from the first index
-#: that knows the project (the default, as uv does), or from all of them, merged
-#: (as pip does, which lets a public project shadow a private name).
-FIRST_INDEX, UNSAFE_BEST_MATCH = "first-index", "unsafe-best-match"
-STRATEGIES = (FIRST_INDEX, UNSAFE_BEST_MATCH)
 
 #: What a client asks for: JSON first, HTML as the fallback every index serves.
 ACCEPT = (
