@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -271,3 +272,54 @@ def test_a_row_does_not_keep_a_file_s_name_twice() -> None:
     url = "https://files.example.invalid/ab/cd/demo-1.0-py3-none-any.whl"
     row = Listed.of(dataclasses.replace(_file("demo-1.0-py3-none-any.whl", "demo"), url=url))
     assert row.location == "https://files.example.invalid/ab/cd/"
+
+
+PAGE_NAMES = [
+    "demo-1.0-py3-none-any.whl",
+    "demo-1.1-py3-none-any.whl",  # the same parts: the short way
+    "Demo-1.2-cp312-cp312-manylinux_2_28_x86_64.whl",
+    "demo-1.3-1-py3-none-any.whl",  # a build tag
+    "demo-nope-py3-none-any.whl",  # no version
+    "demo-1..0-py3-none-any.whl",  # leaves its directory
+    "other-1.0-py3-none-any.whl",
+    "other-1.1-py3-none-any.whl",
+    "demo-1.0.tar.gz",
+    "demo-1.1.zip",
+    "demo-1.x.tar.gz",
+    "demo-2013-11-29.tar.gz",  # a legacy name of the project's own
+    "demo-1.0-1.tar.gz",  # from before the rules: the name ends at the project's
+    "demo-1.0-2.tar.gz",
+    "demo-extra-1.0.tar.gz",
+    "demo-extra-1.1.tar.gz",
+    ".demo-1.0.tar.gz",
+    "demo-1.0.exe",
+]
+
+
+def _answer(read: Callable[[str], object], filename: str) -> object:
+    try:
+        return read(filename)
+    except InvalidFilename as exc:
+        return str(exc), exc.suspicious
+
+
+def test_a_page_reads_names_as_read_name_does_and_learns_their_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = [_answer(lambda n: distributions.read_name(n, "Demo"), n) for n in PAGE_NAMES]
+    calls: list[str] = []
+    read_name = distributions.read_name
+
+    def counted(filename: str, project: str) -> object:
+        calls.append(filename)
+        return read_name(filename, project)
+
+    monkeypatch.setattr(distributions, "read_name", counted)
+    names = distributions.PageNames("Demo")
+    assert [_answer(names.read, n) for n in PAGE_NAMES] == expected
+    # A name whose parts were read as the project's is not read whole again.
+    assert "demo-1.1-py3-none-any.whl" not in calls
+    assert "demo-1.1.zip" not in calls
+    assert "other-1.1-py3-none-any.whl" in calls and "demo-extra-1.1.tar.gz" in calls
+    assert names.read("demo-9.0-py3-none-any.whl")[1] == Version("9.0")
+    assert calls[-1] != "demo-9.0-py3-none-any.whl"

@@ -33,6 +33,7 @@ __all__ = [
     "Keep",
     "Listed",
     "Others",
+    "PageNames",
     "Policy",
     "Selection",
     "Skip",
@@ -233,6 +234,57 @@ def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, fro
 @functools.lru_cache(maxsize=1 << 12)
 def _canonical(project: str) -> NormalizedName:
     return canonicalize_name(project)
+
+
+class PageNames:
+    """:func:`read_name` for the many names of one project's page, learning as it reads.
+
+    A page lists thousands of files whose names share a few name and tag parts:
+    a wheel whose name and tag parts, or an sdist whose name part, already read
+    as the project's takes the short way (only its version is read, once per
+    text); every other name goes through :func:`read_name`, which checks and
+    words the error. The answers are :func:`read_name`'s.
+    """
+
+    __slots__ = ("_project", "_sdists", "_wanted", "_wheels")
+
+    def __init__(self, project: str) -> None:
+        self._project, self._wanted = project, _canonical(project)
+        self._wheels: dict[tuple[str, str], frozenset[Tag]] = {}
+        self._sdists: set[str] = set()
+
+    def read(self, filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+        """Name, version and tags, as :func:`read_name` gives them; raises as it does."""
+        if "/" in filename or "\\" in filename or ".." in filename or filename[:1] == ".":
+            return read_name(filename, self._project)  # refused there, in its words
+        if filename.endswith(".whl"):
+            return self._wheel(filename)
+        if filename.endswith(".tar.gz"):
+            return self._sdist(filename, filename[:-7])
+        if filename.endswith(".zip"):
+            return self._sdist(filename, filename[:-4])
+        return read_name(filename, self._project)
+
+    def _wheel(self, filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+        stem = filename[:-4]
+        if stem.count("-") != 4:
+            return read_name(filename, self._project)
+        name_part, version_part, tag_part = stem.split("-", 2)
+        tags = self._wheels.get((name_part, tag_part))
+        if tags is not None and (version := _version(version_part)) is not None:
+            return self._wanted, version, tags
+        found = read_name(filename, self._project)
+        self._wheels[(name_part, tag_part)] = found[2]  # the project's: the name is right
+        return found
+
+    def _sdist(self, filename: str, stem: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+        name_part, _, version_part = stem.rpartition("-")
+        if name_part in self._sdists and (version := _version(version_part)) is not None:
+            return self._wanted, version, _NO_TAGS
+        found = read_name(filename, self._project)
+        if name_part and canonicalize_name(name_part) == self._wanted:
+            self._sdists.add(name_part)  # a plain name-version split gives the project
+        return found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
