@@ -323,3 +323,28 @@ def test_a_page_reads_names_as_read_name_does_and_learns_their_parts(
     assert "other-1.1-py3-none-any.whl" in calls and "demo-extra-1.1.tar.gz" in calls
     assert names.read("demo-9.0-py3-none-any.whl")[1] == Version("9.0")
     assert calls[-1] != "demo-9.0-py3-none-any.whl"
+
+
+def test_selection_works_out_once_whether_rows_that_share_everything_are_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large page's rows share a few kinds; each kind is judged once, unless dates count."""
+    judged: list[str] = []
+    reason = distributions._Rules.reason
+
+    def counted(self: distributions._Rules, row: Listed) -> object:
+        judged.append(row.filename)
+        return reason(self, row)
+
+    monkeypatch.setattr(distributions._Rules, "reason", counted)
+    names = [f"demo-{v}-py3-none-any.whl" for v in ("1.0", "1.1", "2.0")]
+    names += [f"demo-{v}-cp312-cp312-win_amd64.whl" for v in ("1.0", "1.1")]
+    rows = [Listed.of(_file(name, "demo", upload_time="2024-01-02T03:04:05Z")) for name in names]
+    target = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+    selection = select(rows, target, Policy())
+    assert selection.versions() == [Version("2.0"), Version("1.1"), Version("1.0")]
+    assert judged == [names[0], names[3]]
+    judged.clear()
+    later = Policy(exclude_newer=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert select(rows, target, later).versions() == selection.versions()
+    assert judged == names

@@ -591,9 +591,21 @@ def select(
     """
     usable: dict[Version, list[Listed]] = {}
     rules = _Rules(target, policy)
-    for row in listed:
-        if rules.reason(row) is None:
-            usable.setdefault(row.version, []).append(row)
+    if policy.exclude_newer is None:
+        # Then a row's fate follows from what rows share: project, wheel or sdist, tags
+        # and Requires-Python; a large page has thousands of rows and a few of those.
+        takes: dict[tuple[str, bool, frozenset[Tag], str | None], bool] = {}
+        for row in listed:
+            kind = (row.project, row.filename.endswith(".whl"), row.tags, row.requires_python)
+            taken = takes.get(kind)
+            if taken is None:
+                taken = takes[kind] = rules.reason(row) is None
+            if taken:
+                usable.setdefault(row.version, []).append(row)
+    else:
+        for row in listed:
+            if rules.reason(row) is None:
+                usable.setdefault(row.version, []).append(row)
     order = sorted(usable, reverse=True)
     if policy.formats.prefer_binary:
         order.sort(key=lambda version: not any(row.is_wheel for row in usable[version]))
