@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 from resolvelib import BaseReporter
 
 from wheelhouse.index.client import IndexClient
@@ -22,6 +23,7 @@ from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
+from wheelhouse.resolve import finder as finder_module
 from wheelhouse.resolve import provider
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, matching_versions
 from wheelhouse.resolve.errors import (
@@ -497,3 +499,39 @@ def test_file_objects_are_made_only_for_the_versions_whose_metadata_is_read(
     assert pins["lb-framework"] == "1.0.9"
     assert ("lb-framework", "1.0.9") in read
     assert set(made) <= read
+
+
+HEADERS = b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: >=3.8\n"
+METADATA_FORMS = [
+    HEADERS + b"Requires-Dist: beta>=1\nRequires-Dist: gamma;\n  python_version<'4'\n",
+    HEADERS + b"Requires-Dist: beta\n\nRequires-Dist: not-a-header\n\n\nmore\n",
+    HEADERS.replace(b"\n", b"\r\n") + b"Requires-Dist: beta\r\n\r\nRequires-Dist: body\r\n\n\n",
+    HEADERS + b"Requires-Dist: beta\nnot a header line\nRequires-Dist: body\n\nRequires-Dist: x\n",
+    HEADERS + b"Requires-Dist: caf\xc3\xa9-beta\n\n" + b"A long description.\n" * 1000,
+]
+
+
+@pytest.mark.parametrize("metadata", METADATA_FORMS)
+def test_metadata_is_read_as_the_email_parser_reads_it_without_its_description(
+    monkeypatch: pytest.MonkeyPatch, metadata: bytes
+) -> None:
+    """The description, often most of the metadata, is no part of what a resolution reads."""
+    read: list[bytes] = []
+    parse_email = finder_module.parse_email
+
+    def recorded(data: bytes) -> object:
+        read.append(data)
+        return parse_email(data)
+
+    monkeypatch.setattr(finder_module, "parse_email", recorded)
+
+    class Index(FakeIndex):
+        def metadata(self, file: DistFile) -> bytes:
+            return metadata
+
+    finder = Finder(Index({"alpha": [_release("1.0")]}), Policy())
+    file = finder.selection(canonicalize_name("alpha"), LINUX).by_version[Version("1.0")][0]
+    whole, _ = parse_email(metadata)
+    expected = finder_module._requirements(whole.get("requires_dist", []))
+    assert [str(req) for req in finder.requires(file, LINUX)] == [str(req) for req in expected]
+    assert b"A long description" not in read[0] and b"more" not in read[0]

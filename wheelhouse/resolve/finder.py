@@ -220,7 +220,7 @@ class Finder:
         with self._lock:
             cached = self._metadata.get(key)
         if cached is None:
-            raw, _ = parse_email(self._read_metadata(file, target))
+            raw, _ = parse_email(_headers(self._read_metadata(file, target)))
             cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
             with self._lock:
                 self._metadata[key] = cached
@@ -230,6 +230,16 @@ class Finder:
         if not file.is_wheel and self.sdist_metadata is not None:
             return self.sdist_metadata(file, target)
         return self.index.metadata(file)
+
+
+def _headers(metadata: bytes) -> bytes:
+    """The metadata up to the first empty line: its header fields, without the description.
+
+    The email parser reads a long description line by line, and the header fields
+    are all a resolution reads; they end at the first empty line, if not before.
+    """
+    end = metadata.find(b"\n\n")
+    return metadata if end < 0 else metadata[: end + 1]
 
 
 def _requirements(lines: Iterable[str]) -> list[Requirement]:
