@@ -108,6 +108,23 @@ def test_brackets_and_escapes_in_strings_are_no_nesting() -> None:
     assert [file.filename for file in page.files] == ["demo-1.0.tar.gz"]
 
 
+def test_a_page_without_a_backslash_is_not_rid_of_escapes() -> None:
+    """Escapes are dropped before the depth is checked: not on a page that has none."""
+    replaced: list[bytes] = []
+
+    class Page(bytes):
+        def replace(self, old: bytes, new: bytes, count: int = -1, /) -> bytes:
+            replaced.append(old)
+            return super().replace(old, new, count)
+
+    plain = {"filename": "demo-1.0.tar.gz", "url": "x", "yanked": "[[[{{{" * 100}
+    assert parse_page(Page(json_page(plain)), JSON, PAGE, "demo").listed
+    assert replaced == []
+    escaped = {**plain, "yanked": '[[[{{{\\"'}
+    assert parse_page(Page(json_page(escaped)), JSON, PAGE, "demo").listed
+    assert replaced == [b"\\\\"]  # then the copy, a plain bytes, loses its escaped quotes
+
+
 def test_html_page_fields() -> None:
     content = html_page(
         f'<a href="../../files/demo-1.0-py3-none-any.whl#sha256={DIGEST}"'

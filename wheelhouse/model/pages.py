@@ -281,13 +281,16 @@ def _check_depth(content: bytes) -> None:
     """Refuse a document nested deeper than :data:`MAX_JSON_DEPTH` before parsing it.
 
     ``json`` parses by recursion, so a page of a million ``[`` would exhaust the
-    stack. Escaped backslashes and quotes go first, then every byte but brackets
+    stack. Escaped backslashes and quotes go first (a page without a backslash
+    has none, and is not copied twice for nothing), then every byte but brackets
     and quotes, then what lies between quotes (strings may hold brackets; an
     empty ``""`` is dropped at once, which keeps the pairing). Each pass then
     removes the innermost pairs, so a real page (4 deep) takes a few passes and a
     hostile one at most the limit; every step runs at C speed.
     """
-    marks = content.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_MARKS)
+    if b"\\" in content:
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = content.translate(None, _NOT_MARKS)
     brackets = b"".join(marks.replace(b'""', b"").split(b'"')[::2])
     for _ in range(MAX_JSON_DEPTH):
         if not brackets:
