@@ -348,3 +348,27 @@ def test_selection_works_out_once_whether_rows_that_share_everything_are_taken(
     later = Policy(exclude_newer=datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert select(rows, target, later).versions() == selection.versions()
     assert judged == names
+
+
+def test_a_wheel_name_whose_parts_were_each_read_before_is_not_parsed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Projects share tag parts: a name part and a tag part are each parsed once."""
+    parsed: list[str] = []
+    parse = distributions.parse_wheel_filename
+
+    def counted(filename: str) -> object:
+        parsed.append(filename)
+        return parse(filename)
+
+    monkeypatch.setattr(distributions, "parse_wheel_filename", counted)
+    tags = "cp312-cp312-musllinux_1_1_riscv64"
+    first = parse_filename(f"parts_probe-1.0-{tags}.whl")
+    other = parse_filename("parts_other-1.0-py3-none-any.whl")
+    crossed = parse_filename("parts_probe-2.0-py3-none-any.whl")
+    assert crossed == ("parts-probe", Version("2.0"), other[2])
+    assert parse_filename(f"parts_other-3.0-{tags}.whl")[2] is first[2]
+    assert parsed == [f"parts_probe-1.0-{tags}.whl", "parts_other-1.0-py3-none-any.whl"]
+    with pytest.raises(ValueError, match="invalid version"):
+        parse_filename(f"parts_probe-nope-{tags}.whl")
+    assert parsed[-1] == f"parts_probe-nope-{tags}.whl"

@@ -90,10 +90,13 @@ def parse_filename(
     raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
 
 
-#: Wheel names already read, by (name part, tag part): a project's thousands of
-#: wheels share a few of each, so a name is checked and tags are parsed once, and
-#: every wheel with the same tags shares one set (cheap to compare with a target's).
-_WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
+#: The name and tag parts of wheel names already read: a name part that parsed,
+#: with its normalised name, and a tag part that parsed, with its tags. A
+#: project's thousands of wheels share a few of each, and projects share tag
+#: parts; every wheel with the same tags shares one set (cheap to compare with a
+#: target's).
+_NAME_PARTS: dict[str, NormalizedName] = {}
+_TAG_PARTS: dict[str, frozenset[Tag]] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
 _VERSIONS: dict[str, Version] = {}
 _MEMO_LIMIT = 1 << 16
@@ -122,7 +125,8 @@ def _version(text: str) -> Version | None:
 def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
     """What ``parse_wheel_filename`` says, from what earlier names taught when it can.
 
-    Only a name whose name and tag parts already parsed together, and whose
+    packaging reads a name's three parts each on its own, so a name whose name
+    part and tag part each parsed before (in any wheel's name), and whose
     version parses, takes the short way; anything else (a build tag, an error)
     goes through packaging, which words the error.
     """
@@ -130,18 +134,21 @@ def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]
     plain = stem.count("-") == 4  # no build tag
     if plain:
         name_part, version_part, tag_part = stem.split("-", 2)
-        known = _WHEEL_PARTS.get((name_part, tag_part))
+        name = _NAME_PARTS.get(name_part)
+        known = _TAG_PARTS.get(tag_part) if name is not None else None
         version = _version(version_part) if known is not None else None
-        if known is not None and version is not None:
-            return known[0], version, known[1]
+        if name is not None and known is not None and version is not None:
+            return name, version, known
     name, version, _build, tags = parse_wheel_filename(filename)
     version = _shared_version(version)
     if plain:
-        if len(_WHEEL_PARTS) >= _MEMO_LIMIT:
-            _WHEEL_PARTS.clear()
+        if len(_NAME_PARTS) >= _MEMO_LIMIT or len(_TAG_PARTS) >= _MEMO_LIMIT:
+            _NAME_PARTS.clear()
+            _TAG_PARTS.clear()
             _TAG_SETS.clear()
         tags = _TAG_SETS.setdefault(tags, tags)
-        _WHEEL_PARTS[(name_part, tag_part)] = (name, tags)
+        _NAME_PARTS[name_part] = name
+        _TAG_PARTS[tag_part] = tags
     return name, version, tags
 
 
