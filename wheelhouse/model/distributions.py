@@ -264,25 +264,22 @@ class PageNames:
         """Name, version and tags, as :func:`read_name` gives them; raises as it does."""
         if "/" in filename or "\\" in filename or ".." in filename or filename[:1] == ".":
             return read_name(filename, self._project)  # refused there, in its words
-        if filename.endswith(".whl"):
-            return self._wheel(filename)
+        if filename.endswith(".whl"):  # most names: read here, not in a call more
+            stem = filename[:-4]
+            if stem.count("-") != 4:
+                return read_name(filename, self._project)
+            name_part, version_part, tag_part = stem.split("-", 2)
+            tags = self._wheels.get((name_part, tag_part))
+            if tags is not None and (version := _version(version_part)) is not None:
+                return self._wanted, version, tags
+            found = read_name(filename, self._project)
+            self._wheels[(name_part, tag_part)] = found[2]  # the project's: the name is right
+            return found
         if filename.endswith(".tar.gz"):
             return self._sdist(filename, filename[:-7])
         if filename.endswith(".zip"):
             return self._sdist(filename, filename[:-4])
         return read_name(filename, self._project)
-
-    def _wheel(self, filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
-        stem = filename[:-4]
-        if stem.count("-") != 4:
-            return read_name(filename, self._project)
-        name_part, version_part, tag_part = stem.split("-", 2)
-        tags = self._wheels.get((name_part, tag_part))
-        if tags is not None and (version := _version(version_part)) is not None:
-            return self._wanted, version, tags
-        found = read_name(filename, self._project)
-        self._wheels[(name_part, tag_part)] = found[2]  # the project's: the name is right
-        return found
 
     def _sdist(self, filename: str, stem: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
         name_part, _, version_part = stem.rpartition("-")

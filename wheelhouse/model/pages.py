@@ -259,22 +259,19 @@ def _json_entries(content: bytes) -> Iterator[tuple[str, Mapping[str, object]]]:
         raise ValueError("malformed JSON index page: no list of files")
     meta = document.get("meta")
     _check_api_version(str(meta.get("api-version", "1.0")) if isinstance(meta, dict) else "1.0")
-    return (
-        (str(entry.get("filename", "")), entry)
-        for entry in _drained(document.pop("files"))
-        if isinstance(entry, dict)
-    )
+    return _drained(document.pop("files"))
 
 
-def _drained(items: list[object]) -> Iterator[object]:
-    """Each item once, the list letting go of it as it goes.
+def _drained(entries: list[object]) -> Iterator[tuple[str, Mapping[str, object]]]:
+    """Each entry (a JSON object) with its file name, the list letting go of it as it goes.
 
     A large page's decoded entries weigh several times the rows made of them:
     each is freed as soon as its row exists, not when the whole page is done.
     """
-    for index, item in enumerate(items):
-        items[index] = None
-        yield item
+    for index, entry in enumerate(entries):
+        entries[index] = None
+        if isinstance(entry, dict):
+            yield str(entry.get("filename", "")), entry
 
 
 def _check_depth(content: bytes) -> None:
