@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.metadata import parse_email
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from resolvelib import BaseReporter
@@ -23,7 +22,6 @@ from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
-from wheelhouse.resolve import finder as finder_module
 from wheelhouse.resolve import provider
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, matching_versions
 from wheelhouse.resolve.errors import (
@@ -499,54 +497,3 @@ def test_file_objects_are_made_only_for_the_versions_whose_metadata_is_read(
     assert pins["lb-framework"] == "1.0.9"
     assert ("lb-framework", "1.0.9") in read
     assert set(made) <= read
-
-
-HEADERS = b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nRequires-Python: >=3.8\n"
-PLAIN = (
-    HEADERS + b"Requires-Dist: beta>=1\nrequires-dist:gamma ; extra == 'x' \nAuthor: Ren\xc3\xa9\n"
-)
-METADATA_FORMS = {
-    "plain": PLAIN,
-    "described": PLAIN + b"\nRequires-Dist: not-a-header\n\n\nmore\n" + b"Described.\n" * 1000,
-    "no newline at the end": PLAIN + b"Requires-Dist: delta",
-    "python twice": PLAIN + b"Requires-Python: >=3.9\n",
-    "folded": HEADERS + b"Requires-Dist: gamma;\n  python_version<'4'\n",
-    "crlf, no description": HEADERS.replace(b"\n", b"\r\n") + b"Requires-Dist: beta\r\n",
-    "crlf": HEADERS.replace(b"\n", b"\r\n") + b"Requires-Dist: beta\r\n\r\nRequires-Dist: x\r\n",
-    "no separator": HEADERS + b"Requires-Dist: beta\nnot a header\nRequires-Dist: body\n",
-    "from line": b"From someone\n" + HEADERS + b"Requires-Dist: beta\n",
-    "colon first": HEADERS + b": odd\nRequires-Dist: beta\n",
-    "non-ascii": HEADERS + b"Requires-Dist: caf\xc3\xa9-beta\n\nbody\n",
-    "latin-1": HEADERS + b"Requires-Dist: caf\xe9-beta\n",
-    "encoded word": HEADERS + b"Requires-Dist: =?utf-8?q?beta?=\n",
-}
-
-
-@pytest.mark.parametrize("metadata", METADATA_FORMS.values(), ids=METADATA_FORMS.keys())
-def test_dependencies_are_read_from_metadata_as_the_email_parser_reads_them(
-    metadata: bytes,
-) -> None:
-    whole, _ = parse_email(metadata)
-    expected = (whole.get("requires_dist", []), whole.get("requires_python"))
-    assert finder_module._dependency_fields(metadata) == expected
-
-
-def test_a_plain_header_needs_no_email_parser_and_no_description_is_parsed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The description, often most of the metadata, is no part of what a resolution reads."""
-    read: list[bytes] = []
-    parse = finder_module.parse_email
-
-    def recorded(data: bytes) -> object:
-        read.append(data)
-        return parse(data)
-
-    monkeypatch.setattr(finder_module, "parse_email", recorded)
-    assert finder_module._dependency_fields(METADATA_FORMS["described"])[0] == [
-        "beta>=1",
-        "gamma ; extra == 'x' ",
-    ]
-    assert read == []
-    finder_module._dependency_fields(METADATA_FORMS["folded"] + b"\n" + b"Described.\n" * 100)
-    assert read == [METADATA_FORMS["folded"]]

@@ -12,18 +12,17 @@ projects, and guessing stops there too.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.model.coremeta import dependency_fields
 from wheelhouse.model.distributions import DistFile, Keep, Policy, Selection, Skip, select
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
@@ -221,7 +220,7 @@ class Finder:
         with self._lock:
             cached = self._metadata.get(key)
         if cached is None:
-            lines, requires_python = _dependency_fields(self._read_metadata(file, target))
+            lines, requires_python = dependency_fields(self._read_metadata(file, target))
             cached = (_requirements(lines), requires_python)
             with self._lock:
                 self._metadata[key] = cached
@@ -231,58 +230,6 @@ class Finder:
         if not file.is_wheel and self.sdist_metadata is not None:
             return self.sdist_metadata(file, target)
         return self.index.metadata(file)
-
-
-#: A header field's line as the email parser knows one: a name of printable
-#: characters but the colon, then the colon (its ``headerRE``, less continuations).
-_FIELD = re.compile(r"[\041-\071\073-\176]+:")
-
-
-def _dependency_fields(metadata: bytes) -> tuple[list[str], str | None]:
-    """The Requires-Dist values and the Requires-Python value, as ``parse_email`` reads them.
-
-    The email parser costs milliseconds for a header with many fields; a header
-    of plain lines (no carriage return, continuation or ``From`` line; the two
-    fields in ASCII) is read here, line by line, as that parser would. Any
-    other goes to ``parse_email``, up to its first empty line.
-    """
-    headers = _headers(metadata)
-    fields = _plain_fields(headers) if b"\r" not in headers else None
-    if fields is None:
-        raw, _ = parse_email(headers)
-        return raw.get("requires_dist", []), raw.get("requires_python")
-    dist, python = fields
-    return dist, python[0] if len(python) == 1 else None  # a repeated field is no value
-
-
-def _plain_fields(headers: bytes) -> tuple[list[str], list[str]] | None:
-    """Requires-Dist and Requires-Python values of a plain header, or None for another."""
-    dist: list[str] = []
-    python: list[str] = []
-    lines = headers.decode("ascii", "surrogateescape").split("\n")
-    if lines[-1] == "":
-        lines.pop()  # what follows the last newline
-    for line in lines:
-        field = _FIELD.match(line)
-        if field is None:
-            return None  # a continuation, an empty or a From line, or no field at all
-        name = line[: field.end() - 1].lower()
-        if name in ("requires-dist", "requires-python"):
-            value = line[field.end() :].lstrip(" \t")
-            if not value.isascii():
-                return None  # the parser decodes those bytes its own way
-            (dist if name == "requires-dist" else python).append(value)
-    return dist, python
-
-
-def _headers(metadata: bytes) -> bytes:
-    """The metadata up to the first empty line: its header fields, without the description.
-
-    The email parser reads a long description line by line, and the header fields
-    are all a resolution reads; they end at the first empty line, if not before.
-    """
-    end = metadata.find(b"\n\n")
-    return metadata if end < 0 else metadata[: end + 1]
 
 
 def _requirements(lines: Iterable[str]) -> list[Requirement]:
