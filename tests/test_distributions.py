@@ -277,6 +277,11 @@ def test_a_row_does_not_keep_a_file_s_name_twice() -> None:
 PAGE_NAMES = [
     "demo-1.0-py3-none-any.whl",
     "demo-1.1-py3-none-any.whl",  # the same parts: the short way
+    "demo-1.0-1-py3-none-any.whl",  # after the same name part: a build tag
+    "demo-1..0-py3-none-any.whl",  # ... a version that leaves its directory
+    "demo-x/1.0-py3-none-any.whl",
+    "demo-extra-1.0-py3-none-any.whl",  # ... another project's name
+    "demo-1.0-py3-none-any.whl.whl",
     "Demo-1.2-cp312-cp312-manylinux_2_28_x86_64.whl",
     "demo-1.3-1-py3-none-any.whl",  # a build tag
     "demo-nope-py3-none-any.whl",  # no version
@@ -319,6 +324,7 @@ def test_a_page_reads_names_as_read_name_does_and_learns_their_parts(
     assert [_answer(names.read, n) for n in PAGE_NAMES] == expected
     # A name whose parts were read as the project's is not read whole again.
     assert "demo-1.1-py3-none-any.whl" not in calls
+    assert calls.count("demo-1.0-1-py3-none-any.whl") == 1
     assert "demo-1.1.zip" not in calls
     assert "other-1.1-py3-none-any.whl" in calls and "demo-extra-1.1.tar.gz" in calls
     assert names.read("demo-9.0-py3-none-any.whl")[1] == Version("9.0")

@@ -253,27 +253,43 @@ class PageNames:
     words the error. The answers are :func:`read_name`'s.
     """
 
-    __slots__ = ("_project", "_sdists", "_wanted", "_wheels")
+    __slots__ = ("_prefix", "_project", "_sdists", "_tags", "_wanted", "_wheels")
 
     def __init__(self, project: str) -> None:
         self._project, self._wanted = project, _canonical(project)
-        self._wheels: dict[tuple[str, str], frozenset[Tag]] = {}
+        # Per name part read as the project's, the tag parts read with it.
+        self._wheels: dict[str, dict[str, frozenset[Tag]]] = {}
+        self._prefix = "\0"  # the last wheel's name part and a dash (none yet)
+        self._tags: dict[str, frozenset[Tag]] = {}  # the tag parts read with it
         self._sdists: set[str] = set()
 
     def read(self, filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
         """Name, version and tags, as :func:`read_name` gives them; raises as it does."""
+        if filename.startswith(self._prefix) and filename.endswith(".whl"):
+            # The last wheel's name part: what follows is a version and a tag part. A
+            # known tag part has two dashes and nothing that leaves a directory, and a
+            # version that parses has neither, so this is a plain name of the project's.
+            version_part, _, tag_part = filename[len(self._prefix) : -4].partition("-")
+            tags = self._tags.get(tag_part)
+            if tags is not None and (version := _version(version_part)) is not None:
+                return self._wanted, version, tags
         if "/" in filename or "\\" in filename or ".." in filename or filename[:1] == ".":
             return read_name(filename, self._project)  # refused there, in its words
-        if filename.endswith(".whl"):  # most names: read here, not in a call more
+        if filename.endswith(".whl"):
             stem = filename[:-4]
             if stem.count("-") != 4:
                 return read_name(filename, self._project)
             name_part, version_part, tag_part = stem.split("-", 2)
-            tags = self._wheels.get((name_part, tag_part))
+            known = self._wheels.get(name_part, {})
+            tags = known.get(tag_part)
             if tags is not None and (version := _version(version_part)) is not None:
+                self._prefix, self._tags = f"{name_part}-", known
                 return self._wanted, version, tags
             found = read_name(filename, self._project)
-            self._wheels[(name_part, tag_part)] = found[2]  # the project's: the name is right
+            # The project's (the name is right), and plain: learnt for the next names.
+            known = self._wheels.setdefault(name_part, known)
+            known[tag_part] = found[2]
+            self._prefix, self._tags = f"{name_part}-", known
             return found
         if filename.endswith(".tar.gz"):
             return self._sdist(filename, filename[:-7])
