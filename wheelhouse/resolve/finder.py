@@ -232,11 +232,28 @@ class Finder:
         return self.index.metadata(file)
 
 
+#: Requires-Dist lines already parsed (None: no requirement): projects and
+#: versions repeat many (``pytest; extra == "test"``). Requirements are never
+#: changed once parsed, so one object serves every file that lists the line.
+_PARSED: dict[str, Requirement | None] = {}
+_PARSED_LIMIT = 1 << 14
+
+
 def _requirements(lines: Iterable[str]) -> list[Requirement]:
     parsed: list[Requirement] = []
     for line in lines:
-        try:
-            parsed.append(Requirement(line))
-        except InvalidRequirement:
-            continue  # pip also passes over a dependency it cannot parse, with a warning
+        requirement = _PARSED.get(line, _UNREAD)
+        if requirement is _UNREAD:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                requirement = None  # pip also passes over one it cannot parse, with a warning
+            if len(_PARSED) >= _PARSED_LIMIT:
+                _PARSED.clear()
+            _PARSED[line] = requirement
+        if requirement is not None:
+            parsed.append(requirement)
     return parsed
+
+
+_UNREAD = Requirement("unread")
