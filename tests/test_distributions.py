@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -271,3 +272,109 @@ def test_a_row_does_not_keep_a_file_s_name_twice() -> None:
     url = "https://files.example.invalid/ab/cd/demo-1.0-py3-none-any.whl"
     row = Listed.of(dataclasses.replace(_file("demo-1.0-py3-none-any.whl", "demo"), url=url))
     assert row.location == "https://files.example.invalid/ab/cd/"
+
+
+PAGE_NAMES = [
+    "demo-1.0-py3-none-any.whl",
+    "demo-1.1-py3-none-any.whl",  # the same parts: the short way
+    "demo-1.0-1-py3-none-any.whl",  # after the same name part: a build tag
+    "demo-1..0-py3-none-any.whl",  # ... a version that leaves its directory
+    "demo-x/1.0-py3-none-any.whl",
+    "demo-extra-1.0-py3-none-any.whl",  # ... another project's name
+    "demo-1.0-py3-none-any.whl.whl",
+    "Demo-1.2-cp312-cp312-manylinux_2_28_x86_64.whl",
+    "demo-1.3-1-py3-none-any.whl",  # a build tag
+    "demo-nope-py3-none-any.whl",  # no version
+    "demo-1..0-py3-none-any.whl",  # leaves its directory
+    "other-1.0-py3-none-any.whl",
+    "other-1.1-py3-none-any.whl",
+    "demo-1.0.tar.gz",
+    "demo-1.1.zip",
+    "demo-1.x.tar.gz",
+    "demo-2013-11-29.tar.gz",  # a legacy name of the project's own
+    "demo-1.0-1.tar.gz",  # from before the rules: the name ends at the project's
+    "demo-1.0-2.tar.gz",
+    "demo-extra-1.0.tar.gz",
+    "demo-extra-1.1.tar.gz",
+    ".demo-1.0.tar.gz",
+    "demo-1.0.exe",
+]
+
+
+def _answer(read: Callable[[str], object], filename: str) -> object:
+    try:
+        return read(filename)
+    except InvalidFilename as exc:
+        return str(exc), exc.suspicious
+
+
+def test_a_page_reads_names_as_read_name_does_and_learns_their_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = [_answer(lambda n: distributions.read_name(n, "Demo"), n) for n in PAGE_NAMES]
+    calls: list[str] = []
+    read_name = distributions.read_name
+
+    def counted(filename: str, project: str) -> object:
+        calls.append(filename)
+        return read_name(filename, project)
+
+    monkeypatch.setattr(distributions, "read_name", counted)
+    names = distributions.PageNames("Demo")
+    assert [_answer(names.read, n) for n in PAGE_NAMES] == expected
+    # A name whose parts were read as the project's is not read whole again.
+    assert "demo-1.1-py3-none-any.whl" not in calls
+    assert calls.count("demo-1.0-1-py3-none-any.whl") == 1
+    assert "demo-1.1.zip" not in calls
+    assert "other-1.1-py3-none-any.whl" in calls and "demo-extra-1.1.tar.gz" in calls
+    assert names.read("demo-9.0-py3-none-any.whl")[1] == Version("9.0")
+    assert calls[-1] != "demo-9.0-py3-none-any.whl"
+
+
+def test_selection_works_out_once_whether_rows_that_share_everything_are_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large page's rows share a few kinds; each kind is judged once, unless dates count."""
+    judged: list[str] = []
+    reason = distributions._Rules.reason
+
+    def counted(self: distributions._Rules, row: Listed) -> object:
+        judged.append(row.filename)
+        return reason(self, row)
+
+    monkeypatch.setattr(distributions._Rules, "reason", counted)
+    names = [f"demo-{v}-py3-none-any.whl" for v in ("1.0", "1.1", "2.0")]
+    names += [f"demo-{v}-cp312-cp312-win_amd64.whl" for v in ("1.0", "1.1")]
+    rows = [Listed.of(_file(name, "demo", upload_time="2024-01-02T03:04:05Z")) for name in names]
+    target = Target(python_version=(3, 12), platform="manylinux_2_28_x86_64")
+    selection = select(rows, target, Policy())
+    assert selection.versions() == [Version("2.0"), Version("1.1"), Version("1.0")]
+    assert judged == [names[0], names[3]]
+    judged.clear()
+    later = Policy(exclude_newer=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert select(rows, target, later).versions() == selection.versions()
+    assert judged == names
+
+
+def test_a_wheel_name_whose_parts_were_each_read_before_is_not_parsed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Projects share tag parts: a name part and a tag part are each parsed once."""
+    parsed: list[str] = []
+    parse = distributions.parse_wheel_filename
+
+    def counted(filename: str) -> object:
+        parsed.append(filename)
+        return parse(filename)
+
+    monkeypatch.setattr(distributions, "parse_wheel_filename", counted)
+    tags = "cp312-cp312-musllinux_1_1_riscv64"
+    first = parse_filename(f"parts_probe-1.0-{tags}.whl")
+    other = parse_filename("parts_other-1.0-py3-none-any.whl")
+    crossed = parse_filename("parts_probe-2.0-py3-none-any.whl")
+    assert crossed == ("parts-probe", Version("2.0"), other[2])
+    assert parse_filename(f"parts_other-3.0-{tags}.whl")[2] is first[2]
+    assert parsed == [f"parts_probe-1.0-{tags}.whl", "parts_other-1.0-py3-none-any.whl"]
+    with pytest.raises(ValueError, match="invalid version"):
+        parse_filename(f"parts_probe-nope-{tags}.whl")
+    assert parsed[-1] == f"parts_probe-nope-{tags}.whl"

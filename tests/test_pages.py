@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import pytest
 from packaging.version import Version
 
+from wheelhouse.model import pages
 from wheelhouse.model.distributions import (
     DistFile,
     Keep,
@@ -104,6 +106,23 @@ def test_brackets_and_escapes_in_strings_are_no_nesting() -> None:
     tricky = {"filename": "demo-1.0.tar.gz", "url": "x", "yanked": '[[[{{{\\"' * 100}
     page = parse_page(json_page(tricky), JSON, PAGE, "demo")
     assert [file.filename for file in page.files] == ["demo-1.0.tar.gz"]
+
+
+def test_a_page_without_a_backslash_is_not_rid_of_escapes() -> None:
+    """Escapes are dropped before the depth is checked: not on a page that has none."""
+    replaced: list[bytes] = []
+
+    class Page(bytes):
+        def replace(self, old: bytes, new: bytes, count: int = -1, /) -> bytes:
+            replaced.append(old)
+            return super().replace(old, new, count)
+
+    plain = {"filename": "demo-1.0.tar.gz", "url": "x", "yanked": "[[[{{{" * 100}
+    assert parse_page(Page(json_page(plain)), JSON, PAGE, "demo").listed
+    assert replaced == []
+    escaped = {**plain, "yanked": '[[[{{{\\"'}
+    assert parse_page(Page(json_page(escaped)), JSON, PAGE, "demo").listed
+    assert replaced == [b"\\\\"]  # then the copy, a plain bytes, loses its escaped quotes
 
 
 def test_html_page_fields() -> None:
@@ -272,6 +291,25 @@ def test_a_page_for_a_run_keeps_what_no_target_can_take_by_name_only() -> None:
         RUN_PAGE, JSON, PAGE, "demo", Keep.of([LINUX_312], Policy(allow_sdist=True))
     )
     assert "demo-1.0.tar.gz" in [row.filename for row in with_sdists.listed]
+
+
+def test_only_the_files_kept_whole_have_their_details_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Most of a large page is kept by name: its entries' URLs and digests are never read."""
+    read: list[str] = []
+    details = pages._JsonDetails.details
+
+    def counted(self: pages._JsonDetails, entry: Mapping[str, object]) -> tuple[str, object]:
+        read.append(str(entry["filename"]))
+        return details(self, entry)
+
+    monkeypatch.setattr(pages._JsonDetails, "details", counted)
+    parse_page(RUN_PAGE, JSON, PAGE, "demo", FOR_RUN)
+    assert read == ["demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"]
+    read.clear()
+    parse_page(RUN_PAGE, JSON, PAGE, "demo")
+    assert len(read) == 4
 
 
 def test_files_kept_by_name_are_passed_over_for_the_same_reasons() -> None:

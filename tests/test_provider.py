@@ -6,13 +6,15 @@ from collections.abc import Iterable
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
 from wheelhouse.inputs.files import parse_inputs
-from wheelhouse.model.distributions import Policy
+from wheelhouse.model.distributions import DistFile, Policy, Selection
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
+from wheelhouse.resolve import provider as provider_module
 from wheelhouse.resolve.candidates import Candidate, Req
 from wheelhouse.resolve.finder import Finder
 from wheelhouse.resolve.provider import PROMOTE_AFTER, Priorities, Provider
@@ -129,3 +131,40 @@ def test_whether_a_pin_meets_a_requirement_is_worked_out_once(
     answers = [provider.is_satisfied_by(req, pin) for _ in range(3) for req in (wide, narrow)]
     assert answers == [True, False] * 3
     assert asked == [("alpha>=1", "alpha==2.0"), ("alpha<2", "alpha==2.0")]
+
+
+class DemoIndex(NoIndex):
+    """One project, three versions of one universal wheel each."""
+
+    def project_files(self, name: str) -> ProjectPage:
+        names = [f"demo-{v}-py3-none-any.whl" for v in ("1.0", "1.1", "2.0")]
+        url = "https://files.example.invalid/"
+        return ProjectPage.of(DistFile.create(filename=n, url=url + n, project=name) for n in names)
+
+
+def test_the_candidates_for_a_set_of_specifiers_are_worked_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """resolvelib asks for matches each time a requirement is added, mostly the same again."""
+    matched: list[list[str]] = []
+    matching = provider_module.matching_versions
+
+    def counted(selection: Selection, specifiers: list[SpecifierSet], **flags: bool) -> object:
+        matched.append(sorted(map(str, specifiers)))
+        return matching(selection, specifiers, **flags)
+
+    monkeypatch.setattr(provider_module, "matching_versions", counted)
+    inputs = parse_inputs([], [], [])
+    provider = Provider(Finder(DemoIndex(), Policy()), TARGET, inputs)
+
+    def matches(*texts: str, bad: tuple[Candidate, ...] = ()) -> list[Candidate]:
+        requirements = {"demo": iter([_req(text) for text in texts])}
+        return provider.find_matches("demo", requirements, {"demo": iter(bad)})
+
+    first = matches("demo>=1")
+    assert [str(c.version) for c in first] == ["2.0", "1.1", "1.0"]
+    again = matches("demo>=1", "demo>=1")
+    assert [id(c) for c in again] == [id(c) for c in first]
+    assert [str(c.version) for c in matches("demo>=1", bad=(first[0],))] == ["1.1", "1.0"]
+    assert [str(c.version) for c in matches("demo>=1", "demo<2")] == ["1.1", "1.0"]
+    assert matched == [[">=1"], ["<2", ">=1"]]

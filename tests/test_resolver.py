@@ -22,6 +22,7 @@ from wheelhouse.inputs.files import parse_inputs
 from wheelhouse.model.distributions import DistFile, Policy
 from wheelhouse.model.pages import ProjectPage
 from wheelhouse.model.targets import Target
+from wheelhouse.resolve import finder as finder_module
 from wheelhouse.resolve import provider
 from wheelhouse.resolve.candidates import Candidate, Req, Resolution, matching_versions
 from wheelhouse.resolve.errors import (
@@ -497,3 +498,24 @@ def test_file_objects_are_made_only_for_the_versions_whose_metadata_is_read(
     assert pins["lb-framework"] == "1.0.9"
     assert ("lb-framework", "1.0.9") in read
     assert set(made) <= read
+
+
+def test_a_requires_dist_line_is_parsed_once_for_every_file_that_lists_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Projects and versions repeat lines; one parsed requirement serves them all."""
+    parsed: list[str] = []
+    requirement = finder_module.Requirement
+
+    def counted(line: str) -> object:
+        parsed.append(line)
+        return requirement(line)
+
+    monkeypatch.setattr(finder_module, "Requirement", counted)
+    monkeypatch.setattr(finder_module, "_PARSED", {})
+    lines = ['once-probe; extra == "test"', "not a requirement!", "other-probe>=1"]
+    first = finder_module._requirements(lines)
+    again = finder_module._requirements(lines[::-1])
+    assert [str(req) for req in first] == ['once-probe; extra == "test"', "other-probe>=1"]
+    assert again == first[::-1] and again[1] is first[0]
+    assert parsed == lines

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 
 from wheelhouse.house.errors import MetadataError, MetadataTooLarge
@@ -25,6 +24,7 @@ from wheelhouse.index.cache import Cache
 from wheelhouse.index.errors import AccessDenied, LimitExceeded, Untrusted
 from wheelhouse.index.http import Http
 from wheelhouse.index.rangezip import OverBudget, RangeFile
+from wheelhouse.model.coremeta import dependency_fields
 from wheelhouse.model.distributions import DistFile
 from wheelhouse.model.limits import Limits
 
@@ -127,8 +127,8 @@ class WheelMetadata:
 
 def _dependencies(metadata: bytes) -> tuple[list[str], str | None]:
     """What a resolution reads of metadata: Requires-Dist (normalised) and Requires-Python."""
-    raw, _ = parse_email(metadata)
-    return sorted(map(_normal, raw.get("requires_dist", []))), raw.get("requires_python")
+    requires_dist, requires_python = dependency_fields(metadata)
+    return sorted(map(_normal, requires_dist)), requires_python
 
 
 def _normal(requirement: str) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "Keep",
     "Listed",
     "Others",
+    "PageNames",
     "Policy",
     "Selection",
     "Skip",
@@ -89,10 +90,13 @@ def parse_filename(
     raise ValueError("not a wheel (.whl) or an sdist (.tar.gz, .zip)")
 
 
-#: Wheel names already read, by (name part, tag part): a project's thousands of
-#: wheels share a few of each, so a name is checked and tags are parsed once, and
-#: every wheel with the same tags shares one set (cheap to compare with a target's).
-_WHEEL_PARTS: dict[tuple[str, str], tuple[NormalizedName, frozenset[Tag]]] = {}
+#: The name and tag parts of wheel names already read: a name part that parsed,
+#: with its normalised name, and a tag part that parsed, with its tags. A
+#: project's thousands of wheels share a few of each, and projects share tag
+#: parts; every wheel with the same tags shares one set (cheap to compare with a
+#: target's).
+_NAME_PARTS: dict[str, NormalizedName] = {}
+_TAG_PARTS: dict[str, frozenset[Tag]] = {}
 _TAG_SETS: dict[frozenset[Tag], frozenset[Tag]] = {}
 _VERSIONS: dict[str, Version] = {}
 _MEMO_LIMIT = 1 << 16
@@ -121,7 +125,8 @@ def _version(text: str) -> Version | None:
 def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
     """What ``parse_wheel_filename`` says, from what earlier names taught when it can.
 
-    Only a name whose name and tag parts already parsed together, and whose
+    packaging reads a name's three parts each on its own, so a name whose name
+    part and tag part each parsed before (in any wheel's name), and whose
     version parses, takes the short way; anything else (a build tag, an error)
     goes through packaging, which words the error.
     """
@@ -129,18 +134,21 @@ def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]
     plain = stem.count("-") == 4  # no build tag
     if plain:
         name_part, version_part, tag_part = stem.split("-", 2)
-        known = _WHEEL_PARTS.get((name_part, tag_part))
+        name = _NAME_PARTS.get(name_part)
+        known = _TAG_PARTS.get(tag_part) if name is not None else None
         version = _version(version_part) if known is not None else None
-        if known is not None and version is not None:
-            return known[0], version, known[1]
+        if name is not None and known is not None and version is not None:
+            return name, version, known
     name, version, _build, tags = parse_wheel_filename(filename)
     version = _shared_version(version)
     if plain:
-        if len(_WHEEL_PARTS) >= _MEMO_LIMIT:
-            _WHEEL_PARTS.clear()
+        if len(_NAME_PARTS) >= _MEMO_LIMIT or len(_TAG_PARTS) >= _MEMO_LIMIT:
+            _NAME_PARTS.clear()
+            _TAG_PARTS.clear()
             _TAG_SETS.clear()
         tags = _TAG_SETS.setdefault(tags, tags)
-        _WHEEL_PARTS[(name_part, tag_part)] = (name, tags)
+        _NAME_PARTS[name_part] = name
+        _TAG_PARTS[tag_part] = tags
     return name, version, tags
 
 
@@ -233,6 +241,70 @@ def read_name(filename: str, project: str) -> tuple[NormalizedName, Version, fro
 @functools.lru_cache(maxsize=1 << 12)
 def _canonical(project: str) -> NormalizedName:
     return canonicalize_name(project)
+
+
+class PageNames:
+    """:func:`read_name` for the many names of one project's page, learning as it reads.
+
+    A page lists thousands of files whose names share a few name and tag parts:
+    a wheel whose name and tag parts, or an sdist whose name part, already read
+    as the project's takes the short way (only its version is read, once per
+    text); every other name goes through :func:`read_name`, which checks and
+    words the error. The answers are :func:`read_name`'s.
+    """
+
+    __slots__ = ("_prefix", "_project", "_sdists", "_tags", "_wanted", "_wheels")
+
+    def __init__(self, project: str) -> None:
+        self._project, self._wanted = project, _canonical(project)
+        # Per name part read as the project's, the tag parts read with it.
+        self._wheels: dict[str, dict[str, frozenset[Tag]]] = {}
+        self._prefix = "\0"  # the last wheel's name part and a dash (none yet)
+        self._tags: dict[str, frozenset[Tag]] = {}  # the tag parts read with it
+        self._sdists: set[str] = set()
+
+    def read(self, filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+        """Name, version and tags, as :func:`read_name` gives them; raises as it does."""
+        if filename.startswith(self._prefix) and filename.endswith(".whl"):
+            # The last wheel's name part: what follows is a version and a tag part. A
+            # known tag part has two dashes and nothing that leaves a directory, and a
+            # version that parses has neither, so this is a plain name of the project's.
+            version_part, _, tag_part = filename[len(self._prefix) : -4].partition("-")
+            tags = self._tags.get(tag_part)
+            if tags is not None and (version := _version(version_part)) is not None:
+                return self._wanted, version, tags
+        if "/" in filename or "\\" in filename or ".." in filename or filename[:1] == ".":
+            return read_name(filename, self._project)  # refused there, in its words
+        if filename.endswith(".whl"):
+            stem = filename[:-4]
+            if stem.count("-") != 4:
+                return read_name(filename, self._project)
+            name_part, version_part, tag_part = stem.split("-", 2)
+            known = self._wheels.get(name_part, {})
+            tags = known.get(tag_part)
+            if tags is not None and (version := _version(version_part)) is not None:
+                self._prefix, self._tags = f"{name_part}-", known
+                return self._wanted, version, tags
+            found = read_name(filename, self._project)
+            # The project's (the name is right), and plain: learnt for the next names.
+            known = self._wheels.setdefault(name_part, known)
+            known[tag_part] = found[2]
+            self._prefix, self._tags = f"{name_part}-", known
+            return found
+        if filename.endswith(".tar.gz"):
+            return self._sdist(filename, filename[:-7])
+        if filename.endswith(".zip"):
+            return self._sdist(filename, filename[:-4])
+        return read_name(filename, self._project)
+
+    def _sdist(self, filename: str, stem: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
+        name_part, _, version_part = stem.rpartition("-")
+        if name_part in self._sdists and (version := _version(version_part)) is not None:
+            return self._wanted, version, _NO_TAGS
+        found = read_name(filename, self._project)
+        if name_part and canonicalize_name(name_part) == self._wanted:
+            self._sdists.add(name_part)  # a plain name-version split gives the project
+        return found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -539,9 +611,21 @@ def select(
     """
     usable: dict[Version, list[Listed]] = {}
     rules = _Rules(target, policy)
-    for row in listed:
-        if rules.reason(row) is None:
-            usable.setdefault(row.version, []).append(row)
+    if policy.exclude_newer is None:
+        # Then a row's fate follows from what rows share: project, wheel or sdist, tags
+        # and Requires-Python; a large page has thousands of rows and a few of those.
+        takes: dict[tuple[str, bool, frozenset[Tag], str | None], bool] = {}
+        for row in listed:
+            kind = (row.project, row.filename.endswith(".whl"), row.tags, row.requires_python)
+            taken = takes.get(kind)
+            if taken is None:
+                taken = takes[kind] = rules.reason(row) is None
+            if taken:
+                usable.setdefault(row.version, []).append(row)
+    else:
+        for row in listed:
+            if rules.reason(row) is None:
+                usable.setdefault(row.version, []).append(row)
     order = sorted(usable, reverse=True)
     if policy.formats.prefer_binary:
         order.sort(key=lambda version: not any(row.is_wheel for row in usable[version]))

@@ -17,8 +17,10 @@ import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Protocol, TypeVar
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -27,10 +29,9 @@ from wheelhouse.model.distributions import (
     Keep,
     Listed,
     Others,
-    is_distribution_filename,
+    PageNames,
     location,
     parse_upload_time,
-    read_name,
 )
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.limits import MAX_JSON_DEPTH
@@ -54,6 +55,9 @@ HTML_TYPES = (
     "application/vnd.pypi.simple.v1+html",
     "application/vnd.pypi.simple.latest+html",
 )
+
+#: How a wheel's or an sdist's name ends (what :func:`is_distribution_filename` checks).
+_DISTRIBUTIONS = (".whl", ".tar.gz", ".zip")
 
 #: Every byte but brackets and quotes: what a depth check leaves out.
 _NOT_MARKS = bytes(sorted(set(range(256)) - set(b'[]{}"')))
@@ -117,14 +121,12 @@ def parse_page(
     is not 1.
     """
     media_type, params = _split_content_type(content_type)
-    entries: Iterable[tuple[str, str, Details]]
     if media_type in JSON_TYPES:
-        entries = _json_entries(content, url)
-    elif media_type in HTML_TYPES:
-        entries = _html_entries(content.decode(params.get("charset", "utf-8"), "replace"), url)
-    else:
-        raise ValueError(f"unexpected content type {content_type!r}, not an index page")
-    return _collect(entries, project, keep)
+        return _collect(_json_entries(content), project, keep, _JsonDetails(url))
+    if media_type in HTML_TYPES:
+        text = content.decode(params.get("charset", "utf-8"), "replace")
+        return _collect(_html_entries(text, url), project, keep, _html_details)
+    raise ValueError(f"unexpected content type {content_type!r}, not an index page")
 
 
 def merge_pages(pages: Iterable[ProjectPage]) -> ProjectPage:
@@ -177,28 +179,52 @@ def _check_api_version(version: str) -> None:
 #: sha256, Requires-Python, yanked, size, upload time, metadata sha256.
 Details = tuple[str | None, str | None, str | None, int | None, str | None, str | None]
 
+#: An entry of a page as its format reads it, before its details are.
+_E = TypeVar("_E", contravariant=True)
+
+
+class _Reader(Protocol[_E]):
+    """How one format reads an entry's URL and details, once its file is known to be kept."""
+
+    def details(self, entry: _E) -> tuple[str, Details]:
+        """The file's URL and details."""
+
+    def dated(self, entry: _E) -> bool:
+        """Whether the entry gives an upload time that parses."""
+
 
 def _collect(
-    entries: Iterable[tuple[str, str, Details]], project: str, keep: Keep | None
+    entries: Iterable[tuple[str, _E]], project: str, keep: Keep | None, reader: _Reader[_E]
 ) -> ProjectPage:
-    """Turn (file name, URL, details) entries into rows, names only, refusals and silence."""
+    """Turn (file name, entry) pairs into rows, names only, refusals and silence.
+
+    A file kept by name only needs no more than its name (and whether it is
+    dated): its URL and details, most of a large page's entries, are never read.
+    """
     listed: list[Listed] = []
     others: list[str] = []
     dated = False
     refused: list[InvalidFilename] = []
     shared: dict[str | None, str | None] = {}  # Requires-Python and yanked texts repeat
-    for filename, file_url, details in entries:
-        if not is_distribution_filename(filename) and not _escapes(filename):
+    read = PageNames(project).read
+    whole: dict[frozenset[Tag], bool] = {}  # a page's files share a few tag sets
+    for filename, entry in entries:
+        if not filename.endswith(_DISTRIBUTIONS) and not _escapes(filename):
             continue
         try:
-            name, version, tags = read_name(filename, project)
+            name, version, tags = read(filename)
         except InvalidFilename as exc:
             refused.append(exc)
             continue
-        if keep is not None and not keep.whole(tags) and "\n" not in filename:
-            others.append(filename)
-            dated = dated or details[4] is not None
-            continue
+        if keep is not None and "\n" not in filename:
+            kept = whole.get(tags)
+            if kept is None:
+                kept = whole[tags] = keep.whole(tags)
+            if not kept:
+                others.append(filename)
+                dated = dated or reader.dated(entry)
+                continue
+        file_url, details = reader.details(entry)
         sha256, requires_python, yanked, size, upload_time, metadata_sha256 = details
         requires_python = shared.setdefault(requires_python, requires_python)
         yanked = shared.setdefault(yanked, yanked)
@@ -206,8 +232,8 @@ def _collect(
         listed.append(Listed(filename, location(file_url, filename), name, version, tags, *row))
     if keep is None:
         return ProjectPage(listed=tuple(listed), refused=tuple(refused))
-    kept = Others(canonicalize_name(project), "\n".join(others), dated)
-    return ProjectPage(listed=tuple(listed), refused=tuple(refused), others=kept)
+    by_name = Others(canonicalize_name(project), "\n".join(others), dated)
+    return ProjectPage(listed=tuple(listed), refused=tuple(refused), others=by_name)
 
 
 def _escapes(filename: str) -> bool:
@@ -218,7 +244,7 @@ def _escapes(filename: str) -> bool:
 # PEP 691 JSON
 
 
-def _json_entries(content: bytes, url: str) -> Iterator[tuple[str, str, Details]]:
+def _json_entries(content: bytes) -> Iterator[tuple[str, Mapping[str, object]]]:
     _check_depth(content)
     try:
         document = json.loads(content)
@@ -228,35 +254,35 @@ def _json_entries(content: bytes, url: str) -> Iterator[tuple[str, str, Details]
         raise ValueError("malformed JSON index page: no list of files")
     meta = document.get("meta")
     _check_api_version(str(meta.get("api-version", "1.0")) if isinstance(meta, dict) else "1.0")
-    return (
-        _json_entry(entry, url)
-        for entry in _drained(document.pop("files"))
-        if isinstance(entry, dict)
-    )
+    return _drained(document.pop("files"))
 
 
-def _drained(items: list[object]) -> Iterator[object]:
-    """Each item once, the list letting go of it as it goes.
+def _drained(entries: list[object]) -> Iterator[tuple[str, Mapping[str, object]]]:
+    """Each entry (a JSON object) with its file name, the list letting go of it as it goes.
 
     A large page's decoded entries weigh several times the rows made of them:
     each is freed as soon as its row exists, not when the whole page is done.
     """
-    for index, item in enumerate(items):
-        items[index] = None
-        yield item
+    for index, entry in enumerate(entries):
+        entries[index] = None
+        if isinstance(entry, dict):
+            yield str(entry.get("filename", "")), entry
 
 
 def _check_depth(content: bytes) -> None:
     """Refuse a document nested deeper than :data:`MAX_JSON_DEPTH` before parsing it.
 
     ``json`` parses by recursion, so a page of a million ``[`` would exhaust the
-    stack. Escaped backslashes and quotes go first, then every byte but brackets
+    stack. Escaped backslashes and quotes go first (a page without a backslash
+    has none, and is not copied twice for nothing), then every byte but brackets
     and quotes, then what lies between quotes (strings may hold brackets; an
     empty ``""`` is dropped at once, which keeps the pairing). Each pass then
     removes the innermost pairs, so a real page (4 deep) takes a few passes and a
     hostile one at most the limit; every step runs at C speed.
     """
-    marks = content.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_MARKS)
+    if b"\\" in content:
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = content.translate(None, _NOT_MARKS)
     brackets = b"".join(marks.replace(b'""', b"").split(b'"')[::2])
     for _ in range(MAX_JSON_DEPTH):
         if not brackets:
@@ -266,19 +292,28 @@ def _check_depth(content: bytes) -> None:
         raise ValueError(f"malformed JSON index page: nested more than {MAX_JSON_DEPTH} deep")
 
 
-def _json_entry(entry: Mapping[str, object], url: str) -> tuple[str, str, Details]:
-    get = entry.get  # tens of thousands of entries on a large page: every look-up counts
-    hashes = get("hashes")
-    metadata = get("core-metadata", _ABSENT)
-    details = (
-        _sha256_of(hashes) if isinstance(hashes, dict) else None,
-        _str_or_none(get("requires-python")),
-        _json_yanked(get("yanked")),
-        _int_or_none(get("size")),
-        _upload_time(get("upload-time")),
-        _json_metadata(get("dist-info-metadata") if metadata is _ABSENT else metadata),
-    )
-    return str(get("filename", "")), _absolute(url, str(get("url", ""))), details
+class _JsonDetails:
+    """A JSON entry's URL (resolved against the page's) and details."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def details(self, entry: Mapping[str, object]) -> tuple[str, Details]:
+        get = entry.get  # tens of thousands of entries on a large page: every look-up counts
+        hashes = get("hashes")
+        metadata = get("core-metadata", _ABSENT)
+        details = (
+            _sha256_of(hashes) if isinstance(hashes, dict) else None,
+            _str_or_none(get("requires-python")),
+            _json_yanked(get("yanked")),
+            _int_or_none(get("size")),
+            _upload_time(get("upload-time")),
+            _json_metadata(get("dist-info-metadata") if metadata is _ABSENT else metadata),
+        )
+        return _absolute(self.url, str(get("url", ""))), details
+
+    def dated(self, entry: Mapping[str, object]) -> bool:
+        return _upload_time(entry.get("upload-time")) is not None
 
 
 #: What a JSON entry holds under a key it lacks (None is JSON's null).
@@ -357,7 +392,7 @@ class _AnchorParser(HTMLParser):
             self.version = values.get("content") or "1.0"
 
 
-def _html_entries(text: str, url: str) -> list[tuple[str, str, Details]]:
+def _html_entries(text: str, url: str) -> list[tuple[str, tuple[str, Details]]]:
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
@@ -366,7 +401,7 @@ def _html_entries(text: str, url: str) -> list[tuple[str, str, Details]]:
     return [_html_entry(anchor, base) for anchor in parser.anchors]
 
 
-def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, str, Details]:
+def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, tuple[str, Details]]:
     file_url, fragment = urldefrag(urljoin(base, anchor["href"] or ""))
     filename = unquote(posixpath.basename(urlsplit(file_url).path))
     key = "data-core-metadata" if "data-core-metadata" in anchor else "data-dist-info-metadata"
@@ -378,7 +413,20 @@ def _html_entry(anchor: Mapping[str, str | None], base: str) -> tuple[str, str, 
         None,
         _html_metadata(anchor[key] or "") if key in anchor else None,
     )
-    return filename, file_url, details
+    return filename, (file_url, details)
+
+
+class _HtmlDetails:
+    """An HTML anchor's URL and details, read with its name (an HTML page gives no upload time)."""
+
+    def details(self, entry: tuple[str, Details]) -> tuple[str, Details]:
+        return entry
+
+    def dated(self, entry: tuple[str, Details]) -> bool:
+        return entry[1][4] is not None
+
+
+_html_details = _HtmlDetails()
 
 
 def _html_sha256(fragment: str) -> str | None:

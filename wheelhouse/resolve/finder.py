@@ -18,11 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
+from wheelhouse.model.coremeta import dependency_fields
 from wheelhouse.model.distributions import DistFile, Keep, Policy, Selection, Skip, select
 from wheelhouse.model.errors import InvalidFilename
 from wheelhouse.model.pages import ProjectPage
@@ -220,8 +220,8 @@ class Finder:
         with self._lock:
             cached = self._metadata.get(key)
         if cached is None:
-            raw, _ = parse_email(self._read_metadata(file, target))
-            cached = (_requirements(raw.get("requires_dist", [])), raw.get("requires_python"))
+            lines, requires_python = dependency_fields(self._read_metadata(file, target))
+            cached = (_requirements(lines), requires_python)
             with self._lock:
                 self._metadata[key] = cached
         return cached[0]
@@ -232,11 +232,28 @@ class Finder:
         return self.index.metadata(file)
 
 
+#: Requires-Dist lines already parsed (None: no requirement): projects and
+#: versions repeat many (``pytest; extra == "test"``). Requirements are never
+#: changed once parsed, so one object serves every file that lists the line.
+_PARSED: dict[str, Requirement | None] = {}
+_PARSED_LIMIT = 1 << 14
+
+
 def _requirements(lines: Iterable[str]) -> list[Requirement]:
     parsed: list[Requirement] = []
     for line in lines:
-        try:
-            parsed.append(Requirement(line))
-        except InvalidRequirement:
-            continue  # pip also passes over a dependency it cannot parse, with a warning
+        requirement = _PARSED.get(line, _UNREAD)
+        if requirement is _UNREAD:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                requirement = None  # pip also passes over one it cannot parse, with a warning
+            if len(_PARSED) >= _PARSED_LIMIT:
+                _PARSED.clear()
+            _PARSED[line] = requirement
+        if requirement is not None:
+            parsed.append(requirement)
     return parsed
+
+
+_UNREAD = Requirement("unread")

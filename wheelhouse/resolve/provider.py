@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
@@ -98,6 +99,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         # entry keeps both objects alive, so an identity is never reused meanwhile.
         self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
         self._kinds: dict[int, tuple[Req, bool, bool, bool]] = {}
+        self._matches: dict[tuple[str, frozenset[SpecifierSet]], list[Candidate]] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.identifier
@@ -186,19 +188,35 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         if extras:
             reqs += list(requirements.get(name, iter(())))
         bad = {candidate.version for candidate in incompatibilities[identifier]}
-        # PEP 592, as pip and uv read it: an exact pin, by a requirement or a constraint.
         distinct = _distinct_specifiers(reqs)
-        allow_yanked = any(req.allows_yanked() for req in distinct) or self._pinned(name)
-        candidates = [
-            Candidate(name=name, version=version, extras=extras, files=files)
-            for version, files in self._fitting(name, distinct, pre=self.pre, yanked=allow_yanked)
-            if version not in bad
-        ]
+        fitting = self._matching(identifier, name, extras, distinct)
+        candidates = [candidate for candidate in fitting if candidate.version not in bad]
         if not candidates:
             self._check_inputs(reqs)
         held = self.preferred.get(name)
         # A held pin is tried first; newer versions remain as fallbacks.
         return sorted(candidates, key=lambda candidate: candidate.version != held)
+
+    def _matching(
+        self, identifier: str, name: NormalizedName, extras: frozenset[str], reqs: list[Req]
+    ) -> list[Candidate]:
+        """Every candidate that fits ``reqs`` (distinct specifiers), newest first.
+
+        resolvelib asks again each time a requirement on the project is added,
+        mostly with specifiers it asked about before: the answer for a set of
+        specifiers is kept, candidates and all.
+        """
+        key = (identifier, frozenset(req.specifier for req in reqs))
+        known = self._matches.get(key)
+        if known is None:
+            # PEP 592, as pip and uv read it: an exact pin, by a requirement or a constraint.
+            allow_yanked = any(req.allows_yanked() for req in reqs) or self._pinned(name)
+            known = [
+                Candidate(name=name, version=version, extras=extras, files=files)
+                for version, files in self._fitting(name, reqs, pre=self.pre, yanked=allow_yanked)
+            ]
+            self._matches[key] = known
+        return known
 
     def _pinned(self, name: NormalizedName) -> bool:
         """Whether a constraint of the user's pins the project to one version."""
