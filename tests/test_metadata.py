@@ -21,6 +21,8 @@ from wheelhouse.house.metadata import (
     sdist_metadata,
     wheel_metadata,
 )
+from wheelhouse.house.zipscan import _central_directory
+from wheelhouse.index.rangezip import RangeFile
 from wheelhouse.model.limits import Limits
 
 METADATA = b"Metadata-Version: 2.1\nName: Demo.Pkg\nVersion: 1.0\n\n"
@@ -248,3 +250,40 @@ def test_a_duplicated_metadata_entry_is_refused_as_before(tmp_path: Path) -> Non
     path.write_bytes(buffer.getvalue())
     with pytest.raises(MetadataError, match=r"no single demo-pkg-\*\.dist-info/METADATA"):
         wheel_metadata(path, PROJECT)
+
+
+def test_a_remote_wheel_is_read_without_zipfile_in_one_ranged_read_of_the_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = zip_bytes({**GOOD_WHEEL, "demo_pkg/big.bin": bytes(range(256)) * 400})
+    fetched: list[tuple[int, int]] = []
+
+    def fetch(start: int, end: int) -> bytes:
+        fetched.append((start, end))
+        return data[start:end]
+
+    remote = RangeFile(len(data), fetch, budget=len(data))
+    remote.add(len(data) - 200, data[-200:])  # the end, as the first read of a remote wheel
+    monkeypatch.setattr(zipfile, "ZipFile", lambda *args, **kw: pytest.fail("zipfile read it"))
+    assert wheel_metadata(remote, PROJECT) == METADATA
+    member = data.index(b"demo_pkg-1.0.dist-info/METADATA") - 30
+    assert len([span for span in fetched if span[0] <= member < span[1]]) == 1
+
+
+def test_a_zip64_locator_before_the_end_record_is_left_to_zipfile(tmp_path: Path) -> None:
+    """zipfile follows a locator in the 20 bytes before the end record; the scan does not try."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in GOOD_WHEEL.items():
+            archive.writestr(name, data)
+        last = zipfile.ZipInfo("demo_pkg/zz.py")
+        last.comment = b"PK\x06\x07" + bytes(16)  # ends the central directory
+        archive.writestr(last, b"")
+    data = buffer.getvalue()
+    assert _central_directory(io.BytesIO(data), len(data)) is None
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(data)
+    assert wheel_metadata(path, PROJECT) == METADATA
+    plain = zip_bytes(GOOD_WHEEL)
+    found = _central_directory(io.BytesIO(plain), len(plain))
+    assert found is not None and found[1] == len(GOOD_WHEEL)

@@ -95,11 +95,12 @@ def wheel_metadata(
     """The exact bytes of the wheel's ``<name>-<version>.dist-info/METADATA``."""
     label = str(source) if isinstance(source, Path) else ""
     limits = limits or _limits()
-    if isinstance(source, Path):
-        wanted = partial(_is_metadata_of, project)
-        with _unreadable(label), open(source, "rb") as handle:
-            if found := find_member(handle, wanted, limits.metadata_size):
-                return found.data
+    wanted = partial(_is_metadata_of, project)
+    with _unreadable(label), contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(source, "rb")) if isinstance(source, Path) else source
+        prefetch = source.prefetch if isinstance(source, Prefetching) else None
+        if found := find_member(handle, wanted, limits.metadata_size, prefetch):
+            return found.data
     with _unreadable(label), zipfile.ZipFile(source) as archive:
         info = archive.getinfo(_metadata_member(label, archive.namelist(), project))
         if isinstance(source, Prefetching):

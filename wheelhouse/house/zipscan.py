@@ -1,9 +1,11 @@
-"""One member of a local zip, found without building an object for every member.
+"""One member of a zip, found without building an object for every member.
 
 ``zipfile`` makes a ``ZipInfo`` for each entry of the central directory: for a
 wheel of tens of thousands of files, that is most of the cost of reading its
 ``METADATA``. :func:`find_member` walks the central directory's raw bytes with
-``struct`` instead and reads only the member asked for. It takes the plain
+``struct`` instead and reads only the member asked for, from a local file or
+from a remote one read by ranges (which is asked for the member's bytes in one
+go). It takes the plain
 case only (one disk, no ZIP64, nothing before the archive, a stored or
 deflated member that is not encrypted, sizes and CRC as declared) and answers
 None for anything else, so the caller falls back to ``zipfile``, whose checks
@@ -18,7 +20,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 __all__ = ["Member", "find_member"]
 
@@ -30,10 +32,18 @@ _CENTRAL_SIGNATURE = b"PK\x01\x02"
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # local file header, 30 bytes
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _MAX_COMMENT = 0xFFFF
+_LOCAL_ROOM = 4096  # a member's local header, name and extra field, in all likelihood
+_LOCATOR_SIZE = 20
 _STORED, _DEFLATED = 0, 8
 _ENCRYPTED, _UTF8 = 0x1, 0x800
 #: A central directory larger than this is left to ``zipfile``.
 MAX_DIRECTORY = 64 * 1024 * 1024
+
+
+class _Seekable(Protocol):
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,28 +54,50 @@ class Member:
     data: bytes
 
 
-def find_member(handle: BinaryIO, wanted: Callable[[str], bool], limit: int) -> Member | None:
+def find_member(
+    handle: _Seekable,
+    wanted: Callable[[str], bool],
+    limit: int,
+    prefetch: Callable[[int, int], None] | None = None,
+) -> Member | None:
     """The one member whose name ``wanted`` accepts, read in full, if not over ``limit``.
 
     None when the archive is not the plain case this reads, holds no such
     member or several, or the member is larger than ``limit`` once
     decompressed: ``zipfile`` then says what is wrong, if anything is.
+    ``prefetch(start, end)`` is told the member's bytes before they are read.
     """
-    size = os.fstat(handle.fileno()).st_size
+    size = handle.seek(0, os.SEEK_END)
     directory = _central_directory(handle, size)
     if directory is None:
         return None
     found = _entries(*directory, wanted)
-    if found is None or len(found) != 1:
+    if found is None or len(found[0]) != 1:
         return None
-    return _read(handle, found[0], limit)
+    entry, after = found[0][0], found[1]
+    if prefetch is not None:
+        prefetch(entry.offset, min(after, entry.offset + entry.compressed + _LOCAL_ROOM))
+    return _read(handle, entry, limit)
 
 
-def _central_directory(handle: BinaryIO, size: int) -> tuple[bytes, int] | None:
-    """The central directory's bytes and entry count; None unless the plain case."""
-    tail_size = min(size, _END.size + _MAX_COMMENT)
-    handle.seek(size - tail_size)
-    tail = handle.read(tail_size)
+def _central_directory(handle: _Seekable, size: int) -> tuple[bytes, int, int] | None:
+    """The central directory's bytes, entry count and offset; None unless the plain case.
+
+    The end record is looked for at the very end first (an archive with no
+    comment, the usual case), then in as many bytes more as a comment can take;
+    the 20 bytes before it would hold a ZIP64 locator, which ``zipfile`` would
+    follow.
+    """
+    if size < _END.size:
+        return None
+    first = min(size, _END.size + _LOCATOR_SIZE)  # the end record and what may precede it
+    handle.seek(size - first)
+    tail = handle.read(first)
+    if not tail[-_END.size :].startswith(_END_SIGNATURE):
+        tail_size = min(size, _END.size + _MAX_COMMENT)
+        handle.seek(size - tail_size)
+        tail = handle.read(tail_size)
+    tail_size = len(tail)
     at = tail.rfind(_END_SIGNATURE)
     if at < 0 or len(tail) - at < _END.size:
         return None
@@ -75,11 +107,12 @@ def _central_directory(handle: BinaryIO, size: int) -> tuple[bytes, int] | None:
         return None
     if 0xFFFF in (here, total) or 0xFFFFFFFF in (length, offset) or length > MAX_DIRECTORY:
         return None  # ZIP64: zipfile's
-    if offset + length != end_offset or tail[max(0, at - 20) : at].startswith(_ZIP64_LOCATOR):
+    before = tail[max(0, at - _LOCATOR_SIZE) : at]
+    if offset + length != end_offset or before.startswith(_ZIP64_LOCATOR):
         return None  # data before the archive, or a ZIP64 locator: zipfile's
     handle.seek(offset)
     data = handle.read(length)
-    return (data, total) if len(data) == length else None
+    return (data, total, offset) if len(data) == length else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +126,13 @@ class _Entry:
     offset: int
 
 
-def _entries(directory: bytes, total: int, wanted: Callable[[str], bool]) -> list[_Entry] | None:
-    """The entries whose name ``wanted`` accepts; None if the directory is not well formed."""
+def _entries(
+    directory: bytes, total: int, start_of_directory: int, wanted: Callable[[str], bool]
+) -> tuple[list[_Entry], int] | None:
+    """The entries whose name ``wanted`` accepts, and where the first of them ends at the
+    latest (the next member's offset); None if the directory is not well formed."""
     found: list[_Entry] = []
+    offsets: list[int] = []
     position, count, end = 0, 0, len(directory)
     unpack, size = _CENTRAL.unpack_from, _CENTRAL.size
     while position < end:
@@ -110,6 +147,7 @@ def _entries(directory: bytes, total: int, wanted: Callable[[str], bool]) -> lis
         raw = directory[start : start + name_size]
         position = start + name_size + extra_size + comment_size
         count += 1
+        offsets.append(fields[18])
         if not raw.endswith(b"METADATA"):
             continue  # most entries: no decoding
         name = raw.decode("utf-8" if flags & _UTF8 else "cp437")
@@ -118,10 +156,11 @@ def _entries(directory: bytes, total: int, wanted: Callable[[str], bool]) -> lis
             found.append(_Entry(name, flags, method, crc, compressed, length, offset))
     if position != end or count != total:
         return None
-    return found
+    first = found[0].offset if found else -1
+    return found, min((o for o in offsets if o > first), default=start_of_directory)
 
 
-def _read(handle: BinaryIO, entry: _Entry, limit: int) -> Member | None:
+def _read(handle: _Seekable, entry: _Entry, limit: int) -> Member | None:
     """The member's bytes; None for anything but a plain stored or deflated member."""
     if entry.flags & _ENCRYPTED or entry.method not in (_STORED, _DEFLATED):
         return None
