@@ -38,7 +38,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.house.errors import MetadataError, MetadataTooLarge
-from wheelhouse.house.zipscan import find_member
+from wheelhouse.house.zipscan import LOCAL_ROOM, find_member
 from wheelhouse.model.limits import Limits
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
 
 PKG_INFO = "PKG-INFO"
 _DIST_INFO = ".dist-info"
-#: Room for a zip member's local header (30 bytes, its name and extra field).
-_LOCAL_HEADER_ROOM = 4096
 #: What a truncated, corrupt or hostile archive can raise while it is read.
 _UNREADABLE = (
     OSError, EOFError, ValueError, KeyError, RuntimeError, NotImplementedError,
@@ -219,7 +217,7 @@ def _member_span(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, 
     """Bytes holding a member's local header and data: up to the next member, bounded."""
     start = info.header_offset
     later = [other.header_offset for other in archive.infolist() if other.header_offset > start]
-    return start, min([*later, start + info.compress_size + _LOCAL_HEADER_ROOM])
+    return start, min([*later, start + info.compress_size + LOCAL_ROOM])
 
 
 def _read(stream: IO[bytes], label: str, member: str, limits: Limits) -> bytes:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Member", "find_member"]
+__all__ = ["LOCAL_ROOM", "Member", "find_member"]
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
 _END_SIGNATURE = b"PK\x05\x06"
@@ -32,7 +32,8 @@ _CENTRAL_SIGNATURE = b"PK\x01\x02"
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # local file header, 30 bytes
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _MAX_COMMENT = 0xFFFF
-_LOCAL_ROOM = 4096  # a member's local header, name and extra field, in all likelihood
+#: Room for a member's local header (30 bytes), its name and extra field, in all likelihood.
+LOCAL_ROOM = 4096
 _LOCATOR_SIZE = 20
 _STORED, _DEFLATED = 0, 8
 _ENCRYPTED, _UTF8 = 0x1, 0x800
@@ -76,7 +77,7 @@ def find_member(
         return None
     entry, after = found[0][0], found[1]
     if prefetch is not None:
-        prefetch(entry.offset, min(after, entry.offset + entry.compressed + _LOCAL_ROOM))
+        prefetch(entry.offset, min(after, entry.offset + entry.compressed + LOCAL_ROOM))
     return _read(handle, entry, limit)
 
 

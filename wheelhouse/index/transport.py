@@ -60,6 +60,9 @@ def _clip(timeout: float | None, expired: type[httpcore.TimeoutException]) -> fl
 class _Stream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        # Fixed for the stream's life (start_tls makes a new one): looked up once, not per read.
+        self._tls = inner.get_extra_info("ssl_object")
+        self._socket = inner.get_extra_info("socket") if self._tls is not None else None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         """Up to ``max_bytes``: the first read, then what more has already arrived.
@@ -82,15 +85,13 @@ class _Stream(httpcore.NetworkStream):
 
     def _more_waiting(self) -> bool:
         """Whether a read now would not wait: decrypted bytes pending, or bytes on the socket."""
-        tls = self._inner.get_extra_info("ssl_object")
-        if tls is None:
+        if self._tls is None:
             return False  # a plain socket's read already takes all that is there
-        if tls.pending():
+        if self._tls.pending():
             return True
-        sock = self._inner.get_extra_info("socket")
-        if sock is None:
+        if self._socket is None:
             return False
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = select.select([self._socket], [], [], 0)
         return bool(readable)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
