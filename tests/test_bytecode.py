@@ -13,11 +13,12 @@ import marshal
 import shutil
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import make_venv, run
-from test_engine import OTHER, TAG, V1, cli, python, site_packages, toolbox
+from helpers import make_venv, run, run_pip
+from test_engine import OTHER, PINS_V1, TAG, V1, cli, pip_list, python, site_packages, toolbox
 from wheelhouses import make_wheelhouse, target_for, tree_digest
 
 from wheelhouse.commands.prune import prune
@@ -54,11 +55,11 @@ def archive(wheelhouse: Path, wheel: str = ALPHA) -> Path:
     return wheelhouse / "bytecode" / CACHE_TAG / f"{wheel}.zip"
 
 
-def rewrite(path: Path, members: dict[str, bytes]) -> None:
+def rewrite(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> None:
     """The archive with ``members`` replaced or added, all else as it was."""
     with zipfile.ZipFile(path) as old:
         kept = {name: old.read(name) for name in old.namelist()}
-    with zipfile.ZipFile(path, "w") as new:
+    with zipfile.ZipFile(path, "w", compression) as new:
         for name, data in {**kept, **members}.items():
             new.writestr(name, data)
 
@@ -119,6 +120,12 @@ def test_install_writes_each_pyc_from_the_archive(copy: Path, tmp_path: Path) ->
     lines = [line for line in result.stderr.splitlines() if site in line]
     assert len([line for line in lines if " matches " in line]) == 9, lines
     assert not [line for line in lines if "bad" in line or "wrote" in line]
+    # pip's own checks, and its uninstall from those RECORDs, leave nothing behind.
+    run_pip("check", python=fresh)
+    assert pip_list(fresh) == PINS_V1
+    run_pip("uninstall", "-y", *PINS_V1, python=fresh)
+    site_dir = site_packages(fresh)
+    assert not site_dir.exists() or list(site_dir.iterdir()) == []
 
 
 def test_an_archive_of_another_file_or_interpreter_is_not_used(copy: Path, tmp_path: Path) -> None:
@@ -225,16 +232,52 @@ def test_an_interrupted_archive_write_is_a_leftover(copy: Path) -> None:
     assert not partial.exists()
 
 
-def test_a_member_declaring_more_than_any_module_is_not_read(copy: Path, tmp_path: Path) -> None:
-    """A damaged or hostile archive cannot make a worker inflate gigabytes: it compiles instead."""
+def _declaring_65_mib(data: bytes, name: bytes) -> bytes:
+    """The archive with ``name``'s central directory entry declaring 65 MiB."""
+    found = bytearray(data)
+    central = found.index(name, found.index(name) + 1) - 46
+    found[central + 24 : central + 28] = (65 << 20).to_bytes(4, "little")
+    return bytes(found)
+
+
+def _deflate_broken(data: bytes, name: bytes) -> bytes:
+    """The archive with the first byte of ``name``'s deflated data naming no block type."""
+    found = bytearray(data)
+    local = found.index(name) - 30
+    extra = int.from_bytes(found[local + 28 : local + 30], "little")
+    found[local + 30 + len(name) + extra] = 0xFF
+    return bytes(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "about", "spoil"),
+    [
+        ("purelib/alpha/__init__.py", None, _declaring_65_mib),
+        ("bytecode.json", None, _declaring_65_mib),
+        ("bytecode.json", b"[]", None),
+        ("bytecode.json", None, _deflate_broken),
+    ],
+    ids=["code-too-large", "about-too-large", "about-no-table", "about-no-deflate"],
+)
+def test_an_archive_that_does_not_read_back_is_compiled_around(
+    copy: Path,
+    tmp_path: Path,
+    name: str,
+    about: bytes | None,
+    spoil: Callable[[bytes, bytes], bytes] | None,
+) -> None:
+    """A damaged or hostile archive cannot make a worker inflate gigabytes, nor fail an
+    install or a prune: its sources are compiled, and prune drops an archive it cannot read."""
     alpha = archive(copy)
-    rewrite(alpha, {"purelib/alpha/__init__.py": ahead_code()})
-    data = bytearray(alpha.read_bytes())
-    name = b"purelib/alpha/__init__.py"
-    central = data.index(name, data.index(name) + 1) - 46  # its central directory entry
-    data[central + 24 : central + 28] = (65 << 20).to_bytes(4, "little")  # its declared size
-    alpha.write_bytes(bytes(data))
+    members = {"purelib/alpha/__init__.py": ahead_code()}
+    if about is not None:
+        members["bytecode.json"] = about
+    rewrite(alpha, members, compression=zipfile.ZIP_DEFLATED)
+    if spoil is not None:
+        alpha.write_bytes(spoil(alpha.read_bytes(), name.encode()))
     fresh = make_venv(tmp_path, python(OTHER))
     cli("install", "-w", str(copy), "--python", str(fresh), "alpha")
     code = "import alpha; print(hasattr(alpha, 'AHEAD'))"
     assert run([str(fresh), "-B", "-c", code]).stdout == "False\n"
+    prune(Wheelhouse.open(copy))
+    assert alpha.exists() == (name != "bytecode.json")

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from wheelhouse.house.layout import BYTECODE, is_temporary
 
-__all__ = ["ABOUT", "Archive", "archives"]
+__all__ = ["ABOUT", "MAX_ABOUT", "Archive", "archives"]
 
 #: The member that says what an archive was compiled from (the worker spells it too).
 ABOUT = "bytecode.json"
+#: Its largest size worth reading (the worker's bound on any member it reads).
+MAX_ABOUT = 64 << 20
 _SUFFIX = ".zip"
 
 
@@ -36,8 +38,10 @@ class Archive:
         """The sha256 of the wheel it was compiled from; None if it does not read."""
         try:
             with zipfile.ZipFile(self.path) as archive:
+                if archive.getinfo(ABOUT).file_size > MAX_ABOUT:
+                    return None
                 about = json.loads(archive.read(ABOUT))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error):
             return None
         digest = about.get("sha256") if isinstance(about, dict) else None
         return digest if isinstance(digest, str) else None

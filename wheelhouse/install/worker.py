@@ -54,6 +54,8 @@ _SCHEMES = ("purelib", "platlib")  # where pip byte-compiles ``.py`` files
 _TAG = sys.implementation.cache_tag  # bytecode/<tag>/: as in __pycache__ names
 _MADE: set[str] = set()  # __pycache__ directories this worker has made or found
 _MAX_CODE = 64 << 20  # a member declaring more is not read (zipfile stops at what it declares)
+#: What reading a damaged or hostile archive can raise: its bytecode is then not used.
+_UNUSABLE = (KeyError, OSError, ValueError, zipfile.BadZipFile, zlib.error)
 
 
 def main() -> int:
@@ -187,18 +189,22 @@ def _from_archive(wheel: dict[str, Any], sources: list[Any]) -> tuple[list[Any],
         return sources, []
     left, written = [], []
     with archive:
-        members = set(archive.namelist())
         for source in sources:
             path, line, _size, key = source
             try:
-                if key not in members or archive.getinfo(key).file_size > _MAX_CODE:
-                    raise KeyError(key)  # absent, or larger than any real module's code
-                _write_pyc(path, archive.read(key))
-            except (KeyError, OSError, zipfile.BadZipFile, ValueError, zlib.error):
+                _write_pyc(path, _member(archive, key))
+            except _UNUSABLE:
                 left.append(source)
                 continue
             written.append(line)
     return left, written
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes; ``KeyError`` when absent or declaring more than any module's code."""
+    if archive.getinfo(name).file_size > _MAX_CODE:
+        raise KeyError(name)
+    return archive.read(name)
 
 
 def _archive_of(wheel: dict[str, Any]) -> zipfile.ZipFile | None:
@@ -208,10 +214,17 @@ def _archive_of(wheel: dict[str, Any]) -> zipfile.ZipFile | None:
         return None
     try:
         archive = zipfile.ZipFile(where)
-        about = json.loads(archive.read(ABOUT))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except _UNUSABLE:
         return None
-    if about.get("sha256") == wheel["sha256"] and about.get("magic") == MAGIC_NUMBER.hex():
+    try:
+        about = json.loads(_member(archive, ABOUT))
+    except _UNUSABLE:
+        about = None
+    if (
+        isinstance(about, dict)
+        and about.get("sha256") == wheel["sha256"]
+        and about.get("magic") == MAGIC_NUMBER.hex()
+    ):
         return archive
     archive.close()
     return None
